@@ -1,0 +1,103 @@
+// Every change the engine observes is one of these events, named in the past tense
+// (`area.verb`). The engine stamps each with a monotonic `seq` and a time `t`
+// (milliseconds on the engine's clock); the shared reducer folds them into a Snapshot.
+
+export type EngineKind = 'postgres' | 'mysql';
+
+/** Why a physical connection left the pool. */
+export type CloseReason =
+  | 'idle timeout'
+  | 'max uses'
+  | 'max lifetime'
+  | 'error'
+  | 'pool ended'
+  | 'terminated by server'
+  | 'destroyed'
+  | 'connect failed';
+
+/** Transaction status as the server reports it on the wire (pg ReadyForQuery I/T/E,
+ * mysql's SERVER_STATUS_IN_TRANS flag; MySQL has no failed-transaction state). */
+export type TxStatus = 'idle' | 'active' | 'failed';
+
+/** Handshake phases of one new connection, each measured from the previous one. */
+export interface HandshakeTimings {
+  socketMs: number;
+  tlsMs: number | null;
+  authMs: number;
+  readyMs: number;
+  totalMs: number;
+}
+
+/** Target as shown to people: never a password. */
+export interface TargetInfo {
+  engine: EngineKind;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  tls: boolean;
+  /** `postgres://user@host:port/db`, with no password. */
+  display: string;
+  embedded: boolean;
+}
+
+/** Driver pool settings as applied; the unused side is null. */
+export interface PoolSettings {
+  /** pg `max` / mysql2 `connectionLimit`. */
+  max: number;
+  /** How long a borrower may wait: pg connectionTimeoutMillis, or the engine's own timer for mysql2. 0 = forever. */
+  acquireTimeoutMs: number;
+  /** Whether the engine enforces the acquire timeout itself (mysql2 has none). */
+  acquireTimeoutByEngine: boolean;
+  idleTimeoutMs: number;
+  min: number | null;
+  maxUses: number | null;
+  maxLifetimeSeconds: number | null;
+  maxIdle: number | null;
+  queueLimit: number | null;
+  waitForConnections: boolean | null;
+}
+
+export type EmbeddedPhase =
+  | 'initialising'
+  | 'starting'
+  | 'seeding'
+  | 'ready'
+  | 'recovering'
+  | 'stopping'
+  | 'stopped';
+
+export type PoolEventBody =
+  | { type: 'embedded.progressed'; phase: EmbeddedPhase; message: string }
+  | { type: 'pool.created'; poolId: string; target: TargetInfo; settings: PoolSettings }
+  | { type: 'pool.verified'; poolId: string; serverVersion: string }
+  | { type: 'pool.ending'; poolId: string }
+  | { type: 'pool.ended'; poolId: string }
+  | { type: 'connection.connecting'; poolId: string; connId: string }
+  | { type: 'connection.opened'; connId: string; serverId: number | null; handshake: HandshakeTimings }
+  | { type: 'connection.broken'; connId: string; error: string }
+  | { type: 'connection.closing'; connId: string; reason: CloseReason }
+  | { type: 'connection.closed'; connId: string; reason: CloseReason; error: string | null }
+  | {
+      type: 'borrower.enqueued';
+      poolId: string;
+      borrowerId: string;
+      label: string;
+      site: string;
+      deadline: number | null;
+    }
+  | { type: 'borrower.acquired'; borrowerId: string; connId: string; waitedMs: number }
+  | { type: 'borrower.timedout'; borrowerId: string; waitedMs: number; message: string }
+  | { type: 'borrower.failed'; borrowerId: string; waitedMs: number; message: string }
+  | { type: 'borrower.released'; borrowerId: string; connId: string; heldMs: number; dirty: boolean; destroyed: boolean }
+  | { type: 'statement.started'; connId: string; sql: string }
+  | { type: 'statement.finished'; connId: string; ms: number; error: string | null }
+  | { type: 'tx.began'; connId: string }
+  | { type: 'tx.failed'; connId: string }
+  | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };
+
+export type PoolEventType = PoolEventBody['type'];
+
+export type PoolEvent = PoolEventBody & { seq: number; t: number };
+
+export type EventOf<K extends PoolEventType> = Extract<PoolEvent, { type: K }>;

@@ -1,0 +1,223 @@
+import type { PoolEvent, TxStatus } from './events';
+import { record } from './histogram';
+import { CLOSED_KEPT, type ConnState, type ConnectionView, type Snapshot, isBorrowedState } from './snapshot';
+
+// The one reducer: the engine folds its events into the live snapshot with it, the
+// renderer folds batches with it, a replay rebuilds any moment with it.
+//
+// It is deterministic (the result depends only on the snapshot and the event) but it
+// updates the snapshot in place and returns it: at 100k events/s, copying maps per
+// event would cost more than the pools being watched. Callers that need an immutable
+// copy (a renderer store, a recording mark) clone once per batch, not per event.
+
+function setState(conn: ConnectionView, state: ConnState, t: number): void {
+  if (conn.state !== state) {
+    conn.state = state;
+    conn.stateSince = t;
+  }
+}
+
+function heldState(tx: TxStatus): ConnState {
+  return tx === 'active' ? 'in-transaction' : tx === 'failed' ? 'in-failed-transaction' : 'borrowed';
+}
+
+function leaving(state: ConnState): boolean {
+  return state === 'closing' || state === 'broken' || state === 'closed';
+}
+
+function removeWaiter(s: Snapshot, borrowerId: string): void {
+  const i = s.waiting.indexOf(borrowerId);
+  if (i === 0) s.waiting.shift();
+  else if (i > 0) s.waiting.splice(i, 1);
+}
+
+function setTx(conn: ConnectionView, tx: TxStatus, t: number): void {
+  conn.tx = tx;
+  if (isBorrowedState(conn.state)) setState(conn, heldState(tx), t);
+}
+
+export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
+  s.seq = e.seq;
+  s.t = e.t;
+  const c = s.counters;
+  switch (e.type) {
+    case 'embedded.progressed':
+      s.embedded = { phase: e.phase, message: e.message };
+      break;
+    case 'pool.created':
+      s.pools[e.poolId] = { id: e.poolId, target: e.target, settings: e.settings, status: 'open', serverVersion: null };
+      break;
+    case 'pool.verified': {
+      const p = s.pools[e.poolId];
+      if (p) p.serverVersion = e.serverVersion;
+      break;
+    }
+    case 'pool.ending':
+    case 'pool.ended': {
+      const p = s.pools[e.poolId];
+      if (p) p.status = e.type === 'pool.ending' ? 'ending' : 'ended';
+      break;
+    }
+    case 'connection.connecting':
+      s.connections[e.connId] = {
+        id: e.connId,
+        poolId: e.poolId,
+        serverId: null,
+        state: 'connecting',
+        stateSince: e.t,
+        openedAt: e.t,
+        uses: 0,
+        borrowerId: null,
+        tx: 'idle',
+        txSince: null,
+        txStatements: 0,
+        statement: null,
+        statementSince: null,
+        lastError: null,
+        handshake: null,
+        closeReason: null,
+      };
+      break;
+    case 'connection.opened': {
+      const conn = s.connections[e.connId];
+      if (!conn) break;
+      conn.serverId = e.serverId;
+      conn.handshake = e.handshake;
+      c.opened++;
+      if (conn.state === 'connecting') setState(conn, 'idle', e.t);
+      break;
+    }
+    case 'connection.broken': {
+      const conn = s.connections[e.connId];
+      if (!conn) break;
+      conn.lastError = e.error;
+      if (conn.state !== 'closed') setState(conn, 'broken', e.t);
+      break;
+    }
+    case 'connection.closing': {
+      const conn = s.connections[e.connId];
+      if (!conn) break;
+      conn.closeReason = e.reason;
+      if (!leaving(conn.state)) setState(conn, 'closing', e.t);
+      break;
+    }
+    case 'connection.closed': {
+      const conn = s.connections[e.connId];
+      if (!conn) break;
+      delete s.connections[e.connId];
+      conn.closeReason = e.reason;
+      if (e.error !== null) conn.lastError = e.error;
+      conn.statement = null;
+      setState(conn, 'closed', e.t);
+      s.closed.push(conn);
+      if (s.closed.length > CLOSED_KEPT) s.closed.shift();
+      c.closed++;
+      c.closedBy[e.reason] = (c.closedBy[e.reason] ?? 0) + 1;
+      break;
+    }
+    case 'borrower.enqueued':
+      s.borrowers[e.borrowerId] = {
+        id: e.borrowerId,
+        poolId: e.poolId,
+        label: e.label,
+        site: e.site,
+        state: 'waiting',
+        enqueuedAt: e.t,
+        deadline: e.deadline,
+        acquiredAt: null,
+        connId: null,
+        statements: 0,
+      };
+      s.waiting.push(e.borrowerId);
+      c.enqueued++;
+      break;
+    case 'borrower.acquired': {
+      removeWaiter(s, e.borrowerId);
+      const b = s.borrowers[e.borrowerId];
+      if (b) {
+        b.state = 'holding';
+        b.acquiredAt = e.t;
+        b.connId = e.connId;
+      }
+      const conn = s.connections[e.connId];
+      if (conn) {
+        conn.borrowerId = e.borrowerId;
+        conn.uses++;
+        if (!leaving(conn.state)) setState(conn, heldState(conn.tx), e.t);
+      }
+      record(s.acquireWait, e.waitedMs);
+      c.acquired++;
+      break;
+    }
+    case 'borrower.timedout':
+    case 'borrower.failed':
+      removeWaiter(s, e.borrowerId);
+      delete s.borrowers[e.borrowerId];
+      if (e.type === 'borrower.timedout') c.timedOut++;
+      else c.failed++;
+      break;
+    case 'borrower.released': {
+      delete s.borrowers[e.borrowerId];
+      const conn = s.connections[e.connId];
+      if (conn && conn.borrowerId === e.borrowerId) {
+        conn.borrowerId = null;
+        conn.statement = null;
+        if (!leaving(conn.state)) setState(conn, 'idle', e.t);
+      }
+      c.released++;
+      if (e.destroyed) c.destroyed++;
+      if (e.dirty) c.dirtyReturns++;
+      break;
+    }
+    case 'statement.started': {
+      const conn = s.connections[e.connId];
+      c.statements++;
+      if (!conn) break;
+      conn.statement = e.sql;
+      conn.statementSince = e.t;
+      if (conn.tx !== 'idle') conn.txStatements++;
+      const b = conn.borrowerId === null ? undefined : s.borrowers[conn.borrowerId];
+      if (b) b.statements++;
+      break;
+    }
+    case 'statement.finished': {
+      const conn = s.connections[e.connId];
+      if (e.error !== null) c.statementErrors++;
+      if (!conn) break;
+      conn.statement = null;
+      conn.statementSince = null;
+      if (e.error !== null) conn.lastError = e.error;
+      break;
+    }
+    case 'tx.began': {
+      c.txBegan++;
+      const conn = s.connections[e.connId];
+      if (!conn) break;
+      conn.txSince = e.t;
+      conn.txStatements = 0;
+      setTx(conn, 'active', e.t);
+      break;
+    }
+    case 'tx.failed': {
+      c.txFailed++;
+      const conn = s.connections[e.connId];
+      if (conn) setTx(conn, 'failed', e.t);
+      break;
+    }
+    case 'tx.ended': {
+      if (e.outcome === 'committed') c.txCommitted++;
+      else c.txRolledBack++;
+      const conn = s.connections[e.connId];
+      if (!conn) break;
+      conn.txSince = null;
+      setTx(conn, 'idle', e.t);
+      break;
+    }
+  }
+  return s;
+}
+
+export function reduceAll(s: Snapshot, events: Iterable<PoolEvent>): Snapshot {
+  for (const e of events) reduce(s, e);
+  return s;
+}

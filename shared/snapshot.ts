@@ -1,0 +1,169 @@
+import type {
+  CloseReason,
+  EmbeddedPhase,
+  HandshakeTimings,
+  PoolSettings,
+  TargetInfo,
+  TxStatus,
+} from './events';
+import { emptyHistogram, type Histogram } from './histogram';
+
+/** One state a person sees per connection; transaction states apply while borrowed. */
+export type ConnState =
+  | 'connecting'
+  | 'idle'
+  | 'borrowed'
+  | 'in-transaction'
+  | 'in-failed-transaction'
+  | 'closing'
+  | 'broken'
+  | 'closed';
+
+export interface ConnectionView {
+  id: string;
+  poolId: string;
+  serverId: number | null;
+  state: ConnState;
+  stateSince: number;
+  openedAt: number;
+  uses: number;
+  borrowerId: string | null;
+  tx: TxStatus;
+  txSince: number | null;
+  txStatements: number;
+  statement: string | null;
+  statementSince: number | null;
+  lastError: string | null;
+  handshake: HandshakeTimings | null;
+  closeReason: CloseReason | null;
+}
+
+export interface BorrowerView {
+  id: string;
+  poolId: string;
+  label: string;
+  site: string;
+  state: 'waiting' | 'holding';
+  enqueuedAt: number;
+  deadline: number | null;
+  acquiredAt: number | null;
+  connId: string | null;
+  statements: number;
+}
+
+export interface PoolView {
+  id: string;
+  target: TargetInfo;
+  settings: PoolSettings;
+  status: 'open' | 'ending' | 'ended';
+  serverVersion: string | null;
+}
+
+export interface Counters {
+  enqueued: number;
+  acquired: number;
+  timedOut: number;
+  failed: number;
+  released: number;
+  destroyed: number;
+  dirtyReturns: number;
+  opened: number;
+  closed: number;
+  closedBy: Partial<Record<CloseReason, number>>;
+  statements: number;
+  statementErrors: number;
+  txBegan: number;
+  txCommitted: number;
+  txRolledBack: number;
+  txFailed: number;
+}
+
+export interface Snapshot {
+  /** seq of the last event folded in; 0 before any. */
+  seq: number;
+  t: number;
+  pools: Record<string, PoolView>;
+  /** Connections not yet closed, in the order they were opened (a stable row order). */
+  connections: Record<string, ConnectionView>;
+  /** The most recently closed connections, oldest first. */
+  closed: ConnectionView[];
+  /** Borrowers waiting for or holding a connection. */
+  borrowers: Record<string, BorrowerView>;
+  /** Ids of waiting borrowers in the order they asked (FIFO). */
+  waiting: string[];
+  counters: Counters;
+  /** How long borrowers waited for a connection, over all acquisitions. */
+  acquireWait: Histogram;
+  embedded: { phase: EmbeddedPhase; message: string } | null;
+}
+
+export const CLOSED_KEPT = 50;
+
+export function emptySnapshot(): Snapshot {
+  return {
+    seq: 0,
+    t: 0,
+    pools: {},
+    connections: {},
+    closed: [],
+    borrowers: {},
+    waiting: [],
+    counters: {
+      enqueued: 0,
+      acquired: 0,
+      timedOut: 0,
+      failed: 0,
+      released: 0,
+      destroyed: 0,
+      dirtyReturns: 0,
+      opened: 0,
+      closed: 0,
+      closedBy: {},
+      statements: 0,
+      statementErrors: 0,
+      txBegan: 0,
+      txCommitted: 0,
+      txRolledBack: 0,
+      txFailed: 0,
+    },
+    acquireWait: emptyHistogram(),
+    embedded: null,
+  };
+}
+
+export interface PoolCounts {
+  /** Connections the pool holds: connecting + idle + borrowed (closing and broken ones are leaving). */
+  total: number;
+  connecting: number;
+  idle: number;
+  borrowed: number;
+  leaving: number;
+  waiting: number;
+  max: number;
+}
+
+const BORROWED: ReadonlySet<ConnState> = new Set(['borrowed', 'in-transaction', 'in-failed-transaction']);
+
+export function isBorrowedState(state: ConnState): boolean {
+  return BORROWED.has(state);
+}
+
+/** Gauges derived from a snapshot, for one pool or (without poolId) all pools. */
+export function poolCounts(s: Snapshot, poolId?: string): PoolCounts {
+  const c: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
+  for (const conn of Object.values(s.connections)) {
+    if (poolId !== undefined && conn.poolId !== poolId) continue;
+    if (conn.state === 'connecting') c.connecting++;
+    else if (conn.state === 'idle') c.idle++;
+    else if (BORROWED.has(conn.state)) c.borrowed++;
+    else c.leaving++;
+  }
+  c.total = c.connecting + c.idle + c.borrowed;
+  for (const id of s.waiting) {
+    if (poolId === undefined || s.borrowers[id]?.poolId === poolId) c.waiting++;
+  }
+  for (const p of Object.values(s.pools)) {
+    if ((poolId === undefined || p.id === poolId) && p.status !== 'ended') c.max += p.settings.max;
+  }
+  return c;
+}

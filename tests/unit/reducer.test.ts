@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { PoolEvent, PoolEventBody } from '../../shared/events';
+import { reduce, reduceAll } from '../../shared/reducer';
+import { CLOSED_KEPT, emptySnapshot, poolCounts } from '../../shared/snapshot';
+import { quantile } from '../../shared/histogram';
+
+let seq = 0;
+const ev = (body: PoolEventBody, t = 1_000 + seq): PoolEvent => ({ ...body, seq: ++seq, t }) as PoolEvent;
+
+const settings = {
+  max: 2,
+  acquireTimeoutMs: 1000,
+  acquireTimeoutByEngine: false,
+  idleTimeoutMs: 1000,
+  min: 0,
+  maxUses: null,
+  maxLifetimeSeconds: null,
+  maxIdle: null,
+  queueLimit: null,
+  waitForConnections: null,
+};
+const target = { engine: 'postgres' as const, host: 'h', port: 5432, database: 'd', user: 'u', tls: false, display: 'postgres://u@h:5432/d', embedded: false };
+const handshake = { socketMs: 1, tlsMs: null, authMs: 2, readyMs: 0.5, totalMs: 3.5 };
+
+function opened(connId: string): PoolEvent[] {
+  return [ev({ type: 'connection.connecting', poolId: 'p1', connId }), ev({ type: 'connection.opened', connId, serverId: 42, handshake })];
+}
+
+describe('the shared reducer', () => {
+  it('follows a connection and its borrower through a transaction, statement by statement', () => {
+    const s = reduceAll(emptySnapshot(), [
+      ev({ type: 'pool.created', poolId: 'p1', target, settings }),
+      ...opened('c1'),
+      ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'b1', label: 'load', site: 'a.ts:1', deadline: null }),
+    ]);
+    expect(s.connections.c1?.state).toBe('idle');
+    expect(poolCounts(s)).toMatchObject({ total: 1, idle: 1, waiting: 1, max: 2 });
+
+    reduce(s, ev({ type: 'borrower.acquired', borrowerId: 'b1', connId: 'c1', waitedMs: 3 }, 2_000));
+    expect(s.connections.c1).toMatchObject({ state: 'borrowed', borrowerId: 'b1', uses: 1, stateSince: 2_000 });
+    expect(s.waiting).toEqual([]);
+
+    reduce(s, ev({ type: 'statement.started', connId: 'c1', sql: 'BEGIN' }));
+    reduce(s, ev({ type: 'statement.finished', connId: 'c1', ms: 1, error: null }));
+    reduce(s, ev({ type: 'tx.began', connId: 'c1' }, 2_100));
+    expect(s.connections.c1).toMatchObject({ state: 'in-transaction', tx: 'active', txSince: 2_100, txStatements: 0 });
+    reduce(s, ev({ type: 'statement.started', connId: 'c1', sql: 'SELECT 1/0' }));
+    expect(s.connections.c1?.statement).toBe('SELECT 1/0');
+    reduce(s, ev({ type: 'statement.finished', connId: 'c1', ms: 1, error: 'division by zero' }));
+    reduce(s, ev({ type: 'tx.failed', connId: 'c1' }));
+    expect(s.connections.c1).toMatchObject({ state: 'in-failed-transaction', txStatements: 1, lastError: 'division by zero', statement: null });
+    reduce(s, ev({ type: 'tx.ended', connId: 'c1', outcome: 'rolled back' }));
+    reduce(s, ev({ type: 'borrower.released', borrowerId: 'b1', connId: 'c1', heldMs: 5, dirty: false, destroyed: false }));
+    expect(s.connections.c1).toMatchObject({ state: 'idle', borrowerId: null, tx: 'idle' });
+    expect(s.borrowers).toEqual({});
+    expect(s.counters).toMatchObject({ acquired: 1, released: 1, statements: 2, statementErrors: 1, txBegan: 1, txFailed: 1, txRolledBack: 1 });
+    expect(quantile(s.acquireWait, 0.5)).toBeCloseTo(3, 0);
+  });
+
+  it('keeps a broken connection out of the pool totals until it closes, then files it with its reason', () => {
+    const s = reduceAll(emptySnapshot(), [ev({ type: 'pool.created', poolId: 'p1', target, settings }), ...opened('c1'), ...opened('c2')]);
+    reduce(s, ev({ type: 'connection.broken', connId: 'c1', error: 'terminating connection due to administrator command' }));
+    expect(poolCounts(s, 'p1')).toMatchObject({ total: 1, leaving: 1 });
+    reduce(s, ev({ type: 'connection.closed', connId: 'c1', reason: 'terminated by server', error: null }));
+    expect(Object.keys(s.connections)).toEqual(['c2']);
+    expect(s.closed[0]).toMatchObject({ id: 'c1', state: 'closed', closeReason: 'terminated by server', lastError: 'terminating connection due to administrator command' });
+    expect(s.counters.closedBy).toEqual({ 'terminated by server': 1 });
+  });
+
+  it('counts timed out and failed borrowers and drops them from the queue wherever they stand', () => {
+    const s = emptySnapshot();
+    for (const id of ['b1', 'b2', 'b3']) reduce(s, ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: id, label: id, site: '', deadline: 5 }));
+    reduce(s, ev({ type: 'borrower.timedout', borrowerId: 'b2', waitedMs: 5, message: 'x' }));
+    reduce(s, ev({ type: 'borrower.failed', borrowerId: 'b1', waitedMs: 5, message: 'pool ended' }));
+    expect(s.waiting).toEqual(['b3']);
+    expect(s.counters).toMatchObject({ enqueued: 3, timedOut: 1, failed: 1 });
+  });
+
+  it('keeps only the latest closed connections', () => {
+    const s = emptySnapshot();
+    for (let i = 0; i < CLOSED_KEPT + 5; i++) {
+      for (const e of opened(`c${i}`)) reduce(s, e);
+      reduce(s, ev({ type: 'connection.closed', connId: `c${i}`, reason: 'idle timeout', error: null }));
+    }
+    expect(s.closed).toHaveLength(CLOSED_KEPT);
+    expect(s.closed[0]?.id).toBe('c5');
+    expect(s.counters.closed).toBe(CLOSED_KEPT + 5);
+  });
+
+  it('rebuilds the same snapshot from the same events (a replay is exact)', () => {
+    const events = [
+      ev({ type: 'pool.created', poolId: 'p1', target, settings }),
+      ...opened('c1'),
+      ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'b1', label: 'x', site: '', deadline: null }),
+      ev({ type: 'borrower.acquired', borrowerId: 'b1', connId: 'c1', waitedMs: 0.2 }),
+    ];
+    expect(reduceAll(emptySnapshot(), events)).toEqual(reduceAll(emptySnapshot(), structuredClone(events)));
+  });
+
+  it('ignores events about connections it never saw (a replay that starts mid-stream)', () => {
+    const s = emptySnapshot();
+    reduce(s, ev({ type: 'statement.started', connId: 'ghost', sql: 'SELECT 1' }));
+    reduce(s, ev({ type: 'connection.closed', connId: 'ghost', reason: 'error', error: null }));
+    expect(s.connections).toEqual({});
+    expect(s.counters.statements).toBe(1);
+  });
+});
