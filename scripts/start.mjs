@@ -1,0 +1,61 @@
+// npm start: build, then open the desktop window, or run headless when Electron's binary is
+// not installed (offline installs) or there is no display to open a window on.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const root = join(import.meta.dirname, '..');
+const say = (line) => console.log(`poolscope: ${line}`);
+
+// Runs a child with our stdio; resolves to the exit code we should end with. SIGINT/SIGTERM
+// are passed on so the child can shut down cleanly (stop the embedded database, ...).
+function run(command, args) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: 'inherit' });
+    const forward = (signal) => child.kill(signal);
+    process.on('SIGINT', forward).on('SIGTERM', forward);
+    child.on('error', (error) => {
+      say(`could not start ${command}: ${error.message}`);
+      resolve(1);
+    });
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', forward).off('SIGTERM', forward);
+      resolve(signal ? 128 + constants.signals[signal] : (code ?? 1));
+    });
+  });
+}
+
+// undefined when the binary is not there: electron's index.js throws without path.txt.
+function electronBinary() {
+  try {
+    const path = require('electron');
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Always build: it takes about a second, and an mtime check could miss a deleted source file.
+const viteBin = join(dirname(require.resolve('electron-vite/package.json')), 'bin/electron-vite.js');
+let code = await run(process.execPath, [viteBin, 'build', '--logLevel', 'warn']);
+
+if (code === 0) {
+  const electron = electronBinary();
+  const noDisplay =
+    process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
+  if (electron && !noDisplay) {
+    code = await run(electron, ['.']);
+  } else {
+    say(
+      electron
+        ? 'no display (DISPLAY and WAYLAND_DISPLAY are unset); starting headless instead.'
+        : "Electron's binary is not installed (offline install); starting headless instead.",
+    );
+    // `node --import tsx` rather than `npx tsx`: one process, so signals reach the CLI directly.
+    code = await run(process.execPath, ['--import', 'tsx', 'main/cli.ts', 'watch']);
+  }
+}
+process.exitCode = code;
