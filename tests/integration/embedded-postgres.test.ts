@@ -1,0 +1,309 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { layoutOf } from '../../main/engine/embedded/data-dir';
+import { DEMO_ROW_COUNTS } from '../../main/engine/embedded/demo-schema';
+import {
+  startEmbeddedPostgres,
+  type EmbeddedConnection,
+  type EmbeddedPhase,
+  type EmbeddedProgress,
+  type EmbeddedServer,
+} from '../../main/engine/embedded/embedded-postgres';
+import { isAlive } from '../../main/engine/embedded/postmaster';
+
+// These tests start their own servers, in their own temp dir, not the run's global one.
+// They share that dir and run in order: the first one creates it, the rest reuse it,
+// so the file pays for initdb twice (first start, rebuild) rather than once per test.
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const moduleUrl = new URL('../../main/engine/embedded/embedded-postgres.ts', import.meta.url).href;
+
+let dataDir: string;
+const servers: EmbeddedServer[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-pg-test-'));
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const server of servers) await server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function start(opts: { port?: number } = {}): Promise<{ server: EmbeddedServer; progress: EmbeddedProgress[]; phases: () => EmbeddedPhase[] }> {
+  const progress: EmbeddedProgress[] = [];
+  const server = await startEmbeddedPostgres({ dataDir, ...opts, onProgress: (p) => progress.push(p) });
+  servers.push(server);
+  return { server, progress, phases: () => progress.map((p) => p.phase) };
+}
+
+async function query<R extends pg.QueryResultRow>(connection: EmbeddedConnection, sql: string): Promise<R[]> {
+  const client = new pg.Client(connection);
+  await client.connect();
+  try {
+    return (await client.query<R>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function countRows(connection: EmbeddedConnection): Promise<Record<string, number>> {
+  const tables = Object.keys(DEMO_ROW_COUNTS);
+  const sql = `SELECT ${tables.map((t) => `(SELECT count(*)::int FROM ${t}) AS ${t}`).join(', ')}`;
+  const [row] = await query<Record<string, number>>(connection, sql);
+  return row ?? {};
+}
+
+const pgdata = (): string => layoutOf(dataDir).pgdata;
+const pidFile = (): string => path.join(pgdata(), 'postmaster.pid');
+
+async function postmasterPid(): Promise<number> {
+  return Number.parseInt(await readFile(pidFile(), 'utf8'), 10);
+}
+
+/** The postmaster's children (checkpointer, walwriter, backends...), from /proc. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+    if (ppid === String(pid)) found.push(Number(entry));
+  }
+  return found;
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return check();
+}
+
+async function pidOfExitedProcess(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  return child.pid ?? Number.NaN;
+}
+
+/**
+ * A separate Node process (via tsx) that starts the server on our data dir and
+ * prints the postmaster's pid; with mode 'exit' it then calls process.exit(0),
+ * with 'wait' it keeps running until signalled.
+ */
+async function startInChildProcess(mode: 'exit' | 'wait'): Promise<{ child: ChildProcess; pid: number }> {
+  const script = `
+    const { readFile } = await import('node:fs/promises');
+    const { startEmbeddedPostgres } = await import(process.env.MODULE_URL);
+    await startEmbeddedPostgres({ dataDir: process.env.DATA_DIR });
+    const pid = Number.parseInt(await readFile(process.env.PID_FILE, 'utf8'), 10);
+    console.log(JSON.stringify({ pid }));
+    if (process.env.MODE === 'exit') process.exit(0);
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: repoRoot,
+    env: { ...process.env, MODULE_URL: moduleUrl, DATA_DIR: dataDir, PID_FILE: pidFile(), MODE: mode },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const { pid } = JSON.parse(line) as { pid: number };
+    return { child, pid };
+  }
+  throw new Error(`child process printed no pid: ${stderr}`);
+}
+
+describe('embedded PostgreSQL', () => {
+  let firstPassword = '';
+
+  it('first start initialises the cluster, seeds the demo database and reports each phase', async () => {
+    const { server, progress, phases } = await start();
+    expect(phases()).toEqual(['initialising', 'starting', 'seeding', 'ready']);
+    expect(server.running).toBe(true);
+    expect(server.dataDir).toBe(dataDir);
+    expect(server.connection).toMatchObject({ host: '127.0.0.1', user: 'postgres', database: 'poolscope_demo' });
+    expect(await countRows(server.connection)).toEqual(DEMO_ROW_COUNTS);
+
+    const layout = layoutOf(dataDir);
+    expect((await stat(layout.passwordFile)).mode & 0o777).toBe(0o600);
+    expect((await readFile(layout.passwordFile, 'utf8')).trim()).toBe(server.connection.password);
+    // The marker is there and initdb's temporary password copy is not.
+    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata']);
+    expect(progress.map((p) => p.message).join('\n')).not.toContain(server.connection.password);
+
+    const [settings] = await query<{ listen: string; sockets: string; enc: string }>(
+      server.connection,
+      `SELECT current_setting('listen_addresses') AS listen, current_setting('unix_socket_directories') AS sockets,
+              current_setting('password_encryption') AS enc`,
+    );
+    expect(settings).toEqual({ listen: '127.0.0.1', sockets: '', enc: 'scram-sha-256' });
+    // Only the generated password works; in particular not the placeholder handed to the library.
+    await expect(query({ ...server.connection, password: 'unused' }, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+
+    firstPassword = server.connection.password;
+    await server.stop();
+  });
+
+  it('a second start reuses the data dir: no initdb, no seeding', async () => {
+    const { server, phases } = await start();
+    expect(phases()).toEqual(['starting', 'ready']);
+    expect(server.connection.password).toBe(firstPassword);
+    expect(await countRows(server.connection)).toEqual(DEMO_ROW_COUNTS);
+    await server.stop();
+  });
+
+  it('stop() leaves no postgres process behind; start() brings the server back on the same port', async () => {
+    const { server, phases } = await start();
+    const pid = await postmasterPid();
+    const workers = await childrenOf(pid);
+    expect(await isAlive(pid)).toBe(true);
+
+    await server.stop();
+    expect(server.running).toBe(false);
+    expect(await isAlive(pid)).toBe(false);
+    for (const worker of workers) expect(await isAlive(worker)).toBe(false);
+    await expect(stat(pidFile())).rejects.toThrow(/ENOENT/); // a clean shutdown removes it
+    await server.stop(); // idempotent
+
+    const { port } = server.connection;
+    await server.start();
+    expect(server.running).toBe(true);
+    expect(server.connection.port).toBe(port);
+    expect(await countRows(server.connection)).toEqual(DEMO_ROW_COUNTS);
+    expect(phases()).toEqual(['starting', 'ready', 'stopping', 'stopped', 'starting', 'ready']);
+    await server.stop();
+  });
+
+  it('a stale postmaster.pid whose process is gone is removed', async () => {
+    const deadPid = await pidOfExitedProcess();
+    await writeFile(pidFile(), `${deadPid}\n${pgdata()}\n`);
+    const { server, progress, phases } = await start();
+    expect(phases()).toEqual(['recovering', 'starting', 'ready']);
+    expect(progress[0]?.message).toContain(`stale postmaster.pid`);
+    expect(progress[0]?.message).toContain(`pid ${deadPid} is not running`);
+    await server.stop();
+  });
+
+  it('a stale postmaster.pid whose pid now belongs to another process is removed', async () => {
+    // PostgreSQL itself refuses to start over a lock file naming a live process.
+    const sleeper = spawn('sleep', ['30']);
+    children.push(sleeper);
+    await writeFile(pidFile(), `${sleeper.pid}\n${pgdata()}\n`);
+    const { server, progress, phases } = await start();
+    expect(phases()).toEqual(['recovering', 'starting', 'ready']);
+    expect(progress[0]?.message).toContain(`pid ${sleeper.pid} now belongs to another process`);
+    expect(sleeper.exitCode).toBeNull(); // left alone
+    sleeper.kill();
+    await server.stop();
+  });
+
+  it('a server still running on the data dir is stopped before starting a new one', async () => {
+    const first = await start();
+    const oldPid = await postmasterPid();
+    const second = await start();
+    expect(second.phases()).toEqual(['recovering', 'starting', 'ready']);
+    expect(second.progress[0]?.message).toContain(`PostgreSQL (pid ${oldPid})`);
+    expect(await isAlive(oldPid)).toBe(false);
+    // Node may see the exit of its child a moment after the pid is gone.
+    expect(await eventually(async () => !first.server.running)).toBe(true);
+    expect(first.progress.at(-1)).toMatchObject({ phase: 'stopped', message: expect.stringContaining('exited unexpectedly') });
+    await first.server.stop(); // nothing left to stop
+    expect(await countRows(second.server.connection)).toEqual(DEMO_ROW_COUNTS);
+    await second.server.stop();
+  });
+
+  it('a server orphaned by a killed Node process is stopped on the next start', async () => {
+    const { child, pid } = await startInChildProcess('wait');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(await isAlive(pid)).toBe(true); // SIGKILL gives the exit hook no chance
+
+    const { server, progress, phases } = await start();
+    expect(phases()).toEqual(['recovering', 'starting', 'ready']);
+    expect(progress[0]?.message).toContain(`PostgreSQL (pid ${pid})`);
+    expect(await isAlive(pid)).toBe(false);
+    await server.stop();
+  });
+
+  it.each(['exit', 'SIGTERM'] as const)('a Node process ending by %s stops its server (exit hook)', async (how) => {
+    const { child, pid } = await startInChildProcess(how === 'exit' ? 'exit' : 'wait');
+    if (how === 'SIGTERM') child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    expect(await eventually(async () => !(await isAlive(pid)))).toBe(true);
+    // A fast shutdown, not a crash: the lock file is gone.
+    expect(await eventually(() => stat(pidFile()).then(() => false, () => true))).toBe(true);
+  });
+
+  it('leaves the exit code of a process that imports it alone (the library\'s own exit hook forced 0)', async () => {
+    const script = `await import(process.env.MODULE_URL); process.exitCode = 3;`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: repoRoot,
+      env: { ...process.env, MODULE_URL: moduleUrl },
+      stdio: 'ignore',
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(3);
+  });
+
+  it('fails with a clear error and leaves no server behind when the port is taken', async () => {
+    const blocker = net.createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const { port } = blocker.address() as net.AddressInfo;
+    try {
+      const error = await startEmbeddedPostgres({ dataDir, port }).then(() => undefined, (err: unknown) => err);
+      expect(error).toBeInstanceOf(Error);
+      const { message } = error as Error;
+      expect(message).toContain('Embedded PostgreSQL exited while starting');
+      expect(message).toContain(`port ${port}`);
+      expect(message).toMatch(/Address already in use/);
+      expect(message).not.toContain(firstPassword);
+      await expect(stat(pidFile())).rejects.toThrow(/ENOENT/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a data dir without the marker (an interrupted first start) is wiped and rebuilt', async () => {
+    // Leave the dir as a crash during seeding would: half the data, no marker.
+    const { server } = await start();
+    await query(server.connection, 'DROP TABLE order_items');
+    await server.stop();
+    await unlink(layoutOf(dataDir).marker);
+    await writeFile(path.join(dataDir, '.initdb-pwfile-0123'), 'left by a crash during initdb\n');
+
+    const rebuilt = await start();
+    expect(rebuilt.phases()).toEqual(['recovering', 'initialising', 'starting', 'seeding', 'ready']);
+    expect(rebuilt.progress[0]?.message).toContain('unfinished setup');
+    expect(rebuilt.server.connection.password).not.toBe(firstPassword);
+    expect(await countRows(rebuilt.server.connection)).toEqual(DEMO_ROW_COUNTS);
+    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata']);
+    await rebuilt.server.stop();
+  });
+});
+
+describe('the run\'s shared server (globalSetup)', () => {
+  it('is reachable at the URL it provides as pgUrl', async () => {
+    const client = new pg.Client({ connectionString: inject('pgUrl') });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ ok: number }>('SELECT 1 AS ok');
+      expect(rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await client.end();
+    }
+  });
+});
