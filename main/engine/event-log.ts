@@ -1,0 +1,68 @@
+import type { PoolEvent, PoolEventBody } from '../../shared/events';
+import { reduce } from '../../shared/reducer';
+import { emptySnapshot, type Snapshot } from '../../shared/snapshot';
+import type { Clock } from './clock';
+
+export type EventListener = (e: PoolEvent) => void;
+
+/**
+ * Stamps events with a monotonic sequence number and the clock's time, keeps the
+ * latest in a bounded ring, folds each into the live snapshot with the shared reducer,
+ * and hands each to listeners synchronously (the transport's coalescer batches them).
+ */
+export class EventLog {
+  readonly #clock: Clock;
+  readonly #ring: (PoolEvent | undefined)[];
+  #seq = 0;
+  readonly #live: Snapshot = emptySnapshot();
+  readonly #listeners = new Set<EventListener>();
+
+  constructor(clock: Clock, capacity = 65_536) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('EventLog capacity must be a positive integer');
+    this.#clock = clock;
+    this.#ring = new Array<PoolEvent | undefined>(capacity);
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get capacity(): number {
+    return this.#ring.length;
+  }
+
+  emit(body: PoolEventBody): PoolEvent {
+    const e = { ...body, seq: ++this.#seq, t: this.#clock.now() } as PoolEvent;
+    this.#ring[e.seq % this.#ring.length] = e;
+    reduce(this.#live, e);
+    for (const l of this.#listeners) l(e);
+    return e;
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Events after `seq`, oldest first; null when some of them have already left the ring. */
+  since(seq: number): PoolEvent[] | null {
+    const from = seq + 1;
+    if (from <= this.#seq - this.#ring.length) return null;
+    const out: PoolEvent[] = [];
+    for (let s = Math.max(from, 1); s <= this.#seq; s++) {
+      const e = this.#ring[s % this.#ring.length];
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** A copy of the current snapshot, safe to hand out. */
+  snapshot(): Snapshot {
+    return structuredClone(this.#live);
+  }
+
+  /** The live snapshot itself, for engine code that only reads it. */
+  get live(): Readonly<Snapshot> {
+    return this.#live;
+  }
+}

@@ -1,0 +1,207 @@
+import type { TargetInfo } from '../../../shared/events';
+import { poolCounts } from '../../../shared/snapshot';
+import { callSite } from '../call-site';
+import type { Clock, TimerHandle } from '../clock';
+import { describeConnectError } from '../connect-errors';
+import { PoolscopeError, type Scrubber, messageOf, scrubber } from '../errors';
+import type { EventLog } from '../event-log';
+import type { TargetSpec } from '../target-spec';
+import type { ConnectionTracker } from './connection-tracker';
+import type { Driver, QueryResult } from './driver';
+import { Lease } from './lease';
+
+export interface BorrowOptions {
+  /** What the borrower is, as people see it ("load #3", "leak"). */
+  label?: string;
+  /** Call site to show; captured from the caller's stack when absent. */
+  site?: string;
+}
+
+interface Waiter {
+  id: string;
+  enqueuedAt: number;
+  /** Answers the borrower with an error unless the driver answered first. */
+  fail: (err: Error) => boolean;
+}
+
+/**
+ * A driver's real pool, observed. Every request for a connection is a borrower from the
+ * moment it asks: the wait is timed from our call, not from the driver's `acquire`
+ * event (pg fires it only on hand-out, mysql2 not at all when a released connection
+ * goes straight to a waiter), and the borrower learns its connection from the
+ * driver's own callback, so queue order and wait times are exact for both drivers.
+ */
+export class InstrumentedPool<C = unknown> {
+  readonly id: string;
+  readonly target: TargetInfo;
+  readonly #spec: TargetSpec;
+  readonly #driver: Driver<C>;
+  readonly #tracker: ConnectionTracker;
+  readonly #log: EventLog;
+  readonly #clock: Clock;
+  readonly #scrub: Scrubber;
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #leases = new Set<Lease<C>>();
+  #nextBorrower = 0;
+  #ended: Promise<void> | null = null;
+
+  constructor(opts: {
+    id: string;
+    spec: TargetSpec;
+    target: TargetInfo;
+    driver: Driver<C>;
+    tracker: ConnectionTracker;
+    log: EventLog;
+    clock: Clock;
+  }) {
+    this.id = opts.id;
+    this.#spec = opts.spec;
+    this.target = opts.target;
+    this.#driver = opts.driver;
+    this.#tracker = opts.tracker;
+    this.#log = opts.log;
+    this.#clock = opts.clock;
+    this.#scrub = scrubber(opts.spec.password);
+    this.#log.emit({ type: 'pool.created', poolId: this.id, target: this.target, settings: this.#driver.settings });
+  }
+
+  get settings() {
+    return this.#driver.settings;
+  }
+
+  /** The driver pool's own counts (pg.Pool's totalCount/idleCount/waitingCount, mysql2's queues). */
+  driverCounts() {
+    return this.#driver.counts();
+  }
+
+  get ended(): boolean {
+    return this.#ended !== null;
+  }
+
+  borrow(opts: BorrowOptions = {}): Promise<Lease<C>> {
+    const id = `${this.id}.b${++this.#nextBorrower}`;
+    const site = opts.site ?? callSite(this.borrow);
+    const enqueuedAt = this.#clock.now();
+    const timeoutMs = this.settings.acquireTimeoutMs;
+    this.#log.emit({
+      type: 'borrower.enqueued',
+      poolId: this.id,
+      borrowerId: id,
+      label: opts.label ?? 'borrower',
+      site,
+      deadline: timeoutMs > 0 ? enqueuedAt + timeoutMs : null,
+    });
+    if (this.#ended) return Promise.reject(this.#fail(id, enqueuedAt, new PoolscopeError('pool-ended', 'The pool has ended; no new borrowers are served.')));
+
+    return new Promise<Lease<C>>((resolve, reject) => {
+      let settled = false;
+      let timer: TimerHandle | null = null;
+      const settle = (err: Error | null, lease?: Lease<C>): boolean => {
+        if (settled) return false;
+        settled = true;
+        if (timer !== null) this.#clock.clearTimer(timer);
+        this.#waiters.delete(id);
+        if (err) reject(err);
+        else resolve(lease as Lease<C>);
+        return true;
+      };
+      this.#waiters.set(id, { id, enqueuedAt, fail: settle });
+
+      if (this.settings.acquireTimeoutByEngine && timeoutMs > 0) {
+        timer = this.#clock.setTimer(() => settle(this.#timedOut(id, enqueuedAt)), timeoutMs);
+      }
+
+      this.#driver.acquire((err, conn) => {
+        if (settled) {
+          // Our own timeout (or the pool's end) already answered this borrower; the
+          // driver still handed a connection to its queued callback: give it back.
+          if (conn !== undefined) this.#driver.release(conn);
+          return;
+        }
+        if (err || conn === undefined) {
+          const e = err ?? new Error('the driver returned no connection');
+          settle(this.#driver.isAcquireTimeout(e) ? this.#timedOut(id, enqueuedAt) : this.#fail(id, enqueuedAt, describeConnectError(e, this.#spec)));
+          return;
+        }
+        settle(null, this.#hand(id, enqueuedAt, conn));
+      });
+    });
+  }
+
+  /** Borrow, run one statement, release (or destroy when the connection broke). */
+  async query(sql: string, params?: readonly unknown[], opts?: BorrowOptions): Promise<QueryResult> {
+    const lease = await this.borrow({ ...opts, site: opts?.site ?? callSite(this.query) });
+    try {
+      return await lease.query(sql, params);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Borrows once to prove the target answers and to read its version. */
+  async verify(): Promise<string> {
+    const r = await this.query(this.#driver.versionQuery, undefined, { label: 'poolscope: version check', site: 'Poolscope (target check)' });
+    const row = r.rows[0] as Record<string, unknown> | undefined;
+    const version = String(row ? Object.values(row)[0] : 'unknown');
+    this.#log.emit({ type: 'pool.verified', poolId: this.id, serverVersion: version });
+    return version;
+  }
+
+  /**
+   * Ends the pool: waiting borrowers fail with 'pool ended', held connections are
+   * closed (a lease still held can no longer query), then the driver's pool ends.
+   */
+  end(): Promise<void> {
+    this.#ended ??= (async () => {
+      this.#log.emit({ type: 'pool.ending', poolId: this.id });
+      this.#tracker.poolEnding();
+      for (const w of [...this.#waiters.values()]) {
+        w.fail(this.#fail(w.id, w.enqueuedAt, new PoolscopeError('pool-ended', 'The pool ended while this borrower waited for a connection.')));
+      }
+      for (const lease of [...this.#leases]) lease.destroy();
+      await this.#driver.end();
+      // The driver's end resolves before the last sockets report closed; wait for them
+      // so that an ended pool has provably left nothing open.
+      await this.#tracker.drained(5_000);
+      this.#log.emit({ type: 'pool.ended', poolId: this.id });
+    })();
+    return this.#ended;
+  }
+
+  #hand(borrowerId: string, enqueuedAt: number, conn: C): Lease<C> {
+    const rec = this.#driver.record(conn);
+    this.#tracker.acquired(rec);
+    const now = this.#clock.now();
+    this.#log.emit({ type: 'borrower.acquired', borrowerId, connId: rec.id, waitedMs: now - enqueuedAt });
+    const lease: Lease<C> = new Lease<C>({
+      borrowerId,
+      conn,
+      rec,
+      driver: this.#driver,
+      tracker: this.#tracker,
+      log: this.#log,
+      clock: this.#clock,
+      scrub: this.#scrub,
+      onDone: () => this.#leases.delete(lease),
+    });
+    this.#leases.add(lease);
+    return lease;
+  }
+
+  #timedOut(borrowerId: string, enqueuedAt: number): PoolscopeError {
+    const waitedMs = this.#clock.now() - enqueuedAt;
+    const c = poolCounts(this.#log.live, this.id);
+    const message =
+      `Timed out after ${Math.round(waitedMs)} ms waiting for a connection from ${this.target.display} ` +
+      `(total ${c.total}, borrowed ${c.borrowed}, idle ${c.idle}, connecting ${c.connecting}, waiting ${Math.max(0, c.waiting - 1)} others; max ${c.max})` +
+      (this.settings.acquireTimeoutByEngine ? '. mysql2 has no acquire timeout: Poolscope enforces this one.' : '.');
+    this.#log.emit({ type: 'borrower.timedout', borrowerId, waitedMs, message });
+    return new PoolscopeError('acquire-timeout', message);
+  }
+
+  #fail(borrowerId: string, enqueuedAt: number, err: PoolscopeError): PoolscopeError {
+    const message = this.#scrub(messageOf(err));
+    this.#log.emit({ type: 'borrower.failed', borrowerId, waitedMs: this.#clock.now() - enqueuedAt, message });
+    return err;
+  }
+}

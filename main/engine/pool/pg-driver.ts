@@ -1,0 +1,114 @@
+import type { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { PoolSettings, TxStatus } from '../../../shared/events';
+import type { TargetSpec } from '../target-spec';
+import type { ConnRecord, ConnectionTracker } from './connection-tracker';
+import type { Driver, QueryResult } from './driver';
+
+/** pg's Client keeps its protocol connection (an EventEmitter of wire messages) here. */
+interface WireClient {
+  connection: EventEmitter;
+  processID: number | null;
+  getTransactionStatus(): string | null;
+}
+
+const TX: Record<string, TxStatus> = { I: 'idle', T: 'active', E: 'failed' };
+
+/**
+ * pg.Pool with a Client subclass: pg.Pool accepts `Client`, so every physical
+ * connection is constructed by us and its wire events (socket connected, TLS,
+ * AuthenticationOk, first ReadyForQuery) time the handshake.
+ */
+export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker: ConnectionTracker): Driver<pg.PoolClient> {
+  const records = new WeakMap<object, ConnRecord>();
+
+  class InstrumentedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super(config);
+      const rec = tracker.begin();
+      records.set(this, rec);
+      const wire = (this as unknown as WireClient).connection;
+      wire.once('connect', () => tracker.mark(rec, 'socket'));
+      wire.once('sslconnect', () => tracker.mark(rec, 'tls'));
+      wire.once('authenticationOk', () => tracker.mark(rec, 'auth'));
+      // Errors during the handshake reach only the connect callback, and a FATAL one
+      // (57P01: terminated by an administrator) only the running query: keep their text.
+      wire.on('errorMessage', (msg: Error & { severity?: string }) => {
+        if (!rec.opened || msg.severity === 'FATAL') tracker.noteError(rec, msg);
+      });
+      wire.on('error', (err: Error) => {
+        if (!rec.opened) tracker.noteError(rec, err);
+      });
+      this.once('connect', () => tracker.opened(rec, (this as unknown as WireClient).processID));
+      // pg-pool drops its own error listener while a client is borrowed; without this
+      // one, a backend terminated under a borrower would crash the process.
+      this.on('error', (err) => tracker.broken(rec, err));
+      this.once('end', () => tracker.closed(rec));
+    }
+
+    override end(): Promise<void>;
+    override end(callback: (err: Error) => void): void;
+    override end(callback?: (err: Error) => void): Promise<void> | void {
+      const rec = records.get(this);
+      if (rec) tracker.closing(rec);
+      return callback ? super.end(callback) : super.end();
+    }
+  }
+
+  const pool = new pg.Pool({
+    Client: InstrumentedClient as unknown as typeof pg.Client,
+    host: spec.host,
+    port: spec.port,
+    database: spec.database,
+    user: spec.user,
+    password: spec.password ?? undefined,
+    ssl: spec.tls ? { rejectUnauthorized: false } : undefined,
+    max: settings.max,
+    min: settings.min ?? 0,
+    connectionTimeoutMillis: settings.acquireTimeoutMs,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    maxUses: settings.maxUses ?? undefined,
+    maxLifetimeSeconds: settings.maxLifetimeSeconds ?? undefined,
+    application_name: 'poolscope',
+  });
+  // An idle client's error is re-emitted on the pool; the client's own listener has
+  // already recorded it, and an unhandled 'error' would end the process.
+  pool.on('error', () => {});
+
+  const recordOf = (client: object): ConnRecord => {
+    const rec = records.get(client);
+    if (!rec) throw new Error('pg handed out a client that Poolscope did not construct');
+    return rec;
+  };
+
+  return {
+    settings,
+    versionQuery: 'SHOW server_version',
+    counts: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    acquire(cb) {
+      pool.connect((err, client) => cb(err ?? null, client));
+    },
+    record: recordOf,
+    serverId: (client) => (client as unknown as WireClient).processID,
+    async query(client, sql, params): Promise<QueryResult> {
+      const r = await client.query(sql, params as unknown[] | undefined);
+      return { rows: r.rows, affected: r.command === 'SELECT' ? null : r.rowCount };
+    },
+    txStatus(client) {
+      return TX[(client as unknown as WireClient).getTransactionStatus() ?? 'I'] ?? 'idle';
+    },
+    release(client) {
+      client.release();
+    },
+    destroy(client) {
+      // release(true) makes pg-pool remove the client and end it.
+      client.release(true);
+    },
+    isFatal: (err) => {
+      const e = err as { severity?: unknown; message?: unknown };
+      return e.severity === 'FATAL' || /^Connection terminated/.test(String(e.message));
+    },
+    isAcquireTimeout: (err) => /timeout exceeded when trying to connect/i.test(err.message),
+    end: () => pool.end(),
+  };
+}
