@@ -69,6 +69,7 @@ export type EmbeddedPhase =
 
 export type PoolEventBody =
   | { type: 'embedded.progressed'; phase: EmbeddedPhase; message: string }
+  | { type: 'target.failed'; display: string; message: string }
   | { type: 'pool.created'; poolId: string; target: TargetInfo; settings: PoolSettings }
   | { type: 'pool.verified'; poolId: string; serverVersion: string }
   | { type: 'pool.ending'; poolId: string }
@@ -92,6 +93,22 @@ export type PoolEventBody =
   | { type: 'borrower.released'; borrowerId: string; connId: string; heldMs: number; dirty: boolean; destroyed: boolean }
   | { type: 'statement.started'; connId: string; sql: string }
   | { type: 'statement.finished'; connId: string; ms: number; error: string | null }
+  /**
+   * A run of statement events of one connection, folded by the transport's coalescer:
+   * no other event of that connection came between them, so its transaction state and
+   * holder were the same throughout. `sql`/`since` describe the statement still running
+   * at the end of the run (null when none is).
+   */
+  | {
+      type: 'statement.summary';
+      connId: string;
+      started: number;
+      errors: number;
+      sql: string | null;
+      since: number | null;
+      lastError: string | null;
+    }
+  | { type: 'load.changed'; running: boolean; concurrency: number; query: string; sleepMs: number | null }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }
   | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };

@@ -44,12 +44,20 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     case 'embedded.progressed':
       s.embedded = { phase: e.phase, message: e.message };
       break;
+    case 'target.failed':
+      s.targetError = e.message;
+      break;
     case 'pool.created':
       s.pools[e.poolId] = { id: e.poolId, target: e.target, settings: e.settings, status: 'open', serverVersion: null };
+      break;
+    case 'load.changed':
+      s.load = { running: e.running, concurrency: e.concurrency, query: e.query, sleepMs: e.sleepMs };
       break;
     case 'pool.verified': {
       const p = s.pools[e.poolId];
       if (p) p.serverVersion = e.serverVersion;
+      s.activePoolId = e.poolId;
+      s.targetError = null;
       break;
     }
     case 'pool.ending':
@@ -189,6 +197,19 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (e.error !== null) conn.lastError = e.error;
       break;
     }
+    case 'statement.summary': {
+      c.statements += e.started;
+      c.statementErrors += e.errors;
+      const conn = s.connections[e.connId];
+      if (!conn) break;
+      conn.statement = e.sql;
+      conn.statementSince = e.since;
+      if (e.lastError !== null) conn.lastError = e.lastError;
+      if (conn.tx !== 'idle') conn.txStatements += e.started;
+      const b = conn.borrowerId === null ? undefined : s.borrowers[conn.borrowerId];
+      if (b) b.statements += e.started;
+      break;
+    }
     case 'tx.began': {
       c.txBegan++;
       const conn = s.connections[e.connId];
@@ -219,5 +240,12 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
 
 export function reduceAll(s: Snapshot, events: Iterable<PoolEvent>): Snapshot {
   for (const e of events) reduce(s, e);
+  return s;
+}
+
+/** Folds one transport batch; the snapshot's seq becomes the batch's end even when summaries reorder seqs. */
+export function applyBatch(s: Snapshot, batch: { to: number; events: readonly PoolEvent[] }): Snapshot {
+  reduceAll(s, batch.events);
+  s.seq = batch.to;
   return s;
 }

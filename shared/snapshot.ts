@@ -78,11 +78,23 @@ export interface Counters {
   txFailed: number;
 }
 
+export interface LoadView {
+  running: boolean;
+  concurrency: number;
+  query: string;
+  sleepMs: number | null;
+}
+
 export interface Snapshot {
   /** seq of the last event folded in; 0 before any. */
   seq: number;
   t: number;
   pools: Record<string, PoolView>;
+  /** The pool new borrowers go to: the last one that answered its target check. */
+  activePoolId: string | null;
+  /** Why the last attempt to switch targets failed; cleared by the next pool. */
+  targetError: string | null;
+  load: LoadView | null;
   /** Connections not yet closed, in the order they were opened (a stable row order). */
   connections: Record<string, ConnectionView>;
   /** The most recently closed connections, oldest first. */
@@ -104,6 +116,9 @@ export function emptySnapshot(): Snapshot {
     seq: 0,
     t: 0,
     pools: {},
+    activePoolId: null,
+    targetError: null,
+    load: null,
     connections: {},
     closed: [],
     borrowers: {},

@@ -2,11 +2,11 @@ import type { PoolSettings } from '../../shared/events';
 import type { Snapshot } from '../../shared/snapshot';
 import { type Clock, systemClock } from './clock';
 import { type EmbeddedOptions, type EmbeddedServer, startEmbeddedPostgres } from './embedded/embedded-postgres';
-import { PoolscopeError, messageOf } from './errors';
+import { PoolscopeError, messageOf, redactUrls } from './errors';
 import { EventLog } from './event-log';
 import type { InstrumentedPool } from './pool/instrumented-pool';
 import { openPool } from './pool/open-pool';
-import { type TargetSpec, parseTarget } from './target-spec';
+import { type TargetSpec, parseTarget, targetInfo } from './target-spec';
 
 export interface EngineOptions {
   /** A URL or fields; absent means the embedded PostgreSQL with the demo schema. */
@@ -28,6 +28,7 @@ export class Engine {
   #embedded: EmbeddedServer | null = null;
   #pool: InstrumentedPool | null = null;
   #nextPool = 0;
+  readonly #draining = new Set<Promise<void>>();
 
   /** Subscribe to `log` before start() to see the embedded database's progress. */
   constructor(opts: EngineOptions = {}) {
@@ -45,13 +46,38 @@ export class Engine {
 
   /** Connects to the target (starting the embedded database if none) and proves it answers. */
   async start(): Promise<void> {
-    const { target, embedded, settings } = this.#opts;
     try {
-      const spec = target === undefined ? await this.#startEmbedded(embedded) : parseTarget(target);
-      await this.#open(spec, settings);
+      await this.connect(this.#opts.target, this.#opts.settings);
     } catch (err) {
       await this.stop();
       throw err;
+    }
+  }
+
+  /**
+   * Switches to another target (undefined: the embedded database). The new pool must
+   * answer before it replaces the current one, which then drains; if it does not, the
+   * current pool keeps serving and the error is thrown (and recorded as target.failed).
+   */
+  async connect(target: string | unknown | undefined, settings?: Partial<PoolSettings>): Promise<void> {
+    let spec: TargetSpec | null = null;
+    let next: InstrumentedPool | null = null;
+    try {
+      spec = target === undefined ? await this.#embeddedSpec() : parseTarget(target);
+      next = openPool({ id: `p${++this.#nextPool}`, spec, log: this.log, clock: this.clock, settings });
+      await next.verify();
+    } catch (err) {
+      if (next) await next.end();
+      const shown = spec ? targetInfo(spec).display : typeof target === 'string' ? redactUrls(target) : 'the target';
+      this.log.emit({ type: 'target.failed', display: shown, message: messageOf(err) });
+      throw err;
+    }
+    const previous = this.#pool;
+    this.#pool = next;
+    // Borrowers of the previous pool finish on it; it closes once they are done.
+    if (previous) {
+      const ended = previous.end().finally(() => this.#draining.delete(ended));
+      this.#draining.add(ended);
     }
   }
 
@@ -74,15 +100,16 @@ export class Engine {
     const pool = this.#pool;
     this.#pool = null;
     if (pool) await pool.end();
+    await Promise.all(this.#draining);
     const db = this.#embedded;
     this.#embedded = null;
     if (db) await db.stop();
   }
 
-  async #startEmbedded(options: EngineOptions['embedded']): Promise<TargetSpec> {
+  async #embeddedSpec(): Promise<TargetSpec> {
     try {
-      this.#embedded = await startEmbeddedPostgres({
-        ...options,
+      this.#embedded ??= await startEmbeddedPostgres({
+        ...this.#opts.embedded,
         onProgress: (p) => this.log.emit({ type: 'embedded.progressed', phase: p.phase, message: p.message }),
       });
     } catch (err) {
@@ -90,11 +117,5 @@ export class Engine {
     }
     const c = this.#embedded.connection;
     return { engine: 'postgres', host: c.host, port: c.port, database: c.database, user: c.user, password: c.password, tls: false, embedded: true };
-  }
-
-  async #open(spec: TargetSpec, settings?: Partial<PoolSettings>): Promise<void> {
-    const pool = openPool({ id: `p${++this.#nextPool}`, spec, log: this.log, clock: this.clock, settings });
-    this.#pool = pool;
-    await pool.verify();
   }
 }

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import type { PoolEvent, TargetInfo } from './events';
+import type { Snapshot } from './snapshot';
+import { targetFieldsSchema } from './target-schema';
+
+// The one API between the engine and any UI, declared once. The Electron preload and the
+// browser host's WebSocket implement the same Transport over it; both hosts validate
+// every incoming request against `commandSchemas` before it reaches the engine.
+
+const int = (min: number, max: number, what: string) =>
+  z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(min, `${what} must be at least ${min}`).max(max, `${what} must be at most ${max}`);
+
+export const poolSettingsInputSchema = z
+  .object({
+    max: int(1, 1_000, 'pool size (max)'),
+    acquireTimeoutMs: int(0, 600_000, 'acquire timeout (ms)'),
+    idleTimeoutMs: int(0, 3_600_000, 'idle timeout (ms)'),
+  })
+  .partial()
+  .strict();
+
+export const targetRequestSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('embedded'), settings: poolSettingsInputSchema.optional() }).strict(),
+  z.object({ kind: z.literal('url'), url: z.string().min(1, 'URL is empty').max(2_048), settings: poolSettingsInputSchema.optional() }).strict(),
+  z.object({ kind: z.literal('fields'), fields: targetFieldsSchema, settings: poolSettingsInputSchema.optional() }).strict(),
+]);
+export type TargetRequest = z.infer<typeof targetRequestSchema>;
+
+export const LOAD_QUERIES = ['select1', 'point', 'sleep'] as const;
+export const loadSpecSchema = z
+  .object({
+    concurrency: int(1, 500, 'concurrency'),
+    query: z.enum(LOAD_QUERIES),
+    /** For 'sleep': how long each request holds its connection on the server. */
+    sleepMs: int(0, 60_000, 'sleep (ms)').optional(),
+  })
+  .strict();
+export type LoadSpec = z.infer<typeof loadSpecSchema>;
+
+const none = z.undefined().or(z.null()).optional();
+
+export const commandSchemas = {
+  'snapshot.get': none,
+  'target.connect': targetRequestSchema,
+  'load.start': loadSpecSchema,
+  'load.stop': none,
+} as const;
+
+export type CommandName = keyof typeof commandSchemas;
+
+export interface Commands {
+  'snapshot.get': { req: void; res: { seq: number; snapshot: Snapshot } };
+  'target.connect': { req: TargetRequest; res: TargetInfo };
+  'load.start': { req: LoadSpec; res: void };
+  'load.stop': { req: void; res: void };
+}
+
+/**
+ * Events from `from` to `to` (sequence numbers, inclusive), in order. Statement events
+ * may arrive summarized (`statement.summary`), so `events` can hold fewer entries than
+ * `to - from + 1`; a batch whose `from` is not the previous `to` + 1 means events were
+ * lost on the way and the receiver rebases on `snapshot.get`.
+ */
+export interface Batch {
+  from: number;
+  to: number;
+  events: PoolEvent[];
+}
+
+export interface ApiError {
+  code: string;
+  message: string;
+}
+
+export type Reply<T> = { ok: true; res: T } | { ok: false; error: ApiError };
+
+export interface Transport {
+  invoke<K extends CommandName>(cmd: K, req: Commands[K]['req']): Promise<Commands[K]['res']>;
+  subscribe(onBatch: (batch: Batch) => void): () => void;
+}
+
+/** Checks an incoming request: the parsed request, or a message naming the field at fault. */
+export function validateCommand(cmd: unknown, req: unknown): { ok: true; cmd: CommandName; req: unknown } | { ok: false; error: ApiError } {
+  if (typeof cmd !== 'string' || !Object.hasOwn(commandSchemas, cmd)) {
+    return { ok: false, error: { code: 'bad-request', message: `Unknown command ${JSON.stringify(cmd)}.` } };
+  }
+  const r = commandSchemas[cmd as CommandName].safeParse(req);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return { ok: false, error: { code: 'bad-request', message: `${cmd}: ${where}${issue?.message ?? 'invalid request'}` } };
+  }
+  return { ok: true, cmd: cmd as CommandName, req: r.data };
+}
+
+/** Wire messages of the WebSocket transport. */
+export type ClientMessage = { id: number; cmd: string; req?: unknown };
+export type ServerMessage = ({ id: number } & Reply<unknown>) | { batch: Batch };
