@@ -1,3 +1,5 @@
+import type { TimeoutDiagnosis } from './diagnosis';
+
 // Every change the engine observes is one of these events, named in the past tense
 // (`area.verb`). The engine stamps each with a monotonic `seq` and a time `t`
 // (milliseconds on the engine's clock); the shared reducer folds them into a Snapshot.
@@ -88,8 +90,11 @@ export type PoolEventBody =
       deadline: number | null;
     }
   | { type: 'borrower.acquired'; borrowerId: string; connId: string; waitedMs: number }
-  | { type: 'borrower.timedout'; borrowerId: string; waitedMs: number; message: string }
+  | { type: 'borrower.timedout'; borrowerId: string; waitedMs: number; message: string; diagnosis: TimeoutDiagnosis }
   | { type: 'borrower.failed'; borrowerId: string; waitedMs: number; message: string }
+  /** Held longer than the leak detection threshold (HikariCP's leakDetectionThreshold); not taken away. */
+  | { type: 'borrower.flagged'; borrowerId: string; connId: string; heldMs: number; thresholdMs: number }
+  | { type: 'leak.thresholdset'; thresholdMs: number }
   | { type: 'borrower.released'; borrowerId: string; connId: string; heldMs: number; dirty: boolean; destroyed: boolean }
   | { type: 'statement.started'; connId: string; sql: string }
   | { type: 'statement.finished'; connId: string; ms: number; error: string | null }
@@ -106,6 +111,7 @@ export type PoolEventBody =
       errors: number;
       sql: string | null;
       since: number | null;
+      finishedAt: number | null;
       lastError: string | null;
     }
   | { type: 'load.changed'; running: boolean; concurrency: number; query: string; sleepMs: number | null }

@@ -81,6 +81,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
         txStatements: 0,
         statement: null,
         statementSince: null,
+        lastStatementAt: null,
         lastError: null,
         handshake: null,
         closeReason: null,
@@ -135,6 +136,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
         acquiredAt: null,
         connId: null,
         statements: 0,
+        flagged: false,
       };
       s.waiting.push(e.borrowerId);
       c.enqueued++;
@@ -158,11 +160,25 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       break;
     }
     case 'borrower.timedout':
-    case 'borrower.failed':
+    case 'borrower.failed': {
+      const b = s.borrowers[e.borrowerId];
+      if (e.type === 'borrower.timedout') {
+        s.lastTimeout = { borrowerId: e.borrowerId, label: b?.label ?? '', site: b?.site ?? '', t: e.t, message: e.message, diagnosis: e.diagnosis };
+      }
       removeWaiter(s, e.borrowerId);
       delete s.borrowers[e.borrowerId];
       if (e.type === 'borrower.timedout') c.timedOut++;
       else c.failed++;
+      break;
+    }
+    case 'borrower.flagged': {
+      const b = s.borrowers[e.borrowerId];
+      if (b) b.flagged = true;
+      c.leaksFlagged++;
+      break;
+    }
+    case 'leak.thresholdset':
+      s.leakThresholdMs = e.thresholdMs;
       break;
     case 'borrower.released': {
       delete s.borrowers[e.borrowerId];
@@ -194,6 +210,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (!conn) break;
       conn.statement = null;
       conn.statementSince = null;
+      conn.lastStatementAt = e.t;
       if (e.error !== null) conn.lastError = e.error;
       break;
     }
@@ -204,6 +221,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (!conn) break;
       conn.statement = e.sql;
       conn.statementSince = e.since;
+      if (e.finishedAt !== null) conn.lastStatementAt = e.finishedAt;
       if (e.lastError !== null) conn.lastError = e.lastError;
       if (conn.tx !== 'idle') conn.txStatements += e.started;
       const b = conn.borrowerId === null ? undefined : s.borrowers[conn.borrowerId];

@@ -6,6 +6,7 @@ import type {
   TargetInfo,
   TxStatus,
 } from './events';
+import type { TimeoutDiagnosis } from './diagnosis';
 import { emptyHistogram, type Histogram } from './histogram';
 
 /** One state a person sees per connection; transaction states apply while borrowed. */
@@ -33,6 +34,8 @@ export interface ConnectionView {
   txStatements: number;
   statement: string | null;
   statementSince: number | null;
+  /** When its last statement finished: a holder idle since long ago is likely a leak. */
+  lastStatementAt: number | null;
   lastError: string | null;
   handshake: HandshakeTimings | null;
   closeReason: CloseReason | null;
@@ -49,6 +52,8 @@ export interface BorrowerView {
   acquiredAt: number | null;
   connId: string | null;
   statements: number;
+  /** Held past the leak detection threshold. */
+  flagged: boolean;
 }
 
 export interface PoolView {
@@ -76,6 +81,7 @@ export interface Counters {
   txCommitted: number;
   txRolledBack: number;
   txFailed: number;
+  leaksFlagged: number;
 }
 
 export interface LoadView {
@@ -104,6 +110,10 @@ export interface Snapshot {
   /** Ids of waiting borrowers in the order they asked (FIFO). */
   waiting: string[];
   counters: Counters;
+  /** Leak detection threshold in ms; 0 = off. */
+  leakThresholdMs: number;
+  /** The latest borrower that ran out of time, with why. */
+  lastTimeout: { borrowerId: string; label: string; site: string; t: number; message: string; diagnosis: TimeoutDiagnosis } | null;
   /** How long borrowers waited for a connection, over all acquisitions. */
   acquireWait: Histogram;
   embedded: { phase: EmbeddedPhase; message: string } | null;
@@ -140,7 +150,10 @@ export function emptySnapshot(): Snapshot {
       txCommitted: 0,
       txRolledBack: 0,
       txFailed: 0,
+      leaksFlagged: 0,
     },
+    leakThresholdMs: 0,
+    lastTimeout: null,
     acquireWait: emptyHistogram(),
     embedded: null,
   };

@@ -56,7 +56,7 @@ export class Coalescer {
     if (e.type === 'statement.started' || e.type === 'statement.finished') {
       let run = this.#runs.get(e.connId);
       if (!run) {
-        run = { type: 'statement.summary', connId: e.connId, started: 0, errors: 0, sql: null, since: null, lastError: null, seq: e.seq, t: e.t };
+        run = { type: 'statement.summary', connId: e.connId, started: 0, errors: 0, sql: null, since: null, finishedAt: null, lastError: null, seq: e.seq, t: e.t };
         this.#runs.set(e.connId, run);
         this.#pending.push(run);
       }
@@ -67,6 +67,7 @@ export class Coalescer {
       } else {
         run.sql = null;
         run.since = null;
+        run.finishedAt = e.t;
         if (e.error !== null) {
           run.errors++;
           run.lastError = e.error;

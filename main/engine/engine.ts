@@ -5,6 +5,7 @@ import { type EmbeddedOptions, type EmbeddedServer, startEmbeddedPostgres } from
 import { PoolscopeError, messageOf, redactUrls } from './errors';
 import { EventLog } from './event-log';
 import type { InstrumentedPool } from './pool/instrumented-pool';
+import type { Lease } from './pool/lease';
 import { openPool } from './pool/open-pool';
 import { type TargetSpec, parseTarget, targetInfo } from './target-spec';
 
@@ -29,6 +30,8 @@ export class Engine {
   #pool: InstrumentedPool | null = null;
   #nextPool = 0;
   readonly #draining = new Set<Promise<void>>();
+  /** Every pool not yet ended: the active one and those draining after a switch. */
+  readonly #open = new Map<string, InstrumentedPool>();
 
   /** Subscribe to `log` before start() to see the embedded database's progress. */
   constructor(opts: EngineOptions = {}) {
@@ -74,9 +77,13 @@ export class Engine {
     }
     const previous = this.#pool;
     this.#pool = next;
+    this.#open.set(next.id, next);
     // Borrowers of the previous pool finish on it; it closes once they are done.
     if (previous) {
-      const ended = previous.end().finally(() => this.#draining.delete(ended));
+      const ended = previous.end().finally(() => {
+        this.#draining.delete(ended);
+        this.#open.delete(previous.id);
+      });
       this.#draining.add(ended);
     }
   }
@@ -90,6 +97,15 @@ export class Engine {
     return this.#embedded;
   }
 
+  /** The lease a borrower holds in any open pool (to release or destroy a leaked connection). */
+  lease(borrowerId: string): Lease | undefined {
+    for (const pool of this.#open.values()) {
+      const lease = pool.lease(borrowerId);
+      if (lease) return lease;
+    }
+    return undefined;
+  }
+
   snapshot(): { seq: number; snapshot: Snapshot } {
     const snapshot = this.log.snapshot();
     return { seq: snapshot.seq, snapshot };
@@ -100,6 +116,7 @@ export class Engine {
     const pool = this.#pool;
     this.#pool = null;
     if (pool) await pool.end();
+    this.#open.clear();
     await Promise.all(this.#draining);
     const db = this.#embedded;
     this.#embedded = null;

@@ -10,10 +10,10 @@ describe('the event log', () => {
     log.subscribe((e) => seen.push(e.seq));
     log.emit({ type: 'borrower.enqueued', poolId: 'p', borrowerId: 'b1', label: 'l', site: 's', deadline: null });
     clock.advance(7);
-    const e = log.emit({ type: 'borrower.timedout', borrowerId: 'b1', waitedMs: 7, message: 'm' });
+    const e = log.emit({ type: 'borrower.failed', borrowerId: 'b1', waitedMs: 7, message: 'm' });
     expect(e).toMatchObject({ seq: 2, t: 5_007 });
     expect(seen).toEqual([1, 2]);
-    expect(log.live.counters.timedOut).toBe(1);
+    expect(log.live.counters.failed).toBe(1);
     expect(log.snapshot()).not.toBe(log.live);
   });
 

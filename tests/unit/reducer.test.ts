@@ -70,7 +70,9 @@ describe('the shared reducer', () => {
   it('counts timed out and failed borrowers and drops them from the queue wherever they stand', () => {
     const s = emptySnapshot();
     for (const id of ['b1', 'b2', 'b3']) reduce(s, ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: id, label: id, site: '', deadline: 5 }));
-    reduce(s, ev({ type: 'borrower.timedout', borrowerId: 'b2', waitedMs: 5, message: 'x' }));
+    const diagnosis = { total: 0, borrowed: 0, idle: 0, connecting: 0, waiting: 1, max: 1, holders: [], cause: 'pool too small' as const, explanation: '' };
+    reduce(s, ev({ type: 'borrower.timedout', borrowerId: 'b2', waitedMs: 5, message: 'x', diagnosis }));
+    expect(s.lastTimeout).toMatchObject({ borrowerId: 'b2', label: 'b2', message: 'x' });
     reduce(s, ev({ type: 'borrower.failed', borrowerId: 'b1', waitedMs: 5, message: 'pool ended' }));
     expect(s.waiting).toEqual(['b3']);
     expect(s.counters).toMatchObject({ enqueued: 3, timedOut: 1, failed: 1 });

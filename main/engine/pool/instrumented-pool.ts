@@ -1,5 +1,5 @@
 import type { TargetInfo } from '../../../shared/events';
-import { poolCounts } from '../../../shared/snapshot';
+import { diagnoseTimeout, timeoutMessage } from '../../../shared/diagnosis';
 import { callSite } from '../call-site';
 import type { Clock, TimerHandle } from '../clock';
 import { describeConnectError } from '../connect-errors';
@@ -41,7 +41,7 @@ export class InstrumentedPool<C = unknown> {
   readonly #clock: Clock;
   readonly #scrub: Scrubber;
   readonly #waiters = new Map<string, Waiter>();
-  readonly #leases = new Set<Lease<C>>();
+  readonly #leases = new Map<string, Lease<C>>();
   #nextBorrower = 0;
   #ended: Promise<void> | null = null;
 
@@ -72,6 +72,11 @@ export class InstrumentedPool<C = unknown> {
   /** The driver pool's own counts (pg.Pool's totalCount/idleCount/waitingCount, mysql2's queues). */
   driverCounts() {
     return this.#driver.counts();
+  }
+
+  /** The lease a borrower holds now, if any (to release or destroy a leaked one from its row). */
+  lease(borrowerId: string): Lease<C> | undefined {
+    return this.#leases.get(borrowerId);
   }
 
   get ended(): boolean {
@@ -158,7 +163,7 @@ export class InstrumentedPool<C = unknown> {
       for (const w of [...this.#waiters.values()]) {
         w.fail(this.#fail(w.id, w.enqueuedAt, new PoolscopeError('pool-ended', 'The pool ended while this borrower waited for a connection.')));
       }
-      for (const lease of [...this.#leases]) lease.destroy();
+      for (const lease of [...this.#leases.values()]) lease.destroy();
       await this.#driver.end();
       // The driver's end resolves before the last sockets report closed; wait for them
       // so that an ended pool has provably left nothing open.
@@ -182,20 +187,18 @@ export class InstrumentedPool<C = unknown> {
       log: this.#log,
       clock: this.#clock,
       scrub: this.#scrub,
-      onDone: () => this.#leases.delete(lease),
+      onDone: () => this.#leases.delete(borrowerId),
     });
-    this.#leases.add(lease);
+    this.#leases.set(borrowerId, lease);
     return lease;
   }
 
   #timedOut(borrowerId: string, enqueuedAt: number): PoolscopeError {
-    const waitedMs = this.#clock.now() - enqueuedAt;
-    const c = poolCounts(this.#log.live, this.id);
-    const message =
-      `Timed out after ${Math.round(waitedMs)} ms waiting for a connection from ${this.target.display} ` +
-      `(total ${c.total}, borrowed ${c.borrowed}, idle ${c.idle}, connecting ${c.connecting}, waiting ${Math.max(0, c.waiting - 1)} others; max ${c.max})` +
-      (this.settings.acquireTimeoutByEngine ? '. mysql2 has no acquire timeout: Poolscope enforces this one.' : '.');
-    this.#log.emit({ type: 'borrower.timedout', borrowerId, waitedMs, message });
+    const now = this.#clock.now();
+    const waitedMs = now - enqueuedAt;
+    const diagnosis = diagnoseTimeout(this.#log.live, this.id, borrowerId, now);
+    const message = timeoutMessage(this.target.display, waitedMs, diagnosis, this.settings.acquireTimeoutByEngine);
+    this.#log.emit({ type: 'borrower.timedout', borrowerId, waitedMs, message, diagnosis });
     return new PoolscopeError('acquire-timeout', message);
   }
 
