@@ -1,5 +1,6 @@
-// npm start: build, then open the desktop window, or run headless when Electron's binary is
-// not installed (offline installs) or there is no display to open a window on.
+// npm start: build, then open the desktop window; when Electron's binary is not installed
+// (offline installs) or there is no display to open a window on (a remote dev box), serve
+// the same UI to a browser instead (main/cli.ts web, which prints the URL).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,11 +52,11 @@ if (code === 0) {
   } else {
     say(
       electron
-        ? 'no display (DISPLAY and WAYLAND_DISPLAY are unset); starting headless instead.'
-        : "Electron's binary is not installed (offline install); starting headless instead.",
+        ? 'no display (DISPLAY and WAYLAND_DISPLAY are unset); serving the UI to your browser instead.'
+        : "Electron's binary is not installed (offline install); serving the UI to your browser instead.",
     );
     // `node --import tsx` rather than `npx tsx`: one process, so signals reach the CLI directly.
-    code = await run(process.execPath, ['--import', 'tsx', 'main/cli.ts', 'watch']);
+    code = await run(process.execPath, ['--import', 'tsx', 'main/cli.ts', 'web']);
   }
 }
 process.exitCode = code;
