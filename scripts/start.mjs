@@ -48,7 +48,9 @@ if (code === 0) {
   const noDisplay =
     process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
   if (electron && !noDisplay) {
-    code = await run(electron, ['.']);
+    // Chromium refuses to run as root with its process sandbox; Electron checks that before
+    // any of our code runs, so the flag must come from here (main.ts says so in one line).
+    code = await run(electron, process.getuid?.() === 0 ? ['--no-sandbox', '.'] : ['.']);
   } else {
     say(
       electron
