@@ -8,6 +8,7 @@ import { poolCounts } from '../shared/snapshot';
 import { quantile } from '../shared/histogram';
 import { Engine } from './engine/engine';
 import { PoolscopeError, messageOf } from './engine/errors';
+import { NO_SECRET_BOX, SavedTargets, defaultSavedTargetsFile } from './engine/saved-targets';
 import { PoolscopeService } from './engine/service';
 import { type WebHost, WebHostError, assertBuilt, startWebHost } from './web/web-host';
 
@@ -86,7 +87,7 @@ async function web(target: string | undefined, port: number, open: boolean): Pro
     fail(messageOf(err));
   }
   const engine = new Engine({ target });
-  const service = new PoolscopeService(engine);
+  const service = new PoolscopeService(engine, { saved: new SavedTargets(defaultSavedTargetsFile(), NO_SECRET_BOX) });
   let host: WebHost | null = null;
   let stopping = false;
   // Stops what started, in order: the host (its sockets), then the service (load, pool, database).

@@ -20,6 +20,9 @@ export const poolSettingsInputSchema = z
   .strict();
 
 export const targetRequestSchema = z.discriminatedUnion('kind', [
+  z
+    .object({ kind: z.literal('saved'), id: z.string().min(1).max(64), password: z.string().max(1_024).optional(), settings: poolSettingsInputSchema.optional() })
+    .strict(),
   z.object({ kind: z.literal('embedded'), settings: poolSettingsInputSchema.optional() }).strict(),
   z.object({ kind: z.literal('url'), url: z.string().min(1, 'URL is empty').max(2_048), settings: poolSettingsInputSchema.optional() }).strict(),
   z.object({ kind: z.literal('fields'), fields: targetFieldsSchema, settings: poolSettingsInputSchema.optional() }).strict(),
@@ -39,11 +42,32 @@ export type LoadSpec = z.infer<typeof loadSpecSchema>;
 
 const none = z.undefined().or(z.null()).optional();
 
+export const saveTargetSchema = z
+  .object({
+    name: z.string().trim().min(1, 'name is empty').max(100),
+    target: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('url'), url: z.string().min(1, 'URL is empty').max(2_048) }).strict(),
+      z.object({ kind: z.literal('fields'), fields: targetFieldsSchema }).strict(),
+    ]),
+  })
+  .strict();
+
+/** A saved target as the UI lists it: never its password, only whether one is kept. */
+export interface SavedTarget {
+  id: string;
+  name: string;
+  display: string;
+  hasPassword: boolean;
+}
+
 export const commandSchemas = {
   'snapshot.get': none,
   'target.connect': targetRequestSchema,
   'load.start': loadSpecSchema,
   'load.stop': none,
+  'targets.list': none,
+  'targets.save': saveTargetSchema,
+  'targets.remove': z.object({ id: z.string().min(1).max(64) }).strict(),
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -53,6 +77,10 @@ export interface Commands {
   'target.connect': { req: TargetRequest; res: TargetInfo };
   'load.start': { req: LoadSpec; res: void };
   'load.stop': { req: void; res: void };
+  'targets.list': { req: void; res: SavedTarget[] };
+  /** `note` says when the password was not kept (no safe keychain, or the browser host). */
+  'targets.save': { req: z.infer<typeof saveTargetSchema>; res: { saved: SavedTarget; note: string | null } };
+  'targets.remove': { req: { id: string }; res: void };
 }
 
 /**

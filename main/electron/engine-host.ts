@@ -1,7 +1,9 @@
 import type { Reply } from '../../shared/api';
 import { Engine } from '../engine/engine';
 import { messageOf } from '../engine/errors';
+import { SavedTargets } from '../engine/saved-targets';
 import { PoolscopeService, toApiError } from '../engine/service';
+import { safeStorageBox } from './safe-storage-box';
 
 type Phase = 'starting' | 'started' | 'failed' | 'stopping';
 
@@ -22,9 +24,9 @@ export class EngineHost {
   #phase: Phase = 'starting';
   #stopped: Promise<void> | null = null;
 
-  constructor(target: string | undefined) {
+  constructor(target: string | undefined, savedTargetsFile: string) {
     const engine = new Engine({ target });
-    this.service = new PoolscopeService(engine);
+    this.service = new PoolscopeService(engine, { saved: new SavedTargets(savedTargetsFile, safeStorageBox) });
     engine.log.subscribe((ev) => {
       if (ev.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
     });

@@ -3,6 +3,8 @@ import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
 import { PoolscopeError, messageOf, redactUrls } from './errors';
 import { LoadDriver } from './load/load-driver';
+import { SavedTargets } from './saved-targets';
+import { parseTarget } from './target-spec';
 
 type Handlers = { [K in CommandName]: (req: Commands[K]['req']) => Promise<Commands[K]['res']> };
 
@@ -16,19 +18,45 @@ export class PoolscopeService {
   readonly #load: LoadDriver;
   readonly #handlers: Handlers;
 
-  constructor(engine: Engine) {
+  readonly #saved: SavedTargets | null;
+
+  /** Without `saved`, the targets.* commands answer that this host keeps no saved targets. */
+  constructor(engine: Engine, opts: { saved?: SavedTargets } = {}) {
     this.engine = engine;
+    this.#saved = opts.saved ?? null;
+    const saved = () => {
+      if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');
+      return this.#saved;
+    };
     this.#load = new LoadDriver(engine.log, () => engine.pool);
     this.#handlers = {
       'snapshot.get': async () => engine.snapshot(),
       'target.connect': async (req: TargetRequest) => {
-        const target = req.kind === 'embedded' ? undefined : req.kind === 'url' ? req.url : req.fields;
-        await engine.connect(target, req.settings);
+        await engine.connect(await this.#target(req), req.settings);
         return engine.pool.target;
       },
+      'targets.list': () => saved().list(),
+      'targets.save': (req) => saved().save(req.name, parseTarget(req.target.kind === 'url' ? req.target.url : req.target.fields)),
+      'targets.remove': (req) => saved().remove(req.id),
       'load.start': (spec) => this.#load.start(spec),
       'load.stop': () => this.#load.stop(),
     };
+  }
+
+  async #target(req: TargetRequest): Promise<unknown> {
+    switch (req.kind) {
+      case 'embedded':
+        return undefined;
+      case 'url':
+        return req.url;
+      case 'fields':
+        return req.fields;
+      case 'saved': {
+        if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');
+        const { password, embedded: _embedded, ...fields } = await this.#saved.spec(req.id, req.password);
+        return { ...fields, password: password ?? undefined };
+      }
+    }
   }
 
   async handle(cmd: unknown, req: unknown): Promise<Reply<unknown>> {
