@@ -60,11 +60,21 @@ export interface SavedTarget {
   hasPassword: boolean;
 }
 
+const borrowerRef = z.object({ borrowerId: z.string().min(1).max(64) }).strict();
+
 export const commandSchemas = {
   'snapshot.get': none,
   'target.connect': targetRequestSchema,
   'load.start': loadSpecSchema,
   'load.stop': none,
+  'leak.inject': z.object({ count: int(1, 1_000, 'count') }).strict(),
+  'leak.threshold': z.object({ ms: int(0, 3_600_000, 'leak threshold (ms)') }).strict(),
+  'lease.release': borrowerRef,
+  'lease.destroy': borrowerRef,
+  'tx.begin': z.object({ label: z.string().max(100).optional() }).strict(),
+  'tx.run': z.object({ borrowerId: z.string().min(1).max(64), sql: z.string().trim().min(1, 'SQL is empty').max(10_000) }).strict(),
+  'tx.commit': borrowerRef,
+  'tx.rollback': borrowerRef,
   'targets.list': none,
   'targets.save': saveTargetSchema,
   'targets.remove': z.object({ id: z.string().min(1).max(64) }).strict(),
@@ -77,6 +87,17 @@ export interface Commands {
   'target.connect': { req: TargetRequest; res: TargetInfo };
   'load.start': { req: LoadSpec; res: void };
   'load.stop': { req: void; res: void };
+  /** Borrows `count` connections and never releases them (a handler without `finally`). */
+  'leak.inject': { req: { count: number }; res: { borrowerIds: string[] } };
+  /** Flags holders past `ms` (HikariCP's leakDetectionThreshold); 0 turns it off. */
+  'leak.threshold': { req: { ms: number }; res: void };
+  'lease.release': { req: { borrowerId: string }; res: void };
+  'lease.destroy': { req: { borrowerId: string }; res: void };
+  /** Borrows a connection and runs BEGIN on it; the transaction stays pinned until commit or rollback. */
+  'tx.begin': { req: { label?: string }; res: { borrowerId: string; connId: string } };
+  'tx.run': { req: { borrowerId: string; sql: string }; res: { rows: unknown[]; affected: number | null } };
+  'tx.commit': { req: { borrowerId: string }; res: void };
+  'tx.rollback': { req: { borrowerId: string }; res: void };
   'targets.list': { req: void; res: SavedTarget[] };
   /** `note` says when the password was not kept (no safe keychain, or the browser host). */
   'targets.save': { req: z.infer<typeof saveTargetSchema>; res: { saved: SavedTarget; note: string | null } };

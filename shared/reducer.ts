@@ -137,6 +137,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
         connId: null,
         statements: 0,
         flagged: false,
+        receivedDirty: false,
       };
       s.waiting.push(e.borrowerId);
       c.enqueued++;
@@ -150,6 +151,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
         b.connId = e.connId;
       }
       const conn = s.connections[e.connId];
+      if (b && conn && conn.tx !== 'idle') b.receivedDirty = true;
       if (conn) {
         conn.borrowerId = e.borrowerId;
         conn.uses++;

@@ -54,6 +54,8 @@ export interface BorrowerView {
   statements: number;
   /** Held past the leak detection threshold. */
   flagged: boolean;
+  /** Received its connection still inside a transaction someone else left open. */
+  receivedDirty: boolean;
 }
 
 export interface PoolView {

@@ -2,9 +2,15 @@ import { type ApiError, type Batch, type CommandName, type Commands, type Reply,
 import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
 import { PoolscopeError, messageOf, redactUrls } from './errors';
+import { LeakDetector } from './leak-detector';
 import { LoadDriver } from './load/load-driver';
+import { handleRequestWithoutFinally } from './load/leaky-handler';
+import type { Lease } from './pool/lease';
 import { SavedTargets } from './saved-targets';
 import { parseTarget } from './target-spec';
+
+/** Rows a transaction's statement returns to the UI: enough to see, not a result browser. */
+const TX_ROWS_SHOWN = 20;
 
 type Handlers = { [K in CommandName]: (req: Commands[K]['req']) => Promise<Commands[K]['res']> };
 
@@ -19,11 +25,13 @@ export class PoolscopeService {
   readonly #handlers: Handlers;
 
   readonly #saved: SavedTargets | null;
+  readonly #leaks: LeakDetector;
 
   /** Without `saved`, the targets.* commands answer that this host keeps no saved targets. */
   constructor(engine: Engine, opts: { saved?: SavedTargets } = {}) {
     this.engine = engine;
     this.#saved = opts.saved ?? null;
+    this.#leaks = new LeakDetector(engine.log, engine.clock);
     const saved = () => {
       if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');
       return this.#saved;
@@ -35,12 +43,50 @@ export class PoolscopeService {
         await engine.connect(await this.#target(req), req.settings);
         return engine.pool.target;
       },
+      'leak.inject': async ({ count }) => ({
+        borrowerIds: (await Promise.all(Array.from({ length: count }, () => handleRequestWithoutFinally(engine.pool, 'leaked request')))).map((l) => l.borrowerId),
+      }),
+      'leak.threshold': async ({ ms }) => this.#leaks.set(ms),
+      'lease.release': async ({ borrowerId }) => this.#lease(borrowerId).release(),
+      'lease.destroy': async ({ borrowerId }) => this.#lease(borrowerId).destroy(),
+      'tx.begin': async ({ label }) => {
+        const lease = await engine.pool.borrow({ label: label ?? 'transaction', site: 'Poolscope (transaction control)' });
+        try {
+          await lease.query('BEGIN');
+        } catch (err) {
+          lease.release();
+          throw err;
+        }
+        return { borrowerId: lease.borrowerId, connId: lease.connId };
+      },
+      'tx.run': async ({ borrowerId, sql }) => {
+        const r = await this.#lease(borrowerId).query(sql);
+        return { rows: r.rows.slice(0, TX_ROWS_SHOWN), affected: r.affected };
+      },
+      'tx.commit': ({ borrowerId }) => this.#end(borrowerId, 'COMMIT'),
+      'tx.rollback': ({ borrowerId }) => this.#end(borrowerId, 'ROLLBACK'),
       'targets.list': () => saved().list(),
       'targets.save': (req) => saved().save(req.name, parseTarget(req.target.kind === 'url' ? req.target.url : req.target.fields)),
       'targets.remove': (req) => saved().remove(req.id),
       'load.start': (spec) => this.#load.start(spec),
       'load.stop': () => this.#load.stop(),
     };
+  }
+
+  #lease(borrowerId: string): Lease {
+    const lease = this.engine.lease(borrowerId);
+    if (!lease) throw new PoolscopeError('lease-ended', `Borrower ${borrowerId} holds no connection now (it was released, or its pool ended).`);
+    return lease;
+  }
+
+  /** COMMIT or ROLLBACK, then release; a connection that broke meanwhile is released all the same. */
+  async #end(borrowerId: string, sql: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+    const lease = this.#lease(borrowerId);
+    try {
+      await lease.query(sql);
+    } finally {
+      lease.release();
+    }
   }
 
   async #target(req: TargetRequest): Promise<unknown> {
@@ -77,6 +123,7 @@ export class PoolscopeService {
   }
 
   async stop(): Promise<void> {
+    this.#leaks.stop();
     await this.#load.stop();
     await this.engine.stop();
   }
