@@ -15,9 +15,16 @@ export const poolSettingsInputSchema = z
     max: int(1, 1_000, 'pool size (max)'),
     acquireTimeoutMs: int(0, 600_000, 'acquire timeout (ms)'),
     idleTimeoutMs: int(0, 3_600_000, 'idle timeout (ms)'),
+    min: int(0, 1_000, 'min'),
+    maxUses: int(1, 10_000_000, 'maxUses'),
+    maxLifetimeSeconds: int(1, 86_400, 'maxLifetimeSeconds'),
+    maxIdle: int(0, 1_000, 'maxIdle'),
+    queueLimit: int(0, 1_000_000, 'queueLimit'),
+    waitForConnections: z.boolean(),
   })
   .partial()
   .strict();
+export type PoolSettingsInput = z.infer<typeof poolSettingsInputSchema>;
 
 export const targetRequestSchema = z.discriminatedUnion('kind', [
   z
@@ -67,6 +74,7 @@ export const commandSchemas = {
   'target.connect': targetRequestSchema,
   'load.start': loadSpecSchema,
   'load.stop': none,
+  'pool.configure': poolSettingsInputSchema,
   'leak.inject': z.object({ count: int(1, 1_000, 'count') }).strict(),
   'leak.threshold': z.object({ ms: int(0, 3_600_000, 'leak threshold (ms)') }).strict(),
   'lease.release': borrowerRef,
@@ -87,6 +95,8 @@ export interface Commands {
   'target.connect': { req: TargetRequest; res: TargetInfo };
   'load.start': { req: LoadSpec; res: void };
   'load.stop': { req: void; res: void };
+  /** Swaps in a pool with these settings on the same target; the old one drains (no borrower lost). */
+  'pool.configure': { req: PoolSettingsInput; res: void };
   /** Borrows `count` connections and never releases them (a handler without `finally`). */
   'leak.inject': { req: { count: number }; res: { borrowerIds: string[] } };
   /** Flags holders past `ms` (HikariCP's leakDetectionThreshold); 0 turns it off. */

@@ -74,6 +74,8 @@ export type PoolEventBody =
   | { type: 'target.failed'; display: string; message: string }
   | { type: 'pool.created'; poolId: string; target: TargetInfo; settings: PoolSettings }
   | { type: 'pool.verified'; poolId: string; serverVersion: string }
+  /** Replaced by another pool: serves its waiting and holding borrowers, takes no new ones, then ends. */
+  | { type: 'pool.draining'; poolId: string; waiting: number; holding: number }
   | { type: 'pool.ending'; poolId: string }
   | { type: 'pool.ended'; poolId: string }
   | { type: 'connection.connecting'; poolId: string; connId: string }

@@ -60,10 +60,11 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       s.targetError = null;
       break;
     }
+    case 'pool.draining':
     case 'pool.ending':
     case 'pool.ended': {
       const p = s.pools[e.poolId];
-      if (p) p.status = e.type === 'pool.ending' ? 'ending' : 'ended';
+      if (p) p.status = e.type === 'pool.draining' ? 'draining' : e.type === 'pool.ending' ? 'ending' : 'ended';
       break;
     }
     case 'connection.connecting':

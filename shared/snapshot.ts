@@ -62,7 +62,7 @@ export interface PoolView {
   id: string;
   target: TargetInfo;
   settings: PoolSettings;
-  status: 'open' | 'ending' | 'ended';
+  status: 'open' | 'draining' | 'ending' | 'ended';
   serverVersion: string | null;
 }
 

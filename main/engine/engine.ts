@@ -28,6 +28,8 @@ export class Engine {
   readonly #opts: EngineOptions;
   #embedded: EmbeddedServer | null = null;
   #pool: InstrumentedPool | null = null;
+  /** The target of the active pool. */
+  #spec: TargetSpec | null = null;
   #nextPool = 0;
   readonly #draining = new Set<Promise<void>>();
   /** Every pool not yet ended: the active one and those draining after a switch. */
@@ -77,10 +79,11 @@ export class Engine {
     }
     const previous = this.#pool;
     this.#pool = next;
+    this.#spec = spec;
     this.#open.set(next.id, next);
     // Borrowers of the previous pool finish on it; it closes once they are done.
     if (previous) {
-      const ended = previous.end().finally(() => {
+      const ended = previous.drain().finally(() => {
         this.#draining.delete(ended);
         this.#open.delete(previous.id);
       });
@@ -95,6 +98,13 @@ export class Engine {
 
   get embedded(): EmbeddedServer | null {
     return this.#embedded;
+  }
+
+  /** Applies new settings by swapping in a new pool on the same target; the old one drains. */
+  async configure(settings: Partial<PoolSettings>): Promise<void> {
+    if (!this.#spec) throw new PoolscopeError('pool-ended', 'There is no pool to configure: connect to a target first.');
+    const { password, embedded: _embedded, ...fields } = this.#spec;
+    await this.connect(this.#spec.embedded ? undefined : { ...fields, password: password ?? undefined }, settings);
   }
 
   /** The lease a borrower holds in any open pool (to release or destroy a leaked connection). */
@@ -115,6 +125,8 @@ export class Engine {
   async stop(): Promise<void> {
     const pool = this.#pool;
     this.#pool = null;
+    // Stopping does not wait for borrowers: every open pool ends now.
+    await Promise.all([...this.#open.values()].map((p) => p.end()));
     if (pool) await pool.end();
     this.#open.clear();
     await Promise.all(this.#draining);

@@ -1,4 +1,5 @@
 import { type ApiError, type Batch, type CommandName, type Commands, type Reply, type TargetRequest, validateCommand } from '../../shared/api';
+import { SETTINGS_OF } from '../../shared/settings-help';
 import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
 import { PoolscopeError, messageOf, redactUrls } from './errors';
@@ -42,6 +43,20 @@ export class PoolscopeService {
       'target.connect': async (req: TargetRequest) => {
         await engine.connect(await this.#target(req), req.settings);
         return engine.pool.target;
+      },
+      'pool.configure': async (settings) => {
+        const kind = engine.pool.target.engine;
+        const foreign = Object.keys(settings).filter((k) => !(SETTINGS_OF[kind] as readonly string[]).includes(k));
+        if (foreign.length > 0) {
+          const driver = kind === 'postgres' ? 'pg.Pool' : "mysql2's pool";
+          throw new PoolscopeError('bad-target', `${foreign.join(', ')}: not a setting of ${driver}; it has ${SETTINGS_OF[kind].join(', ')}.`);
+        }
+        const { acquireTimeoutByEngine: _byEngine, ...current } = engine.pool.settings;
+        const next = { ...current, ...settings };
+        // maxIdle left at its default (= the pool size) follows a new size instead of
+        // silently turning idle closing on.
+        if (settings.maxIdle === undefined && current.maxIdle === current.max) delete (next as Partial<typeof next>).maxIdle;
+        await engine.configure(next);
       },
       'leak.inject': async ({ count }) => ({
         borrowerIds: (await Promise.all(Array.from({ length: count }, () => handleRequestWithoutFinally(engine.pool, 'leaked request')))).map((l) => l.borrowerId),

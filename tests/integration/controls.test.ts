@@ -98,6 +98,32 @@ describe.each(ENGINES)('controls on $engine', ({ engine, skip }) => {
     next.release();
   });
 
+  it.skipIf(skip)('applies new pool settings by swapping pools without losing a borrower or cutting a held connection', async () => {
+    const { s, rec } = await start({ max: 2, acquireTimeoutMs: 20_000 });
+    const old = s.engine.pool.id;
+    const held = await s.engine.pool.borrow({ label: 'held across the swap' });
+    const runs = Array.from({ length: 6 }, (_, i) => s.engine.pool.query(engine === 'postgres' ? 'SELECT pg_sleep(0.2)' : 'SELECT SLEEP(0.2)', undefined, { label: `worker ${i}` }));
+    await rec.waitFor('borrower.enqueued', () => s.engine.log.live.waiting.length >= 4);
+    res(await s.handle('pool.configure', { max: 6 }));
+    expect(s.engine.pool.settings.max).toBe(6);
+    expect(rec.of('pool.draining').at(-1)).toMatchObject({ poolId: old, holding: 2 });
+    // The waiters of the old pool are still served by it; new borrowers go to the new one.
+    await Promise.all(runs);
+    const fresh = await s.engine.pool.borrow();
+    expect(s.engine.log.live.connections[fresh.connId]?.poolId).toBe(s.engine.pool.id);
+    fresh.release();
+    expect(await held.query('SELECT 1 AS one')).toMatchObject({ rows: [{ one: 1 }] });
+    expect(s.engine.log.live.pools[old]?.status).toBe('draining');
+    held.release();
+    await rec.waitFor('pool.ended', (e) => e.poolId === old);
+    const c = s.engine.log.live.counters;
+    expect(c.timedOut + c.failed).toBe(0);
+    expect(await s.handle('pool.configure', { [engine === 'postgres' ? 'queueLimit' : 'maxUses']: 3 })).toMatchObject({
+      ok: false,
+      error: { message: expect.stringMatching(/not a setting of/) },
+    });
+  });
+
   it.skipIf(skip)('refuses bad input to every control with a message, and keeps serving', async () => {
     const { s } = await start({ max: 2, acquireTimeoutMs: 2_000 });
     expect(await s.handle('leak.inject', { count: 0 })).toMatchObject({ ok: false, error: { message: 'leak.inject: count: count must be at least 1' } });

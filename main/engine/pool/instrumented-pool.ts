@@ -44,6 +44,8 @@ export class InstrumentedPool<C = unknown> {
   readonly #leases = new Map<string, Lease<C>>();
   #nextBorrower = 0;
   #ended: Promise<void> | null = null;
+  /** Set while draining: called whenever a borrower stops waiting or holding. */
+  #onQuiet: (() => void) | null = null;
 
   constructor(opts: {
     id: string;
@@ -106,6 +108,7 @@ export class InstrumentedPool<C = unknown> {
         settled = true;
         if (timer !== null) this.#clock.clearTimer(timer);
         this.#waiters.delete(id);
+        this.#onQuiet?.();
         if (err) reject(err);
         else resolve(lease as Lease<C>);
         return true;
@@ -153,6 +156,25 @@ export class InstrumentedPool<C = unknown> {
   }
 
   /**
+   * Retires the pool without losing a borrower: those waiting are still served and those
+   * holding keep their connections; once none is left, the pool ends. A leaked connection
+   * keeps it draining until it is released or destroyed.
+   */
+  drain(): Promise<void> {
+    if (this.#ended) return this.#ended;
+    this.#log.emit({ type: 'pool.draining', poolId: this.id, waiting: this.#waiters.size, holding: this.#leases.size });
+    return new Promise<void>((resolve) => {
+      const check = () => {
+        if (this.#waiters.size > 0 || this.#leases.size > 0) return;
+        this.#onQuiet = null;
+        resolve(this.end());
+      };
+      this.#onQuiet = check;
+      check();
+    });
+  }
+
+  /**
    * Ends the pool: waiting borrowers fail with 'pool ended', held connections are
    * closed (a lease still held can no longer query), then the driver's pool ends.
    */
@@ -187,7 +209,10 @@ export class InstrumentedPool<C = unknown> {
       log: this.#log,
       clock: this.#clock,
       scrub: this.#scrub,
-      onDone: () => this.#leases.delete(borrowerId),
+      onDone: () => {
+        this.#leases.delete(borrowerId);
+        this.#onQuiet?.();
+      },
     });
     this.#leases.set(borrowerId, lease);
     return lease;
