@@ -36,15 +36,27 @@ export const targetRequestSchema = z.discriminatedUnion('kind', [
 ]);
 export type TargetRequest = z.infer<typeof targetRequestSchema>;
 
-export const LOAD_QUERIES = ['select1', 'point', 'sleep'] as const;
+export const LOAD_QUERIES = ['select1', 'point', 'sleep', 'order', 'custom'] as const;
 export const loadSpecSchema = z
   .object({
-    concurrency: int(1, 500, 'concurrency'),
+    /** Closed loop: this many virtual clients. Open loop (rate set): the most requests in flight. */
+    concurrency: int(1, 1_000, 'concurrency'),
+    /** Requests per second arriving whatever the pool does (open loop); absent or 0: closed loop. */
+    rate: int(0, 100_000, 'rate (requests/s)').optional(),
     query: z.enum(LOAD_QUERIES),
     /** For 'sleep': how long each request holds its connection on the server. */
     sleepMs: int(0, 60_000, 'sleep (ms)').optional(),
+    /** For 'custom': one SQL statement. */
+    sql: z.string().trim().max(10_000).optional(),
+    /** 1 request in N forgets to release its connection (the missing finally); 0 or absent: none. */
+    leakOneIn: int(0, 1_000_000, 'leak 1 in N').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.query !== 'custom') return;
+    if (!spec.sql) ctx.addIssue({ code: 'custom', path: ['sql'], message: 'a custom query needs its SQL' });
+    else if (/;\s*\S/.test(spec.sql)) ctx.addIssue({ code: 'custom', path: ['sql'], message: 'one statement only (no ; between statements)' });
+  });
 export type LoadSpec = z.infer<typeof loadSpecSchema>;
 
 const none = z.undefined().or(z.null()).optional();
@@ -74,6 +86,7 @@ export const commandSchemas = {
   'target.connect': targetRequestSchema,
   'load.start': loadSpecSchema,
   'load.stop': none,
+  'load.spike': z.object({ count: int(1, 10_000, 'spike size'), query: z.enum(LOAD_QUERIES).optional(), sleepMs: int(0, 60_000, 'sleep (ms)').optional() }).strict(),
   'pool.configure': poolSettingsInputSchema,
   'leak.inject': z.object({ count: int(1, 1_000, 'count') }).strict(),
   'leak.threshold': z.object({ ms: int(0, 3_600_000, 'leak threshold (ms)') }).strict(),
@@ -95,6 +108,8 @@ export interface Commands {
   'target.connect': { req: TargetRequest; res: TargetInfo };
   'load.start': { req: LoadSpec; res: void };
   'load.stop': { req: void; res: void };
+  /** `count` requests arrive at once: of `query`, else of the running load's, else point lookups. */
+  'load.spike': { req: { count: number; query?: LoadSpec['query']; sleepMs?: number }; res: void };
   /** Swaps in a pool with these settings on the same target; the old one drains (no borrower lost). */
   'pool.configure': { req: PoolSettingsInput; res: void };
   /** Borrows `count` connections and never releases them (a handler without `finally`). */

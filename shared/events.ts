@@ -116,7 +116,9 @@ export type PoolEventBody =
       finishedAt: number | null;
       lastError: string | null;
     }
-  | { type: 'load.changed'; running: boolean; concurrency: number; query: string; sleepMs: number | null }
+  | { type: 'load.changed'; running: boolean; concurrency: number; rate: number | null; query: string; sleepMs: number | null; leakOneIn: number | null }
+  /** What the load's requests saw over the last interval (borrow to release): a low-rate aggregate. */
+  | { type: 'load.stats'; intervalMs: number; requests: number; ok: number; failed: number; timedOut: number; leaked: number; shed: number; inFlight: number; p50Ms: number | null; p99Ms: number | null }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }
   | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };

@@ -51,8 +51,13 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       s.pools[e.poolId] = { id: e.poolId, target: e.target, settings: e.settings, status: 'open', serverVersion: null };
       break;
     case 'load.changed':
-      s.load = { running: e.running, concurrency: e.concurrency, query: e.query, sleepMs: e.sleepMs };
+      s.load = { running: e.running, concurrency: e.concurrency, rate: e.rate, query: e.query, sleepMs: e.sleepMs, leakOneIn: e.leakOneIn };
       break;
+    case 'load.stats': {
+      const { type: _type, seq: _seq, ...stats } = e;
+      s.loadStats = stats;
+      break;
+    }
     case 'pool.verified': {
       const p = s.pools[e.poolId];
       if (p) p.serverVersion = e.serverVersion;

@@ -1,4 +1,5 @@
 import type {
+  EventOf,
   CloseReason,
   EmbeddedPhase,
   HandshakeTimings,
@@ -89,9 +90,13 @@ export interface Counters {
 export interface LoadView {
   running: boolean;
   concurrency: number;
+  rate: number | null;
   query: string;
   sleepMs: number | null;
+  leakOneIn: number | null;
 }
+
+export type LoadStats = Omit<EventOf<'load.stats'>, 'type' | 'seq'>;
 
 export interface Snapshot {
   /** seq of the last event folded in; 0 before any. */
@@ -103,6 +108,8 @@ export interface Snapshot {
   /** Why the last attempt to switch targets failed; cleared by the next pool. */
   targetError: string | null;
   load: LoadView | null;
+  /** The load's latest interval: requests, outcomes, latency p50/p99. */
+  loadStats: LoadStats | null;
   /** Connections not yet closed, in the order they were opened (a stable row order). */
   connections: Record<string, ConnectionView>;
   /** The most recently closed connections, oldest first. */
@@ -131,6 +138,7 @@ export function emptySnapshot(): Snapshot {
     activePoolId: null,
     targetError: null,
     load: null,
+    loadStats: null,
     connections: {},
     closed: [],
     borrowers: {},

@@ -27,6 +27,7 @@ export class PoolscopeService {
 
   readonly #saved: SavedTargets | null;
   readonly #leaks: LeakDetector;
+  readonly #coalescers = new Set<Coalescer>();
 
   /** Without `saved`, the targets.* commands answer that this host keeps no saved targets. */
   constructor(engine: Engine, opts: { saved?: SavedTargets } = {}) {
@@ -37,9 +38,14 @@ export class PoolscopeService {
       if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');
       return this.#saved;
     };
-    this.#load = new LoadDriver(engine.log, () => engine.pool);
+    this.#load = new LoadDriver(engine.log, engine.clock, () => engine.pool);
     this.#handlers = {
-      'snapshot.get': async () => engine.snapshot(),
+      // Every batch sent before the snapshot ends at or before its seq, so a client that
+      // skips batches up to the snapshot never meets a summary straddling it.
+      'snapshot.get': async () => {
+        for (const c of this.#coalescers) c.flush();
+        return engine.snapshot();
+      },
       'target.connect': async (req: TargetRequest) => {
         await engine.connect(await this.#target(req), req.settings);
         return engine.pool.target;
@@ -85,6 +91,7 @@ export class PoolscopeService {
       'targets.remove': (req) => saved().remove(req.id),
       'load.start': (spec) => this.#load.start(spec),
       'load.stop': () => this.#load.stop(),
+      'load.spike': async ({ count, query, sleepMs }) => this.#load.spike(count, query ? { query, sleepMs } : undefined),
     };
   }
 
@@ -134,13 +141,19 @@ export class PoolscopeService {
   /** Sends the client batches of events from now on; `send` returns false when it could not deliver. */
   subscribe(send: (batch: Batch) => boolean): () => void {
     const c = new Coalescer(this.engine.log, this.engine.clock, send);
-    return () => c.stop();
+    this.#coalescers.add(c);
+    return () => {
+      c.stop();
+      this.#coalescers.delete(c);
+    };
   }
 
   async stop(): Promise<void> {
     this.#leaks.stop();
-    await this.#load.stop();
+    // Load requests may be waiting for connections: ending the pools answers them now.
+    const loadStopped = this.#load.stop();
     await this.engine.stop();
+    await loadStopped;
   }
 }
 

@@ -106,7 +106,9 @@ describe.each(ENGINES)('controls on $engine', ({ engine, skip }) => {
     await rec.waitFor('borrower.enqueued', () => s.engine.log.live.waiting.length >= 4);
     res(await s.handle('pool.configure', { max: 6 }));
     expect(s.engine.pool.settings.max).toBe(6);
-    expect(rec.of('pool.draining').at(-1)).toMatchObject({ poolId: old, holding: 2 });
+    const draining = rec.of('pool.draining').at(-1);
+    expect(draining?.poolId).toBe(old);
+    expect((draining?.waiting ?? 0) + (draining?.holding ?? 0)).toBe(7); // the held one and six workers
     // The waiters of the old pool are still served by it; new borrowers go to the new one.
     await Promise.all(runs);
     const fresh = await s.engine.pool.borrow();

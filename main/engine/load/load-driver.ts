@@ -1,77 +1,180 @@
 import type { LoadSpec } from '../../../shared/api';
-import type { EngineKind } from '../../../shared/events';
+import { emptyHistogram, quantile, record } from '../../../shared/histogram';
+import type { Clock, TimerHandle } from '../clock';
 import type { EventLog } from '../event-log';
 import type { InstrumentedPool } from '../pool/instrumented-pool';
+import { handleRequestWithoutFinally } from './leaky-handler';
+import { runQuery } from './queries';
 
-const DEMO_BOOKS = 2_000;
+const STATS_MS = 500;
+const TICK_MS = 10;
 const ERROR_PAUSE_MS = 100;
 
-function statement(engine: EngineKind, spec: LoadSpec): { sql: string; params: () => unknown[] } {
-  const p = engine === 'postgres' ? '$1' : '?';
-  switch (spec.query) {
-    case 'point':
-      return { sql: `SELECT * FROM books WHERE id = ${p}`, params: () => [1 + Math.floor(Math.random() * DEMO_BOOKS)] };
-    case 'sleep': {
-      const seconds = (spec.sleepMs ?? 100) / 1_000;
-      return { sql: engine === 'postgres' ? `SELECT pg_sleep(${p})` : `SELECT SLEEP(${p})`, params: () => [seconds] };
-    }
-    case 'select1':
-      return { sql: 'SELECT 1', params: () => [] };
-  }
-}
-
 /**
- * Closed-loop virtual clients: each borrows, runs one statement, releases, and goes
- * again, on whatever pool is active at that moment (a target switch takes them along).
+ * Virtual clients on whatever pool is active at each request (a target switch or a
+ * settings swap takes them along). Closed loop: `concurrency` clients, each borrows,
+ * runs its query, releases, and goes again. Open loop: `rate` requests arrive per
+ * second whatever the pool does, at most `concurrency` in flight (the rest are shed and
+ * counted). Changing the spec while running adjusts in place.
  */
 export class LoadDriver {
   readonly #log: EventLog;
+  readonly #clock: Clock;
   readonly #pool: () => InstrumentedPool;
-  #generation = 0;
-  #workers: Promise<void>[] = [];
+  #spec: LoadSpec | null = null;
+  #clients = 0;
+  readonly #running = new Set<Promise<void>>();
+  #cancelTicker: (() => void) | null = null;
+  #due = 0;
+  #requests = 0;
+  #stats = LoadDriver.#window();
+  #cancelStats: (() => void) | null = null;
 
-  constructor(log: EventLog, pool: () => InstrumentedPool) {
+  constructor(log: EventLog, clock: Clock, pool: () => InstrumentedPool) {
     this.#log = log;
+    this.#clock = clock;
     this.#pool = pool;
   }
 
+  static #window() {
+    return { requests: 0, ok: 0, failed: 0, timedOut: 0, leaked: 0, shed: 0, latency: emptyHistogram() };
+  }
+
   async start(spec: LoadSpec): Promise<void> {
-    await this.stop(false);
-    const generation = ++this.#generation;
-    this.#log.emit({ type: 'load.changed', running: true, concurrency: spec.concurrency, query: spec.query, sleepMs: spec.sleepMs ?? null });
-    this.#workers = Array.from({ length: spec.concurrency }, (_, i) => this.#client(generation, i + 1, spec));
+    const wasOpen = (this.#spec?.rate ?? 0) > 0;
+    const open = (spec.rate ?? 0) > 0;
+    if (this.#spec && wasOpen !== open) await this.stop(false);
+    this.#spec = spec;
+    this.#log.emit({
+      type: 'load.changed',
+      running: true,
+      concurrency: spec.concurrency,
+      rate: spec.rate ?? null,
+      query: spec.query,
+      sleepMs: spec.sleepMs ?? null,
+      leakOneIn: spec.leakOneIn ?? null,
+    });
+    this.#cancelStats ??= this.#every(STATS_MS, () => this.#flushStats());
+    if (open) {
+      this.#cancelTicker ??= this.#every(TICK_MS, () => this.#arrive());
+    } else {
+      while (this.#clients < spec.concurrency) this.#track(this.#client(++this.#clients));
+    }
+  }
+
+  /** `count` requests at once: of `query`, else of the running load's, else point lookups. */
+  spike(count: number, query?: Pick<LoadSpec, 'query' | 'sleepMs'>): void {
+    const spec: LoadSpec = query?.query ? { concurrency: count, ...query } : (this.#spec ?? { concurrency: count, query: 'point' });
+    for (let i = 0; i < count; i++) this.#track(this.#request(spec, `spike #${i + 1}`).then(() => undefined));
   }
 
   async stop(announce = true): Promise<void> {
-    this.#generation++;
-    const workers = this.#workers;
-    this.#workers = [];
-    await Promise.all(workers);
-    const last = this.#log.live.load;
-    if (announce && last?.running) this.#log.emit({ type: 'load.changed', ...last, running: false });
+    const last = this.#spec;
+    this.#spec = null;
+    this.#clients = 0;
+    this.#cancelTicker?.();
+    this.#cancelStats?.();
+    this.#cancelTicker = null;
+    this.#cancelStats = null;
+    await Promise.all(this.#running);
+    this.#flushStats();
+    if (announce && last) {
+      this.#log.emit({ type: 'load.changed', running: false, concurrency: last.concurrency, rate: last.rate ?? null, query: last.query, sleepMs: last.sleepMs ?? null, leakOneIn: last.leakOneIn ?? null });
+    }
   }
 
-  async #client(generation: number, n: number, spec: LoadSpec): Promise<void> {
-    while (generation === this.#generation) {
-      let pool: InstrumentedPool;
-      try {
-        pool = this.#pool();
-      } catch {
-        return; // the engine stopped
+  /** Runs `fn` every `ms` on the engine's clock; returns what cancels it. */
+  #every(ms: number, fn: () => void): () => void {
+    let live = true;
+    let handle: TimerHandle;
+    const tick = () => {
+      if (!live) return;
+      fn();
+      if (live) handle = this.#clock.setTimer(tick, ms);
+    };
+    handle = this.#clock.setTimer(tick, ms);
+    return () => {
+      live = false;
+      this.#clock.clearTimer(handle);
+    };
+  }
+
+  #track(p: Promise<void>): void {
+    this.#running.add(p);
+    void p.finally(() => this.#running.delete(p));
+  }
+
+  async #client(n: number): Promise<void> {
+    // A client whose number is above the current concurrency retires (the spec shrank).
+    while (this.#spec && n <= this.#spec.concurrency) {
+      const ok = await this.#request(this.#spec, `load #${n}`);
+      if (!ok) await new Promise((r) => this.#clock.setTimer(() => r(undefined), ERROR_PAUSE_MS));
+    }
+    if (this.#clients >= n) this.#clients = n - 1;
+  }
+
+  #arrive(): void {
+    const spec = this.#spec;
+    if (!spec?.rate) return;
+    this.#due += (spec.rate * TICK_MS) / 1_000;
+    for (; this.#due >= 1; this.#due--) {
+      if (this.#running.size >= spec.concurrency) {
+        this.#stats.shed++;
+        continue;
       }
-      const { sql, params } = statement(pool.target.engine, spec);
-      try {
-        const lease = await pool.borrow({ label: `load #${n}` });
+      this.#track(this.#request(spec, `arrival #${this.#requests + 1}`).then(() => undefined));
+    }
+  }
+
+  /** One request, borrow to release; resolves false when it failed (the event says why). */
+  async #request(spec: LoadSpec, label: string): Promise<boolean> {
+    let pool: InstrumentedPool;
+    try {
+      pool = this.#pool();
+    } catch {
+      return false; // the engine stopped
+    }
+    const started = this.#clock.now();
+    const n = ++this.#requests;
+    this.#stats.requests++;
+    try {
+      if (spec.leakOneIn && n % spec.leakOneIn === 0) {
+        await handleRequestWithoutFinally(pool, `${label} (leaked)`);
+        this.#stats.leaked++;
+      } else {
+        const lease = await pool.borrow({ label });
         try {
-          await lease.query(sql, params());
+          await runQuery(lease, pool.target.engine, spec);
         } finally {
           lease.release();
         }
-      } catch {
-        // The failure is already an event (timeout, failed borrower, statement error);
-        // pause so that a dead target does not spin the loop.
-        await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
       }
+      this.#stats.ok++;
+      record(this.#stats.latency, this.#clock.now() - started);
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'acquire-timeout') this.#stats.timedOut++;
+      else this.#stats.failed++;
+      return false;
     }
+  }
+
+  #flushStats(): void {
+    const w = this.#stats;
+    if (w.requests === 0 && w.shed === 0 && this.#running.size === 0) return;
+    this.#stats = LoadDriver.#window();
+    this.#log.emit({
+      type: 'load.stats',
+      intervalMs: STATS_MS,
+      requests: w.requests,
+      ok: w.ok,
+      failed: w.failed,
+      timedOut: w.timedOut,
+      leaked: w.leaked,
+      shed: w.shed,
+      inFlight: this.#running.size,
+      p50Ms: quantile(w.latency, 0.5),
+      p99Ms: quantile(w.latency, 0.99),
+    });
   }
 }

@@ -5,6 +5,8 @@ export interface QueryResult {
   rows: unknown[];
   /** Rows changed by a write, when the driver reports it. */
   affected: number | null;
+  /** mysql2's id of an inserted row (pg returns ids with RETURNING instead). */
+  insertId: number | null;
 }
 
 export interface DriverCounts {

@@ -44,6 +44,11 @@ export class InstrumentedPool<C = unknown> {
   readonly #leases = new Map<string, Lease<C>>();
   #nextBorrower = 0;
   #ended: Promise<void> | null = null;
+  /** Settles with end(), however it was reached (a drain that finished, or a stop). */
+  #endedNow: (ended: Promise<void>) => void = () => {};
+  readonly #whenEnded = new Promise<void>((resolve) => {
+    this.#endedNow = resolve;
+  });
   /** Set while draining: called whenever a borrower stops waiting or holding. */
   #onQuiet: (() => void) | null = null;
 
@@ -163,15 +168,11 @@ export class InstrumentedPool<C = unknown> {
   drain(): Promise<void> {
     if (this.#ended) return this.#ended;
     this.#log.emit({ type: 'pool.draining', poolId: this.id, waiting: this.#waiters.size, holding: this.#leases.size });
-    return new Promise<void>((resolve) => {
-      const check = () => {
-        if (this.#waiters.size > 0 || this.#leases.size > 0) return;
-        this.#onQuiet = null;
-        resolve(this.end());
-      };
-      this.#onQuiet = check;
-      check();
-    });
+    this.#onQuiet = () => {
+      if (this.#waiters.size === 0 && this.#leases.size === 0) void this.end();
+    };
+    this.#onQuiet();
+    return this.#whenEnded;
   }
 
   /**
@@ -179,7 +180,10 @@ export class InstrumentedPool<C = unknown> {
    * closed (a lease still held can no longer query), then the driver's pool ends.
    */
   end(): Promise<void> {
-    this.#ended ??= (async () => {
+    if (this.#ended) return this.#ended;
+    // Failing the waiters below settles them synchronously; a drain must not react.
+    this.#onQuiet = null;
+    this.#ended = (async () => {
       this.#log.emit({ type: 'pool.ending', poolId: this.id });
       this.#tracker.poolEnding();
       for (const w of [...this.#waiters.values()]) {
@@ -192,6 +196,7 @@ export class InstrumentedPool<C = unknown> {
       await this.#tracker.drained(5_000);
       this.#log.emit({ type: 'pool.ended', poolId: this.id });
     })();
+    this.#endedNow(this.#ended);
     return this.#ended;
   }
 

@@ -142,11 +142,11 @@ export function createMysqlDriver(spec: TargetSpec, settings: PoolSettings, trac
             return;
           }
           if (Array.isArray(result)) {
-            resolve({ rows: result, affected: null });
+            resolve({ rows: result, affected: null, insertId: null });
           } else {
             const header = result as mysql.ResultSetHeader & { serverStatus?: number };
             if (typeof header.serverStatus === 'number') st.flags = header.serverStatus;
-            resolve({ rows: [], affected: header.affectedRows });
+            resolve({ rows: [], affected: header.affectedRows, insertId: header.insertId || null });
           }
         });
       });

@@ -92,7 +92,7 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
     serverId: (client) => (client as unknown as WireClient).processID,
     async query(client, sql, params): Promise<QueryResult> {
       const r = await client.query(sql, params as unknown[] | undefined);
-      return { rows: r.rows, affected: r.command === 'SELECT' ? null : r.rowCount };
+      return { rows: r.rows, affected: r.command === 'SELECT' ? null : r.rowCount, insertId: null };
     },
     txStatus(client) {
       return TX[(client as unknown as WireClient).getTransactionStatus() ?? 'I'] ?? 'idle';

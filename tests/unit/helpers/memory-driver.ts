@@ -48,7 +48,7 @@ export class MemoryDriver implements Driver<MemConn> {
   async query(c: MemConn, sql: string): Promise<QueryResult> {
     if (/^begin/i.test(sql)) c.tx = 'active';
     if (/^(commit|rollback)/i.test(sql)) c.tx = 'idle';
-    return { rows: [{ version: 'memory 1.0' }], affected: null };
+    return { rows: [{ version: 'memory 1.0' }], affected: null, insertId: null };
   }
 
   release(c: MemConn): void {
