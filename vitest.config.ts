@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests run in parallel and fast; integration tests talk to real
-// servers (one embedded PostgreSQL for the run, MariaDB/MySQL at MYSQL_URL) and run
-// one file at a time so pool and server-side counts are not disturbed by other files.
+// Three projects: unit tests run in parallel and fast; integration tests talk to real
+// servers (one embedded PostgreSQL for the run, MariaDB/MySQL at MYSQL_URL); end-to-end
+// tests drive the built renderer in Debian's Chromium through the browser host. The
+// last two run one file at a time so pool and server-side counts are not disturbed.
 export default defineConfig({
   test: {
     projects: [
@@ -22,6 +23,17 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['tests/integration/setup/embedded-postgres.global.ts', 'tests/e2e/setup/build.global.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
     ],

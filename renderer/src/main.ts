@@ -1,7 +1,10 @@
+import './styles/global.css';
 import { mount } from 'svelte';
 import App from './App.svelte';
+import { pickTransport } from './lib/pick-transport';
+import { Inspector } from './lib/store/inspector.svelte';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('renderer/index.html has no #app element');
 
-mount(App, { target });
+mount(App, { target, props: { inspector: new Inspector(pickTransport()) } });

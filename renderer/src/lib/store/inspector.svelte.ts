@@ -1,0 +1,262 @@
+// The Svelte side of the store: the plain-TypeScript parts (PoolStore, SeriesSampler,
+// StateHistory, EventJournal) do the work; this class publishes what the components read
+// as `$state.raw` values, on animation frames (at most one publish per frame, the
+// view at most every VIEW_MIN_MS, the journal every JOURNAL_REFRESH_MS) however fast
+// batches come.
+
+import type { Transport } from '../../../../shared/api';
+import type { LoadSpec, TargetRequest } from '../../../../shared/api';
+import type { TargetInfo } from '../../../../shared/events';
+import { EventJournal, type JournalEntry, type JournalFilter, NO_FILTER } from './journal';
+import { type SyncStatus, PoolStore, messageOf } from './pool-store';
+import { SAMPLE_MS, type SeriesColumns, SeriesSampler } from './series';
+import { StateHistory } from './state-history';
+import { type InspectorView, buildView, emptyView } from './view';
+import { ClockSync } from './clock-sync';
+import { clock, wallNow } from './now.svelte';
+
+/** State of the link to the engine, for transports that report it (the WebSocket one does). */
+export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+interface LinkReporting {
+  readonly state: LinkState;
+  onState(listener: (state: LinkState) => void): () => void;
+}
+
+function reportsLink(t: Transport): t is Transport & LinkReporting {
+  return typeof (t as Partial<LinkReporting>).onState === 'function' && typeof (t as Partial<LinkReporting>).state === 'string';
+}
+
+export interface JournalPage {
+  /** Newest first, every stored entry that matches (the list renders only what is visible). */
+  entries: JournalEntry[];
+  /** Entries kept in the ring, and how many of them match the filter. */
+  stored: number;
+  matching: number;
+  received: number;
+  skipped: number;
+  paused: boolean;
+}
+
+/** The journal list is refreshed at most this often: readable, and cheap under a flood. */
+const JOURNAL_REFRESH_MS = 200;
+/**
+ * The snapshot view is republished at most this often (and only on an animation frame):
+ * under a flood of events every publish relays out the tables, and numbers changing faster
+ * than ~10 times a second cannot be read anyway.
+ */
+const VIEW_MIN_MS = 100;
+
+export interface SyncInfo {
+  status: SyncStatus;
+  error: string | null;
+  rebases: number;
+}
+
+export class Inspector {
+  /** Everything derived from the snapshot, rebuilt at most once per frame. */
+  view = $state.raw<InspectorView>(emptyView());
+  /** Sampled series (500 ms, 10 min), republished after each sample. */
+  series = $state.raw<SeriesColumns>(new SeriesSampler(1).columns());
+  /** Swimlanes: per connection, oldest first, one state code per 500 ms slot. */
+  lanes = $state.raw<ReadonlyMap<string, Uint8Array>>(new StateHistory().copy());
+  journal = $state.raw<JournalPage>({ entries: [], stored: 0, matching: 0, received: 0, skipped: 0, paused: false });
+  sync = $state.raw<SyncInfo>({ status: 'stopped', error: null, rebases: 0 });
+  link = $state<LinkState>('open');
+
+  readonly store: PoolStore;
+  readonly #transport: Transport;
+  readonly #sampler = new SeriesSampler();
+  readonly #history = new StateHistory();
+  readonly #journal = new EventJournal();
+  readonly #clockSync = new ClockSync();
+  #journalFilter = $state.raw<JournalFilter>(NO_FILTER);
+
+  #viewDirty = false;
+  #seriesDirty = false;
+  #journalDirty = false;
+  #journalAt = 0;
+  #viewAt = 0;
+  #wait: ReturnType<typeof setTimeout> | null = null;
+  #waitUntil = 0;
+  #frame: number | null = null;
+  #stops: (() => void)[] = [];
+
+  constructor(transport: Transport) {
+    this.#transport = transport;
+    this.store = new PoolStore(transport);
+  }
+
+  get journalFilter(): JournalFilter {
+    return this.#journalFilter;
+  }
+
+  set journalFilter(f: JournalFilter) {
+    this.#journalFilter = f;
+    this.#journalDirty = true;
+    this.#journalAt = 0;
+    this.#request();
+  }
+
+  get journalPaused(): boolean {
+    return this.journal.paused;
+  }
+
+  set journalPaused(paused: boolean) {
+    this.#journal.setPaused(paused);
+    this.#journalDirty = true;
+    this.#journalAt = 0;
+    this.#request();
+  }
+
+  start(): void {
+    if (this.#stops.length > 0) return;
+    const t = this.#transport;
+    if (reportsLink(t)) {
+      this.link = t.state;
+      this.#stops.push(
+        t.onState((s) => {
+          const was = this.link;
+          this.link = s;
+          // Events were missed while the link was down. The WebSocket transport also sends a
+          // gap batch then; whichever comes first rebases, the other finds it under way.
+          if (s === 'open' && was === 'reconnecting') this.store.resync();
+        }),
+      );
+    }
+    this.#stops.push(
+      this.store.listen({
+        rebased: () => {
+          this.sync = { status: this.store.status, error: this.store.error, rebases: this.store.rebases };
+          this.#viewDirty = true;
+          this.#request();
+        },
+        applied: (events) => {
+          if (events.length > 0) {
+            // Summaries keep their first position but take their last event's time.
+            let newest = -Infinity;
+            for (const e of events) if (e.t > newest) newest = e.t;
+            this.#clockSync.observe(wallNow(), newest);
+            clock.offset = this.#clockSync.offset;
+          }
+          this.#journal.push(events);
+          this.#history.note(events);
+          this.#viewDirty = true;
+          this.#journalDirty = true;
+          this.#request();
+        },
+        status: (status, error) => {
+          this.sync = { status, error, rebases: this.store.rebases };
+        },
+      }),
+    );
+    this.#stops.push(clock.start());
+    const sampler = setInterval(() => this.#sample(), SAMPLE_MS);
+    this.#stops.push(() => clearInterval(sampler));
+    this.store.start();
+    this.#stops.push(() => this.store.stop());
+  }
+
+  stop(): void {
+    for (const stop of this.#stops.splice(0).reverse()) stop();
+    if (this.#frame !== null) cancelAnimationFrame(this.#frame);
+    this.#frame = null;
+    if (this.#wait !== null) clearTimeout(this.#wait);
+    this.#wait = null;
+  }
+
+  // Commands. They reject with a readable message; the caller shows it.
+  connectTarget(req: TargetRequest): Promise<TargetInfo> {
+    return this.#invoke(() => this.#transport.invoke('target.connect', req));
+  }
+
+  startLoad(spec: LoadSpec): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('load.start', spec));
+  }
+
+  stopLoad(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('load.stop', undefined));
+  }
+
+  clearJournal(): void {
+    this.#journal.clear();
+    this.#journalDirty = true;
+    this.#journalAt = 0;
+    this.#request();
+  }
+
+  async #invoke<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw new Error(messageOf(err), { cause: err });
+    }
+  }
+
+  #sample(): void {
+    if (!this.store.hasSnapshot) return;
+    const s = this.store.snapshot;
+    this.#sampler.sample(wallNow(), s);
+    this.#history.sample(s);
+    this.#seriesDirty = true;
+    this.#request();
+  }
+
+  /** Schedules the next publish on an animation frame, not before the earliest part is due. */
+  #request(): void {
+    if (this.#frame !== null) return;
+    const now = wallNow();
+    let due = Infinity;
+    if (this.#seriesDirty) due = now;
+    if (this.#viewDirty) due = Math.min(due, this.#viewAt + VIEW_MIN_MS);
+    if (this.#journalDirty) due = Math.min(due, this.#journalAt + JOURNAL_REFRESH_MS);
+    if (due === Infinity) return;
+    if (this.#wait !== null) {
+      if (this.#waitUntil <= due) return;
+      clearTimeout(this.#wait);
+      this.#wait = null;
+    }
+    const frame = () => {
+      this.#frame = requestAnimationFrame(() => {
+        this.#frame = null;
+        this.#publish();
+      });
+    };
+    if (due <= now) return frame();
+    this.#waitUntil = due;
+    this.#wait = setTimeout(() => {
+      this.#wait = null;
+      frame();
+    }, due - now);
+  }
+
+  #publish(): void {
+    const now = wallNow();
+    if (this.#viewDirty && now - this.#viewAt >= VIEW_MIN_MS) {
+      this.#viewDirty = false;
+      this.#viewAt = now;
+      this.view = buildView(this.store.snapshot);
+      clock.refresh();
+    }
+    if (this.#seriesDirty) {
+      this.#seriesDirty = false;
+      this.series = this.#sampler.columns();
+      this.lanes = this.#history.copy();
+    }
+    if (this.#journalDirty && now - this.#journalAt >= JOURNAL_REFRESH_MS) {
+      this.#journalDirty = false;
+      this.#journalAt = now;
+      const j = this.#journal;
+      const entries = j.query(this.#journalFilter);
+      this.journal = {
+        entries,
+        stored: j.length,
+        matching: entries.length,
+        received: j.received,
+        skipped: j.skipped,
+        paused: j.paused,
+      };
+    }
+    this.#request();
+  }
+}

@@ -1,0 +1,153 @@
+// What the components read: an immutable picture of the snapshot, built once per frame
+// (the snapshot itself is updated in place by the reducer, so handing it to Svelte would
+// either miss changes or deep-proxy hot data). Rows are plain objects with the holder
+// resolved; big collections (10k waiters) are passed by id list plus a lookup.
+
+import {
+  type BorrowerView,
+  type ConnState,
+  type ConnectionView,
+  type Counters,
+  type LoadView,
+  type PoolCounts,
+  type PoolView,
+  type Snapshot,
+  emptySnapshot,
+  poolCounts,
+} from '../../../../shared/snapshot';
+
+export interface ConnRow {
+  id: string;
+  poolId: string;
+  serverId: number | null;
+  state: ConnState;
+  stateSince: number;
+  openedAt: number;
+  uses: number;
+  borrowerId: string | null;
+  holderLabel: string | null;
+  holderSite: string | null;
+  /** The holder is past the leak detection threshold. */
+  holderFlagged: boolean;
+  tx: ConnectionView['tx'];
+  txSince: number | null;
+  txStatements: number;
+  statement: string | null;
+  statementSince: number | null;
+  /** When its last statement finished. */
+  lastStatementAt: number | null;
+  lastError: string | null;
+  closeReason: ConnectionView['closeReason'];
+  closed: boolean;
+}
+
+export interface InspectorView {
+  seq: number;
+  t: number;
+  /** The active pool, else the newest one (a target being checked). */
+  pool: PoolView | null;
+  /** Whether `pool` answered its target check and takes borrowers. */
+  poolActive: boolean;
+  pools: PoolView[];
+  counts: PoolCounts;
+  /** Open connections, in the order they were opened. */
+  connections: ConnRow[];
+  /** Recently closed connections, newest first. */
+  closed: ConnRow[];
+  /** Connections inside a transaction (tx active or failed). */
+  transactions: ConnRow[];
+  /** Waiting borrower ids, first in line first (a copy). */
+  waiting: readonly string[];
+  /** Live lookup for waiter rows: read, never keep. */
+  borrowers: Readonly<Record<string, BorrowerView>>;
+  load: LoadView | null;
+  targetError: string | null;
+  embedded: Snapshot['embedded'];
+  counters: Counters;
+}
+
+export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
+
+function row(c: ConnectionView, s: Snapshot, closed: boolean): ConnRow {
+  const b = c.borrowerId === null ? undefined : s.borrowers[c.borrowerId];
+  return {
+    id: c.id,
+    poolId: c.poolId,
+    serverId: c.serverId,
+    state: c.state,
+    stateSince: c.stateSince,
+    openedAt: c.openedAt,
+    uses: c.uses,
+    borrowerId: c.borrowerId,
+    holderLabel: b ? b.label : null,
+    holderSite: b ? b.site : null,
+    holderFlagged: b ? b.flagged : false,
+    tx: c.tx,
+    txSince: c.txSince,
+    txStatements: c.txStatements,
+    statement: c.statement,
+    statementSince: c.statementSince,
+    lastStatementAt: c.lastStatementAt,
+    lastError: c.lastError,
+    closeReason: c.closeReason,
+    closed,
+  };
+}
+
+function displayedPool(s: Snapshot): PoolView | null {
+  if (s.activePoolId !== null) return s.pools[s.activePoolId] ?? null;
+  let last: PoolView | null = null;
+  for (const p of Object.values(s.pools)) last = p;
+  return last;
+}
+
+export function buildView(s: Snapshot): InspectorView {
+  const connections: ConnRow[] = [];
+  const transactions: ConnRow[] = [];
+  for (const c of Object.values(s.connections)) {
+    const r = row(c, s, false);
+    connections.push(r);
+    if (c.tx !== 'idle') transactions.push(r);
+  }
+  const closed: ConnRow[] = [];
+  for (let i = s.closed.length - 1; i >= 0; i--) closed.push(row(s.closed[i] as ConnectionView, s, true));
+  const pool = displayedPool(s);
+  return {
+    seq: s.seq,
+    t: s.t,
+    pool,
+    poolActive: pool !== null && pool.id === s.activePoolId,
+    pools: Object.values(s.pools),
+    counts: s.activePoolId === null ? { ...EMPTY_COUNTS } : poolCounts(s, s.activePoolId),
+    connections,
+    closed,
+    transactions,
+    waiting: s.waiting.slice(),
+    borrowers: s.borrowers,
+    load: s.load === null ? null : { ...s.load },
+    targetError: s.targetError,
+    embedded: s.embedded === null ? null : { ...s.embedded },
+    counters: { ...s.counters, closedBy: { ...s.counters.closedBy } },
+  };
+}
+
+export function emptyView(): InspectorView {
+  return buildView(emptySnapshot());
+}
+
+export const IDLE_IN_TX_DEFAULT_MS = 5_000;
+
+/**
+ * How long a connection inside a transaction has been sitting without a statement
+ * running, or null when it is not (no transaction, or a statement is running).
+ */
+export function idleInTxMs(r: ConnRow, now: number): number | null {
+  if (r.tx === 'idle' || r.statement !== null) return null;
+  const since = Math.max(r.txSince ?? r.stateSince, r.lastStatementAt ?? -Infinity);
+  return Math.max(0, now - since);
+}
+
+export function isIdleInTransaction(r: ConnRow, now: number, thresholdMs: number): boolean {
+  const idle = idleInTxMs(r, now);
+  return idle !== null && idle >= thresholdMs;
+}

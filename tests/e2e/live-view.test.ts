@@ -1,0 +1,127 @@
+import path from 'node:path';
+import pg from 'pg';
+import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
+import { Engine } from '../../main/engine/engine';
+import { PoolscopeService } from '../../main/engine/service';
+import { type WebHost, startWebHost } from '../../main/web/web-host';
+import { chromiumAvailable, launchChromium } from './helpers/chromium';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const shots = path.join(root, 'docs/screenshots');
+
+describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the browser host', () => {
+  let service: PoolscopeService;
+  let host: WebHost;
+  let browser: Browser;
+  let page: Page;
+  let admin: pg.Client;
+
+  beforeAll(async () => {
+    service = new PoolscopeService(await Engine.start({ target: inject('pgUrl'), settings: { max: 10, acquireTimeoutMs: 30_000 } }));
+    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    admin = new pg.Client({ connectionString: inject('pgUrl') });
+    await admin.connect();
+    await page.goto(host.url);
+  });
+
+  afterAll(async () => {
+    await admin?.end();
+    await browser?.close();
+    await host?.close();
+    await service?.stop();
+  });
+
+  const gauge = async (name: string) => Number(await page.getByTestId(`gauge-${name}`).textContent());
+  const startLoad = async (concurrency: number) => {
+    await page.getByTestId('control-concurrency').fill(String(concurrency));
+    await page.getByTestId('control-query').selectOption('sleep');
+    await page.getByTestId('control-sleep-ms').fill('300');
+    await page.getByTestId('control-load-start').click();
+  };
+  const stopLoad = async () => {
+    await page.getByTestId('control-load-stop').click();
+    await expect.poll(() => gauge('borrowed')).toBe(0);
+  };
+
+  it('shows the target it watches', async () => {
+    const summary = page.getByTestId('target-summary');
+    await expect.poll(() => summary.textContent()).toMatch(/postgres:\/\/postgres@127\.0\.0\.1:\d+\/poolscope_demo/);
+    expect(await summary.textContent()).not.toContain(new URL(inject('pgUrl')).password);
+    await expect.poll(() => gauge('total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('draws a row per connection as load starts, with its state and server id', async () => {
+    await startLoad(4);
+    await expect.poll(() => gauge('borrowed')).toBe(4);
+    const rows = page.getByTestId('conn-row');
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(4);
+    const states = await rows.evaluateAll((els) => els.map((el) => el.getAttribute('data-state')));
+    expect(states.filter((s) => s === 'borrowed')).toHaveLength(4);
+    const ids = await rows.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-server-id'))));
+    const { rows: backends } = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'poolscope'");
+    expect(ids.every((id) => backends.some((b) => b.pid === id))).toBe(true);
+    // The state is written as text, not shown by colour alone.
+    expect(await rows.filter({ hasText: 'borrowed' }).count()).toBeGreaterThanOrEqual(4);
+    await stopLoad();
+  });
+
+  it('shows the queue when borrowers outnumber the pool', async () => {
+    await startLoad(30);
+    await expect.poll(() => gauge('waiting'), { timeout: 10_000 }).toBeGreaterThanOrEqual(15);
+    await expect.poll(() => page.getByTestId('waiter-row').count()).toBeGreaterThan(0);
+    await expect.poll(() => gauge('borrowed')).toBe(10);
+    await page.screenshot({ path: path.join(shots, 'live-view.png') });
+    await stopLoad();
+    await expect.poll(() => gauge('waiting')).toBe(0);
+  });
+
+  it('pins a transaction row while one is held', async () => {
+    const lease = await service.engine.pool.borrow({ label: 'e2e transaction' });
+    await lease.query('BEGIN');
+    await lease.query('SELECT 1');
+    const row = page.getByTestId('tx-row');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.textContent()).toContain('e2e transaction');
+    const conn = page.locator(`[data-testid="conn-row"][data-state="in-transaction"]`);
+    expect(await conn.count()).toBe(1);
+    await lease.query('COMMIT');
+    lease.release();
+    await expect.poll(() => row.count()).toBe(0);
+  });
+
+  it('turns a connection killed from outside broken or closed, and the pool replaces it', async () => {
+    await startLoad(3);
+    await expect.poll(() => gauge('borrowed')).toBe(3);
+    const victim = Number(await page.locator('[data-testid="conn-row"][data-state="borrowed"]').first().getAttribute('data-server-id'));
+    await admin.query('SELECT pg_terminate_backend($1)', [victim]);
+    // Read in one go: a row can vanish between two separate reads.
+    const victimState = () =>
+      page.locator('[data-testid="conn-row"]').evaluateAll((els, pid) => els.find((el) => el.getAttribute('data-server-id') === String(pid))?.getAttribute('data-state') ?? 'gone', victim);
+    await expect.poll(victimState).toMatch(/broken|closed|gone/);
+    await expect.poll(() => gauge('borrowed')).toBe(3);
+    const live = await page.locator('[data-testid="conn-row"][data-state="borrowed"]').evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-server-id'))));
+    expect(live).not.toContain(victim);
+    await stopLoad();
+  });
+
+  it('refuses the page and the socket without the token', async () => {
+    expect((await fetch(`${host.origin}/`)).status).toBe(403);
+    expect((await fetch(`${host.origin}/?token=wrong`)).status).toBe(403);
+    const other = await browser.newPage();
+    const res = await other.goto(`${host.origin}/`);
+    expect(res?.status()).toBe(403);
+    expect(await other.textContent('body')).toContain('needs the token');
+    await other.close();
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws`);
+      ws.on('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => undefined);
+    });
+    expect(status).toBe(403);
+  });
+});

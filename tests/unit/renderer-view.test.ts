@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import type { PoolEvent, PoolEventBody } from '../../shared/events';
+import { reduce, reduceAll } from '../../shared/reducer';
+import { emptySnapshot } from '../../shared/snapshot';
+import { formatDuration, formatMs, serverName, targetSummary } from '../../renderer/src/lib/format';
+import { LANE_SLOTS, StateHistory, stateOfCode } from '../../renderer/src/lib/store/state-history';
+import { buildView, idleInTxMs, isIdleInTransaction } from '../../renderer/src/lib/store/view';
+
+const settings = {
+  max: 10,
+  acquireTimeoutMs: 1_000,
+  acquireTimeoutByEngine: false,
+  idleTimeoutMs: 10_000,
+  min: 0,
+  maxUses: null,
+  maxLifetimeSeconds: null,
+  maxIdle: null,
+  queueLimit: null,
+  waitForConnections: null,
+};
+const target = {
+  engine: 'postgres' as const,
+  host: '127.0.0.1',
+  port: 5432,
+  database: 'poolscope_demo',
+  user: 'postgres',
+  tls: false,
+  display: 'postgres://postgres@127.0.0.1:5432/poolscope_demo',
+  embedded: true,
+};
+const handshake = { socketMs: 1, tlsMs: null, authMs: 1, readyMs: 1, totalMs: 3 };
+
+let seq = 0;
+const ev = (b: PoolEventBody, t = 10_000 + seq): PoolEvent => ({ ...b, seq: ++seq, t }) as PoolEvent;
+
+function base() {
+  return reduceAll(emptySnapshot(), [
+    ev({ type: 'pool.created', poolId: 'p1', target, settings }),
+    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4' }),
+    ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c1' }),
+    ev({ type: 'connection.opened', connId: 'p1.c1', serverId: 4242, handshake }),
+    ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c2' }),
+    ev({ type: 'connection.opened', connId: 'p1.c2', serverId: 4243, handshake }),
+    ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'p1.b1', label: 'checkout', site: 'shop.ts:42', deadline: null }),
+    ev({ type: 'borrower.acquired', borrowerId: 'p1.b1', connId: 'p1.c1', waitedMs: 1 }, 20_000),
+  ]);
+}
+
+describe('the view built for the components', () => {
+  it('resolves holders, keeps insertion order and lists transactions', () => {
+    const s = base();
+    reduce(s, ev({ type: 'tx.began', connId: 'p1.c1' }, 21_000));
+    const v = buildView(s);
+    expect(v.connections.map((c) => c.id)).toEqual(['p1.c1', 'p1.c2']);
+    expect(v.connections[0]).toMatchObject({ state: 'in-transaction', serverId: 4242, holderLabel: 'checkout', holderSite: 'shop.ts:42' });
+    expect(v.transactions.map((c) => c.id)).toEqual(['p1.c1']);
+    expect(v.counts).toMatchObject({ total: 2, idle: 1, borrowed: 1, max: 10 });
+    expect(v.poolActive).toBe(true);
+    // A copy: folding more events does not change what was published.
+    reduce(s, ev({ type: 'tx.ended', connId: 'p1.c1', outcome: 'committed' }, 22_000));
+    expect(v.connections[0]?.state).toBe('in-transaction');
+    expect(buildView(s).transactions).toEqual([]);
+  });
+
+  it('flags idle in transaction after the threshold, counting from the last statement', () => {
+    const s = base();
+    reduce(s, ev({ type: 'tx.began', connId: 'p1.c1' }, 21_000));
+    reduce(s, ev({ type: 'statement.started', connId: 'p1.c1', sql: 'UPDATE x' }, 21_500));
+    let r = buildView(s).transactions[0];
+    if (!r) throw new Error('no transaction row');
+    // A statement is running: not idle.
+    expect(idleInTxMs(r, 40_000)).toBeNull();
+    reduce(s, ev({ type: 'statement.finished', connId: 'p1.c1', ms: 500, error: null }, 22_000));
+    r = buildView(s).transactions[0];
+    if (!r) throw new Error('no transaction row');
+    expect(idleInTxMs(r, 26_000)).toBe(4_000);
+    expect(isIdleInTransaction(r, 26_000, 5_000)).toBe(false);
+    expect(isIdleInTransaction(r, 27_000, 5_000)).toBe(true);
+    expect(isIdleInTransaction(r, 24_000, 1_000)).toBe(true);
+  });
+
+  it('summarises the target in one line', () => {
+    const v = buildView(base());
+    expect(targetSummary(v.pool)).toBe('postgres://postgres@127.0.0.1:5432/poolscope_demo · PostgreSQL 18.4 · pool max 10');
+    expect(serverName('mysql', '11.4.2-MariaDB-ubu2404')).toBe('MariaDB 11.4.2');
+    expect(serverName('mysql', '8.0.36')).toBe('MySQL 8.0.36');
+    expect(targetSummary(null)).toBe('No target');
+  });
+});
+
+describe('time formatting', () => {
+  it('reads like people write durations', () => {
+    expect(formatDuration(450)).toBe('450 ms');
+    expect(formatDuration(3_249)).toBe('3.2 s');
+    expect(formatDuration(65_000)).toBe('1 m 05 s');
+    expect(formatDuration(2 * 3_600_000 + 3 * 60_000)).toBe('2 h 03 m');
+    expect(formatDuration(-5)).toBe('0 ms');
+    expect(formatMs(0.123)).toBe('0.12 ms');
+    expect(formatMs(null)).toBe('–');
+  });
+});
+
+describe('the swimlane history', () => {
+  it('keeps the most telling state of each 500 ms slot, even a short borrow', () => {
+    const s = base();
+    const h = new StateHistory(6);
+    h.sample(s);
+    expect(stateOfCode(h.lane('p1.c2')?.[5] ?? 0)).toBe('idle');
+    // p1.c2 is borrowed and given back inside one interval: idle at both samples.
+    const events = [
+      ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'p1.b2', label: 'q', site: 's', deadline: null }),
+      ev({ type: 'borrower.acquired', borrowerId: 'p1.b2', connId: 'p1.c2', waitedMs: 0 }),
+      ev({ type: 'borrower.released', borrowerId: 'p1.b2', connId: 'p1.c2', heldMs: 2, dirty: false, destroyed: false }),
+    ];
+    reduceAll(s, events);
+    h.note(events);
+    h.sample(s);
+    const lane = h.lane('p1.c2');
+    expect(Array.from(lane ?? [], stateOfCode).slice(4)).toEqual(['idle', 'borrowed']);
+    // Slots before the connection was seen hold no data.
+    expect(stateOfCode(lane?.[0] ?? 0)).toBeNull();
+    expect(stateOfCode(h.lane('p1.c1')?.[5] ?? 0)).toBe('borrowed');
+  });
+
+  it('keeps a closed connection for one window, then drops it', () => {
+    const s = base();
+    const h = new StateHistory(3);
+    h.sample(s);
+    const closed = [ev({ type: 'connection.closing', connId: 'p1.c2', reason: 'idle timeout' }), ev({ type: 'connection.closed', connId: 'p1.c2', reason: 'idle timeout', error: null })];
+    reduceAll(s, closed);
+    h.note(closed);
+    h.sample(s);
+    expect(Array.from(h.lane('p1.c2') ?? [], stateOfCode)).toEqual([null, 'idle', 'closing']);
+    h.sample(s);
+    h.sample(s);
+    expect(h.lane('p1.c2')).toBeDefined();
+    h.sample(s);
+    expect(h.lane('p1.c2')).toBeUndefined();
+    expect(h.lane('p1.c1')).toBeDefined();
+  });
+
+  it('covers the last 60 seconds', () => {
+    expect(LANE_SLOTS * 500).toBe(60_000);
+  });
+});
