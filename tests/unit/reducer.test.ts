@@ -3,24 +3,12 @@ import type { PoolEvent, PoolEventBody } from '../../shared/events';
 import { reduce, reduceAll } from '../../shared/reducer';
 import { CLOSED_KEPT, emptySnapshot, poolCounts } from '../../shared/snapshot';
 import { quantile } from '../../shared/histogram';
+import { handshake, pgSettings, target } from './helpers/fixtures';
 
 let seq = 0;
 const ev = (body: PoolEventBody, t = 1_000 + seq): PoolEvent => ({ ...body, seq: ++seq, t }) as PoolEvent;
 
-const settings = {
-  max: 2,
-  acquireTimeoutMs: 1000,
-  acquireTimeoutByEngine: false,
-  idleTimeoutMs: 1000,
-  min: 0,
-  maxUses: null,
-  maxLifetimeSeconds: null,
-  maxIdle: null,
-  queueLimit: null,
-  waitForConnections: null,
-};
-const target = { engine: 'postgres' as const, host: 'h', port: 5432, database: 'd', user: 'u', tls: false, display: 'postgres://u@h:5432/d', embedded: false };
-const handshake = { socketMs: 1, tlsMs: null, authMs: 2, readyMs: 0.5, totalMs: 3.5 };
+const settings = pgSettings({ max: 2 });
 
 function opened(connId: string): PoolEvent[] {
   return [ev({ type: 'connection.connecting', poolId: 'p1', connId }), ev({ type: 'connection.opened', connId, serverId: 42, handshake })];

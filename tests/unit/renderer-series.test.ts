@@ -4,21 +4,9 @@ import { record } from '../../shared/histogram';
 import { reduceAll } from '../../shared/reducer';
 import { emptySnapshot, type Snapshot } from '../../shared/snapshot';
 import { SAMPLE_MS, SERIES_CAPACITY, SeriesSampler, histogramDelta } from '../../renderer/src/lib/store/series';
+import { handshake, pgSettings, target } from './helpers/fixtures';
 
-const settings = {
-  max: 5,
-  acquireTimeoutMs: 1_000,
-  acquireTimeoutByEngine: false,
-  idleTimeoutMs: 10_000,
-  min: 0,
-  maxUses: null,
-  maxLifetimeSeconds: null,
-  maxIdle: null,
-  queueLimit: null,
-  waitForConnections: null,
-};
-const target = { engine: 'postgres' as const, host: 'h', port: 5432, database: 'd', user: 'u', tls: false, display: 'postgres://u@h:5432/d', embedded: false };
-const handshake = { socketMs: 1, tlsMs: null, authMs: 1, readyMs: 1, totalMs: 3 };
+const settings = pgSettings({ max: 5, idleTimeoutMs: 10_000 });
 
 function pool(): Snapshot {
   let seq = 0;

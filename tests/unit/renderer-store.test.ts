@@ -4,24 +4,12 @@ import type { PoolEvent, PoolEventBody } from '../../shared/events';
 import { reduceAll } from '../../shared/reducer';
 import { emptySnapshot, poolCounts, type Snapshot } from '../../shared/snapshot';
 import { PoolStore, type SyncStatus } from '../../renderer/src/lib/store/pool-store';
+import { handshake, pgSettings, target } from './helpers/fixtures';
 
 // The renderer store against a fake, in-memory transport; the "engine" side folds the
 // same events with the shared reducer, so the store's copy can be compared with it.
 
-const settings = {
-  max: 4,
-  acquireTimeoutMs: 1_000,
-  acquireTimeoutByEngine: false,
-  idleTimeoutMs: 10_000,
-  min: 0,
-  maxUses: null,
-  maxLifetimeSeconds: null,
-  maxIdle: null,
-  queueLimit: null,
-  waitForConnections: null,
-};
-const target = { engine: 'postgres' as const, host: '127.0.0.1', port: 5432, database: 'd', user: 'u', tls: false, display: 'postgres://u@127.0.0.1:5432/d', embedded: false };
-const handshake = { socketMs: 1, tlsMs: null, authMs: 1, readyMs: 1, totalMs: 3 };
+const settings = pgSettings({ max: 4, idleTimeoutMs: 10_000 });
 
 /** An engine: a log of events with seqs, and its snapshot at any seq. */
 class FakeEngine {

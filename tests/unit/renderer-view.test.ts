@@ -5,19 +5,9 @@ import { emptySnapshot } from '../../shared/snapshot';
 import { formatDuration, formatMs, serverName, targetSummary } from '../../renderer/src/lib/format';
 import { LANE_SLOTS, StateHistory, stateOfCode } from '../../renderer/src/lib/store/state-history';
 import { buildView, idleInTxMs, isIdleInTransaction } from '../../renderer/src/lib/store/view';
+import { handshake, pgSettings } from './helpers/fixtures';
 
-const settings = {
-  max: 10,
-  acquireTimeoutMs: 1_000,
-  acquireTimeoutByEngine: false,
-  idleTimeoutMs: 10_000,
-  min: 0,
-  maxUses: null,
-  maxLifetimeSeconds: null,
-  maxIdle: null,
-  queueLimit: null,
-  waitForConnections: null,
-};
+const settings = pgSettings({ max: 10, idleTimeoutMs: 10_000 });
 const target = {
   engine: 'postgres' as const,
   host: '127.0.0.1',
@@ -28,7 +18,6 @@ const target = {
   display: 'postgres://postgres@127.0.0.1:5432/poolscope_demo',
   embedded: true,
 };
-const handshake = { socketMs: 1, tlsMs: null, authMs: 1, readyMs: 1, totalMs: 3 };
 
 let seq = 0;
 const ev = (b: PoolEventBody, t = 10_000 + seq): PoolEvent => ({ ...b, seq: ++seq, t }) as PoolEvent;
