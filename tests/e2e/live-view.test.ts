@@ -1,9 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { Engine } from '../../main/engine/engine';
+import { NO_SECRET_BOX, SavedTargets } from '../../main/engine/saved-targets';
 import { PoolscopeService } from '../../main/engine/service';
 import { type WebHost, startWebHost } from '../../main/web/web-host';
 import { chromiumAvailable, launchChromium } from './helpers/chromium';
@@ -17,9 +20,12 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
   let browser: Browser;
   let page: Page;
   let admin: pg.Client;
+  let savedDir = '';
 
   beforeAll(async () => {
-    service = new PoolscopeService(await Engine.start({ target: inject('pgUrl'), settings: { max: 10, acquireTimeoutMs: 30_000 } }));
+    savedDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-saved-'));
+    const saved = new SavedTargets(path.join(savedDir, 'saved-targets.json'), NO_SECRET_BOX);
+    service = new PoolscopeService(await Engine.start({ target: inject('pgUrl'), settings: { max: 10, acquireTimeoutMs: 30_000 } }), { saved });
     host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
@@ -33,6 +39,7 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     await browser?.close();
     await host?.close();
     await service?.stop();
+    await rm(savedDir, { recursive: true, force: true });
   });
 
   const gauge = async (name: string) => Number(await page.getByTestId(`gauge-${name}`).textContent());
@@ -106,6 +113,22 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     const live = await page.locator('[data-testid="conn-row"][data-state="borrowed"]').evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-server-id'))));
     expect(live).not.toContain(victim);
     await stopLoad();
+  });
+
+  it('saves a target without its password in the browser host, says so, and connects when given it', async () => {
+    const url = inject('pgUrl');
+    const password = new URL(url).password;
+    await page.getByTestId('saved-name').fill('demo shop');
+    await page.getByTestId('saved-url').fill(url);
+    await page.getByTestId('control-save-target').click();
+    await expect.poll(() => page.getByTestId('saved-message').textContent()).toMatch(/Saved without its password: the browser host never stores passwords/);
+    const row = page.getByTestId('saved-target');
+    expect(await row.count()).toBe(1);
+    expect(await row.textContent()).not.toContain(password);
+    await row.getByLabel('Password for demo shop').fill(password);
+    await row.getByRole('button', { name: 'Connect' }).click();
+    await expect.poll(() => page.getByTestId('saved-message').textContent()).toMatch(/^Connected to postgres:\/\/postgres@127\.0\.0\.1/);
+    expect(await page.content()).not.toContain(password);
   });
 
   it('refuses the page and the socket without the token', async () => {

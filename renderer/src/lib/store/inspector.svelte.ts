@@ -5,7 +5,7 @@
 // batches come.
 
 import type { Transport } from '../../../../shared/api';
-import type { LoadSpec, TargetRequest } from '../../../../shared/api';
+import type { LoadSpec, SavedTarget, TargetRequest } from '../../../../shared/api';
 import type { TargetInfo } from '../../../../shared/events';
 import { EventJournal, type JournalEntry, type JournalFilter, NO_FILTER } from './journal';
 import { type SyncStatus, PoolStore, messageOf } from './pool-store';
@@ -168,6 +168,19 @@ export class Inspector {
   // Commands. They reject with a readable message; the caller shows it.
   connectTarget(req: TargetRequest): Promise<TargetInfo> {
     return this.#invoke(() => this.#transport.invoke('target.connect', req));
+  }
+
+  /** Saved targets: list, save, remove (connect goes through connectTarget with kind 'saved'). */
+  savedTargets(): Promise<SavedTarget[]> {
+    return this.#invoke(() => this.#transport.invoke('targets.list', undefined));
+  }
+
+  saveTarget(name: string, url: string): Promise<{ saved: SavedTarget; note: string | null }> {
+    return this.#invoke(() => this.#transport.invoke('targets.save', { name, target: { kind: 'url', url } }));
+  }
+
+  removeSavedTarget(id: string): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('targets.remove', { id }));
   }
 
   startLoad(spec: LoadSpec): Promise<void> {
