@@ -96,6 +96,8 @@ export const commandSchemas = {
   'tx.run': z.object({ borrowerId: z.string().min(1).max(64), sql: z.string().trim().min(1, 'SQL is empty').max(10_000) }).strict(),
   'tx.commit': borrowerRef,
   'tx.rollback': borrowerRef,
+  'compare.start': z.object({ concurrency: int(1, 200, 'concurrency'), query: z.enum(['select1', 'point']) }).strict(),
+  'compare.stop': none,
   'targets.list': none,
   'targets.save': saveTargetSchema,
   'targets.remove': z.object({ id: z.string().min(1).max(64) }).strict(),
@@ -123,6 +125,12 @@ export interface Commands {
   'tx.run': { req: { borrowerId: string; sql: string }; res: { rows: unknown[]; affected: number | null } };
   'tx.commit': { req: { borrowerId: string }; res: void };
   'tx.rollback': { req: { borrowerId: string }; res: void };
+  /**
+   * The same request stream served two ways side by side: `concurrency` clients borrow from
+   * the pool, as many open, query and close a new connection per request.
+   */
+  'compare.start': { req: { concurrency: number; query: 'select1' | 'point' }; res: void };
+  'compare.stop': { req: void; res: void };
   'targets.list': { req: void; res: SavedTarget[] };
   /** `note` says when the password was not kept (no safe keychain, or the browser host). */
   'targets.save': { req: z.infer<typeof saveTargetSchema>; res: { saved: SavedTarget; note: string | null } };

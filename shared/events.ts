@@ -69,6 +69,15 @@ export type EmbeddedPhase =
   | 'stopping'
   | 'stopped';
 
+/** What one side of the comparison served over an interval. */
+export interface SideStats {
+  requests: number;
+  ok: number;
+  failed: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
 export type PoolEventBody =
   | { type: 'embedded.progressed'; phase: EmbeddedPhase; message: string }
   | { type: 'target.failed'; display: string; message: string }
@@ -119,6 +128,9 @@ export type PoolEventBody =
   | { type: 'load.changed'; running: boolean; concurrency: number; rate: number | null; query: string; sleepMs: number | null; leakOneIn: number | null }
   /** What the load's requests saw over the last interval (borrow to release): a low-rate aggregate. */
   | { type: 'load.stats'; intervalMs: number; requests: number; ok: number; failed: number; timedOut: number; leaked: number; shed: number; inFlight: number; p50Ms: number | null; p99Ms: number | null }
+  | { type: 'compare.changed'; running: boolean; concurrency: number; query: string; perRequestPoolId: string | null }
+  /** One interval of the per-request versus pooled comparison; `handshake` is the median of the new connections' phases. */
+  | { type: 'compare.stats'; intervalMs: number; pooled: SideStats; perRequest: SideStats; handshake: HandshakeTimings | null }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }
   | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };

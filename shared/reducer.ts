@@ -53,6 +53,14 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     case 'load.changed':
       s.load = { running: e.running, concurrency: e.concurrency, rate: e.rate, query: e.query, sleepMs: e.sleepMs, leakOneIn: e.leakOneIn };
       break;
+    case 'compare.changed':
+      s.comparison = { running: e.running, concurrency: e.concurrency, query: e.query, perRequestPoolId: e.perRequestPoolId, latest: s.comparison?.latest ?? null };
+      break;
+    case 'compare.stats': {
+      const { type: _type, seq: _seq, ...latest } = e;
+      if (s.comparison) s.comparison.latest = latest;
+      break;
+    }
     case 'load.stats': {
       const { type: _type, seq: _seq, ...stats } = e;
       s.loadStats = stats;

@@ -108,6 +108,14 @@ export interface Snapshot {
   /** Why the last attempt to switch targets failed; cleared by the next pool. */
   targetError: string | null;
   load: LoadView | null;
+  /** Per-request connections versus the pool, side by side; stats of the latest interval. */
+  comparison: {
+    running: boolean;
+    concurrency: number;
+    query: string;
+    perRequestPoolId: string | null;
+    latest: Omit<EventOf<'compare.stats'>, 'type' | 'seq'> | null;
+  } | null;
   /** The load's latest interval: requests, outcomes, latency p50/p99. */
   loadStats: LoadStats | null;
   /** Connections not yet closed, in the order they were opened (a stable row order). */
@@ -139,6 +147,7 @@ export function emptySnapshot(): Snapshot {
     targetError: null,
     load: null,
     loadStats: null,
+    comparison: null,
     connections: {},
     closed: [],
     borrowers: {},

@@ -57,3 +57,19 @@ export class ManualClock implements Clock {
     this.#now = until;
   }
 }
+
+/** Runs `fn` every `ms` on `clock`; returns what cancels it. */
+export function every(clock: Clock, ms: number, fn: () => void): () => void {
+  let live = true;
+  let handle: TimerHandle;
+  const tick = () => {
+    if (!live) return;
+    fn();
+    if (live) handle = clock.setTimer(tick, ms);
+  };
+  handle = clock.setTimer(tick, ms);
+  return () => {
+    live = false;
+    clock.clearTimer(handle);
+  };
+}

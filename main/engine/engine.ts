@@ -107,6 +107,22 @@ export class Engine {
     await this.connect(this.#spec.embedded ? undefined : { ...fields, password: password ?? undefined }, settings);
   }
 
+  /**
+   * A second pool on the active target that is not the active one (the per-request side
+   * of a comparison). It shows in the snapshot like any pool; endSide() ends it.
+   */
+  openSide(settings: Partial<PoolSettings>): InstrumentedPool {
+    if (!this.#spec) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
+    const pool = openPool({ id: `p${++this.#nextPool}`, spec: this.#spec, log: this.log, clock: this.clock, settings });
+    this.#open.set(pool.id, pool);
+    return pool;
+  }
+
+  async endSide(pool: InstrumentedPool): Promise<void> {
+    await pool.end();
+    this.#open.delete(pool.id);
+  }
+
   /** The lease a borrower holds in any open pool (to release or destroy a leaked connection). */
   lease(borrowerId: string): Lease | undefined {
     for (const pool of this.#open.values()) {

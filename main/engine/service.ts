@@ -4,6 +4,7 @@ import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
 import { PoolscopeError, messageOf, redactUrls } from './errors';
 import { LeakDetector } from './leak-detector';
+import { Comparison } from './load/comparison';
 import { LoadDriver } from './load/load-driver';
 import { handleRequestWithoutFinally } from './load/leaky-handler';
 import type { Lease } from './pool/lease';
@@ -28,12 +29,14 @@ export class PoolscopeService {
   readonly #saved: SavedTargets | null;
   readonly #leaks: LeakDetector;
   readonly #coalescers = new Set<Coalescer>();
+  readonly #compare: Comparison;
 
   /** Without `saved`, the targets.* commands answer that this host keeps no saved targets. */
   constructor(engine: Engine, opts: { saved?: SavedTargets } = {}) {
     this.engine = engine;
     this.#saved = opts.saved ?? null;
     this.#leaks = new LeakDetector(engine.log, engine.clock);
+    this.#compare = new Comparison(engine);
     const saved = () => {
       if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');
       return this.#saved;
@@ -86,6 +89,8 @@ export class PoolscopeService {
       },
       'tx.commit': ({ borrowerId }) => this.#end(borrowerId, 'COMMIT'),
       'tx.rollback': ({ borrowerId }) => this.#end(borrowerId, 'ROLLBACK'),
+      'compare.start': ({ concurrency, query }) => this.#compare.start(concurrency, query),
+      'compare.stop': () => this.#compare.stop(),
       'targets.list': () => saved().list(),
       'targets.save': (req) => saved().save(req.name, parseTarget(req.target.kind === 'url' ? req.target.url : req.target.fields)),
       'targets.remove': (req) => saved().remove(req.id),
@@ -151,7 +156,7 @@ export class PoolscopeService {
   async stop(): Promise<void> {
     this.#leaks.stop();
     // Load requests may be waiting for connections: ending the pools answers them now.
-    const loadStopped = this.#load.stop();
+    const loadStopped = Promise.all([this.#load.stop(), this.#compare.stop()]);
     await this.engine.stop();
     await loadStopped;
   }

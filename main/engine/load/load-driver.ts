@@ -1,6 +1,6 @@
 import type { LoadSpec } from '../../../shared/api';
 import { emptyHistogram, quantile, record } from '../../../shared/histogram';
-import type { Clock, TimerHandle } from '../clock';
+import { type Clock, every } from '../clock';
 import type { EventLog } from '../event-log';
 import type { InstrumentedPool } from '../pool/instrumented-pool';
 import { handleRequestWithoutFinally } from './leaky-handler';
@@ -54,9 +54,9 @@ export class LoadDriver {
       sleepMs: spec.sleepMs ?? null,
       leakOneIn: spec.leakOneIn ?? null,
     });
-    this.#cancelStats ??= this.#every(STATS_MS, () => this.#flushStats());
+    this.#cancelStats ??= every(this.#clock, STATS_MS, () => this.#flushStats());
     if (open) {
-      this.#cancelTicker ??= this.#every(TICK_MS, () => this.#arrive());
+      this.#cancelTicker ??= every(this.#clock, TICK_MS, () => this.#arrive());
     } else {
       while (this.#clients < spec.concurrency) this.#track(this.#client(++this.#clients));
     }
@@ -81,22 +81,6 @@ export class LoadDriver {
     if (announce && last) {
       this.#log.emit({ type: 'load.changed', running: false, concurrency: last.concurrency, rate: last.rate ?? null, query: last.query, sleepMs: last.sleepMs ?? null, leakOneIn: last.leakOneIn ?? null });
     }
-  }
-
-  /** Runs `fn` every `ms` on the engine's clock; returns what cancels it. */
-  #every(ms: number, fn: () => void): () => void {
-    let live = true;
-    let handle: TimerHandle;
-    const tick = () => {
-      if (!live) return;
-      fn();
-      if (live) handle = this.#clock.setTimer(tick, ms);
-    };
-    handle = this.#clock.setTimer(tick, ms);
-    return () => {
-      live = false;
-      this.#clock.clearTimer(handle);
-    };
   }
 
   #track(p: Promise<void>): void {
