@@ -98,6 +98,8 @@ export const commandSchemas = {
   'tx.rollback': borrowerRef,
   'compare.start': z.object({ concurrency: int(1, 200, 'concurrency'), query: z.enum(['select1', 'point']) }).strict(),
   'compare.stop': none,
+  'pattern.start': z.object({ concurrency: int(1, 200, 'concurrency'), paymentMs: int(0, 60_000, 'payment (ms)'), emailMs: int(0, 60_000, 'email (ms)') }).strict(),
+  'pattern.stop': none,
   'targets.list': none,
   'targets.save': saveTargetSchema,
   'targets.remove': z.object({ id: z.string().min(1).max(64) }).strict(),
@@ -131,6 +133,13 @@ export interface Commands {
    */
   'compare.start': { req: { concurrency: number; query: 'select1' | 'point' }; res: void };
   'compare.stop': { req: void; res: void };
+  /**
+   * The long-transaction antipattern next to its fix, on the same pool: half the clients
+   * keep the transaction open across a simulated payment and email call, half commit,
+   * release, then call.
+   */
+  'pattern.start': { req: { concurrency: number; paymentMs: number; emailMs: number }; res: void };
+  'pattern.stop': { req: void; res: void };
   'targets.list': { req: void; res: SavedTarget[] };
   /** `note` says when the password was not kept (no safe keychain, or the browser host). */
   'targets.save': { req: z.infer<typeof saveTargetSchema>; res: { saved: SavedTarget; note: string | null } };

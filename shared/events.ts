@@ -78,6 +78,11 @@ export interface SideStats {
   p99Ms: number | null;
 }
 
+export interface PatternSide extends SideStats {
+  holding: number;
+  waiting: number;
+}
+
 export type PoolEventBody =
   | { type: 'embedded.progressed'; phase: EmbeddedPhase; message: string }
   | { type: 'target.failed'; display: string; message: string }
@@ -131,6 +136,9 @@ export type PoolEventBody =
   | { type: 'compare.changed'; running: boolean; concurrency: number; query: string; perRequestPoolId: string | null }
   /** One interval of the per-request versus pooled comparison; `handshake` is the median of the new connections' phases. */
   | { type: 'compare.stats'; intervalMs: number; pooled: SideStats; perRequest: SideStats; handshake: HandshakeTimings | null }
+  | { type: 'pattern.changed'; running: boolean; concurrency: number; paymentMs: number; emailMs: number }
+  /** One interval of the transaction patterns: what each served, and the connections each held and waited for at its end. */
+  | { type: 'pattern.stats'; intervalMs: number; inTransaction: PatternSide; afterCommit: PatternSide }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }
   | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };

@@ -61,6 +61,14 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (s.comparison) s.comparison.latest = latest;
       break;
     }
+    case 'pattern.changed':
+      s.patterns = { running: e.running, concurrency: e.concurrency, paymentMs: e.paymentMs, emailMs: e.emailMs, latest: s.patterns?.latest ?? null };
+      break;
+    case 'pattern.stats': {
+      const { type: _type, seq: _seq, ...latest } = e;
+      if (s.patterns) s.patterns.latest = latest;
+      break;
+    }
     case 'load.stats': {
       const { type: _type, seq: _seq, ...stats } = e;
       s.loadStats = stats;

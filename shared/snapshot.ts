@@ -116,6 +116,14 @@ export interface Snapshot {
     perRequestPoolId: string | null;
     latest: Omit<EventOf<'compare.stats'>, 'type' | 'seq'> | null;
   } | null;
+  /** The long transaction next to its fix; stats of the latest interval. */
+  patterns: {
+    running: boolean;
+    concurrency: number;
+    paymentMs: number;
+    emailMs: number;
+    latest: Omit<EventOf<'pattern.stats'>, 'type' | 'seq'> | null;
+  } | null;
   /** The load's latest interval: requests, outcomes, latency p50/p99. */
   loadStats: LoadStats | null;
   /** Connections not yet closed, in the order they were opened (a stable row order). */
@@ -148,6 +156,7 @@ export function emptySnapshot(): Snapshot {
     load: null,
     loadStats: null,
     comparison: null,
+    patterns: null,
     connections: {},
     closed: [],
     borrowers: {},

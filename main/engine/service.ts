@@ -6,6 +6,7 @@ import { PoolscopeError, messageOf, redactUrls } from './errors';
 import { LeakDetector } from './leak-detector';
 import { Comparison } from './load/comparison';
 import { LoadDriver } from './load/load-driver';
+import { Patterns } from './load/patterns';
 import { handleRequestWithoutFinally } from './load/leaky-handler';
 import type { Lease } from './pool/lease';
 import { SavedTargets } from './saved-targets';
@@ -30,6 +31,7 @@ export class PoolscopeService {
   readonly #leaks: LeakDetector;
   readonly #coalescers = new Set<Coalescer>();
   readonly #compare: Comparison;
+  readonly #patterns: Patterns;
 
   /** Without `saved`, the targets.* commands answer that this host keeps no saved targets. */
   constructor(engine: Engine, opts: { saved?: SavedTargets } = {}) {
@@ -37,6 +39,7 @@ export class PoolscopeService {
     this.#saved = opts.saved ?? null;
     this.#leaks = new LeakDetector(engine.log, engine.clock);
     this.#compare = new Comparison(engine);
+    this.#patterns = new Patterns(engine);
     const saved = () => {
       if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');
       return this.#saved;
@@ -91,6 +94,8 @@ export class PoolscopeService {
       'tx.rollback': ({ borrowerId }) => this.#end(borrowerId, 'ROLLBACK'),
       'compare.start': ({ concurrency, query }) => this.#compare.start(concurrency, query),
       'compare.stop': () => this.#compare.stop(),
+      'pattern.start': ({ concurrency, paymentMs, emailMs }) => this.#patterns.start(concurrency, paymentMs, emailMs),
+      'pattern.stop': () => this.#patterns.stop(),
       'targets.list': () => saved().list(),
       'targets.save': (req) => saved().save(req.name, parseTarget(req.target.kind === 'url' ? req.target.url : req.target.fields)),
       'targets.remove': (req) => saved().remove(req.id),
@@ -156,7 +161,7 @@ export class PoolscopeService {
   async stop(): Promise<void> {
     this.#leaks.stop();
     // Load requests may be waiting for connections: ending the pools answers them now.
-    const loadStopped = Promise.all([this.#load.stop(), this.#compare.stop()]);
+    const loadStopped = Promise.all([this.#load.stop(), this.#compare.stop(), this.#patterns.stop()]);
     await this.engine.stop();
     await loadStopped;
   }
