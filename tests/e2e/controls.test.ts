@@ -156,10 +156,39 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await page.getByTestId('control-tx-run').click();
     await expect.poll(() => page.getByTestId('tx-run-error').textContent()).toContain('no_such_table');
     // Failed transaction: the row says so; commit ends it (PostgreSQL rolls it back).
-    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-failed-transaction"]').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-failed-transaction"]').count(), { timeout: 5_000 }).toBe(1);
     await page.getByTestId('control-tx-commit').click();
     await expect.poll(() => tx.count()).toBe(0);
     await expect.poll(() => page.getByTestId('tx-held').count()).toBe(0);
+    await expect.poll(() => gauge('borrowed')).toBe(0);
+  });
+
+  it('releases a connection still in a transaction from its row, and the next borrower is told', async () => {
+    await page.getByTestId('control-tx-hold').click();
+    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(1);
+    const row = page.locator('[data-testid="conn-row"][data-state="in-transaction"]');
+    await expect.poll(() => row.count()).toBe(1);
+    const connId = await row.getAttribute('data-conn-id');
+    await row.getByTestId('control-release').click();
+    await expect.poll(() => page.getByTestId('conn-dirty-returns').textContent()).toBe('1 dirty returns');
+    // Its borrower is gone: the held transaction leaves the list.
+    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(0);
+    // pg-pool hands out the most recently released idle connection: the dirty one.
+    await page.getByTestId('control-query').selectOption('sleep');
+    await page.getByTestId('control-sleep-ms').fill('1500');
+    await page.getByTestId('control-spike-count').fill('1');
+    await page.getByTestId('control-spike').click();
+    const detail = page.locator(`[data-testid="conn-detail"][data-conn-id="${connId}"]`);
+    await expect.poll(() => detail.getByTestId('received-dirty').count()).toBe(1);
+    expect(await detail.textContent()).toContain('received a connection left in a transaction');
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
+    // The transaction is still open on the idle connection; the next holder (pg-pool's
+    // most recently released connection again) rolls it back.
+    await page.getByTestId('control-tx-hold').click();
+    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(1);
+    expect(await page.getByTestId('tx-held').textContent()).toContain(connId?.slice(connId.indexOf('.') + 1));
+    await page.getByTestId('control-tx-rollback').click();
+    await expect.poll(() => page.getByTestId('tx-row').count()).toBe(0);
     await expect.poll(() => gauge('borrowed')).toBe(0);
   });
 
