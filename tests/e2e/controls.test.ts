@@ -132,13 +132,19 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await expect.poll(() => page.getByTestId('load-ok').textContent().then(Number), { timeout: 5_000 }).toBeGreaterThan(0);
 
     await page.getByTestId('control-load-stop').click();
-    // Clean up from the rows: release the rest.
+    // New settings now: the old pool keeps its leaked connections and drains.
+    await applySettings({ 'control-acquire-timeout': '30000' });
+    await expect.poll(() => activePool()?.settings.acquireTimeoutMs).toBe(30_000);
+    await expect.poll(() => page.getByTestId('pool-draining').textContent()).toContain('previous pool is draining');
+    // Clean up from the rows: release the rest (the old pool's rows keep their buttons).
     while ((await leakRows().count()) > 0) {
       const n = await leakRows().count();
       await leakRows().first().getByTestId('control-release').click();
       await expect.poll(() => leakRows().count()).toBeLessThan(n);
     }
     await expect.poll(() => gauge('borrowed')).toBe(0);
+    // Its last borrower gone, the old pool ends.
+    await expect.poll(() => page.getByTestId('pool-draining').count()).toBe(0);
     await page.getByTestId('control-leak-threshold').fill('0');
     await page.getByTestId('control-leak-threshold').press('Enter');
     await expect.poll(() => page.getByTestId('leak-threshold-current').textContent()).toContain('off');
