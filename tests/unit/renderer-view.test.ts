@@ -4,7 +4,7 @@ import { reduce, reduceAll } from '../../shared/reducer';
 import { emptySnapshot } from '../../shared/snapshot';
 import { formatDuration, formatMs, serverName, targetSummary } from '../../renderer/src/lib/format';
 import { LANE_SLOTS, StateHistory, stateOfCode } from '../../renderer/src/lib/store/state-history';
-import { buildView, idleInTxMs, isIdleInTransaction } from '../../renderer/src/lib/store/view';
+import { buildView, idleInTxMs, isIdleInTransaction, isLeakHolder } from '../../renderer/src/lib/store/view';
 import { handshake, pgSettings } from './helpers/fixtures';
 
 const settings = pgSettings({ max: 10, idleTimeoutMs: 10_000 });
@@ -66,6 +66,42 @@ describe('the view built for the components', () => {
     expect(isIdleInTransaction(r, 26_000, 5_000)).toBe(false);
     expect(isIdleInTransaction(r, 27_000, 5_000)).toBe(true);
     expect(isIdleInTransaction(r, 24_000, 1_000)).toBe(true);
+  });
+
+  it('marks leaked holders, dirty receipts and carries what the controls show', () => {
+    const s = base();
+    reduceAll(s, [
+      ev({ type: 'leak.thresholdset', thresholdMs: 500 }),
+      ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'p1.b2', label: 'leaked request', site: 'leaky.ts:8', deadline: null }),
+      ev({ type: 'borrower.acquired', borrowerId: 'p1.b2', connId: 'p1.c2', waitedMs: 0 }, 20_500),
+    ]);
+    let v = buildView(s);
+    expect(v.leakThresholdMs).toBe(500);
+    expect(v.connections.map((c) => [c.id, c.leak, c.holderFlagged, c.holderAcquiredAt])).toEqual([
+      ['p1.c1', false, false, 20_000],
+      ['p1.c2', true, false, 20_500],
+    ]);
+    reduce(s, ev({ type: 'borrower.flagged', borrowerId: 'p1.b1', connId: 'p1.c1', heldMs: 600, thresholdMs: 500 }));
+    v = buildView(s);
+    expect(v.connections[0]).toMatchObject({ leak: true, holderFlagged: true });
+    // A released connection still in a transaction: its next holder is told.
+    reduceAll(s, [
+      ev({ type: 'tx.began', connId: 'p1.c1' }),
+      ev({ type: 'borrower.released', borrowerId: 'p1.b1', connId: 'p1.c1', heldMs: 700, dirty: true, destroyed: false }),
+      ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'p1.b3', label: 'next', site: 'shop.ts:50', deadline: null }),
+      ev({ type: 'borrower.acquired', borrowerId: 'p1.b3', connId: 'p1.c1', waitedMs: 0 }),
+    ]);
+    v = buildView(s);
+    expect(v.connections[0]).toMatchObject({ holderLabel: 'next', holderReceivedDirty: true, leak: false });
+    expect(v.counters.dirtyReturns).toBe(1);
+  });
+
+  it('calls a holder a leak by its flag or by the labels of the never-releasing borrowers', () => {
+    expect(isLeakHolder({ flagged: false, label: 'leaked request', state: 'holding' })).toBe(true);
+    expect(isLeakHolder({ flagged: false, label: 'load #3 (leaked)', state: 'holding' })).toBe(true);
+    expect(isLeakHolder({ flagged: true, label: 'checkout', state: 'holding' })).toBe(true);
+    expect(isLeakHolder({ flagged: false, label: 'checkout', state: 'holding' })).toBe(false);
+    expect(isLeakHolder({ flagged: false, label: 'leaked request', state: 'waiting' })).toBe(false);
   });
 
   it('summarises the target in one line', () => {

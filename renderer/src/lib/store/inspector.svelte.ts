@@ -5,7 +5,7 @@
 // batches come.
 
 import type { Transport } from '../../../../shared/api';
-import type { LoadSpec, SavedTarget, TargetRequest } from '../../../../shared/api';
+import type { Commands, LoadSpec, PoolSettingsInput, SavedTarget, TargetRequest } from '../../../../shared/api';
 import type { TargetInfo } from '../../../../shared/events';
 import { EventJournal, type JournalEntry, type JournalFilter, NO_FILTER } from './journal';
 import { type SyncStatus, PoolStore, messageOf } from './pool-store';
@@ -189,6 +189,46 @@ export class Inspector {
 
   stopLoad(): Promise<void> {
     return this.#invoke(() => this.#transport.invoke('load.stop', undefined));
+  }
+
+  spike(req: Commands['load.spike']['req']): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('load.spike', req));
+  }
+
+  configurePool(settings: PoolSettingsInput): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('pool.configure', settings));
+  }
+
+  injectLeaks(count: number): Promise<{ borrowerIds: string[] }> {
+    return this.#invoke(() => this.#transport.invoke('leak.inject', { count }));
+  }
+
+  setLeakThreshold(ms: number): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('leak.threshold', { ms }));
+  }
+
+  releaseLease(borrowerId: string): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('lease.release', { borrowerId }));
+  }
+
+  destroyLease(borrowerId: string): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('lease.destroy', { borrowerId }));
+  }
+
+  txBegin(label?: string): Promise<{ borrowerId: string; connId: string }> {
+    return this.#invoke(() => this.#transport.invoke('tx.begin', label === undefined ? {} : { label }));
+  }
+
+  txRun(borrowerId: string, sql: string): Promise<{ rows: unknown[]; affected: number | null }> {
+    return this.#invoke(() => this.#transport.invoke('tx.run', { borrowerId, sql }));
+  }
+
+  txCommit(borrowerId: string): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('tx.commit', { borrowerId }));
+  }
+
+  txRollback(borrowerId: string): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('tx.rollback', { borrowerId }));
   }
 
   clearJournal(): void {

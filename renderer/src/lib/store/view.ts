@@ -29,6 +29,12 @@ export interface ConnRow {
   holderSite: string | null;
   /** The holder is past the leak detection threshold. */
   holderFlagged: boolean;
+  /** The holder received this connection still inside someone else's transaction. */
+  holderReceivedDirty: boolean;
+  /** When the holder got this connection. */
+  holderAcquiredAt: number | null;
+  /** Flagged, or borrowed by a request that never releases (an injected leak, a leaky load request). */
+  leak: boolean;
   tx: ConnectionView['tx'];
   txSince: number | null;
   txStatements: number;
@@ -64,6 +70,9 @@ export interface InspectorView {
   targetError: string | null;
   embedded: Snapshot['embedded'];
   counters: Counters;
+  loadStats: Snapshot['loadStats'];
+  leakThresholdMs: number;
+  lastTimeout: Snapshot['lastTimeout'];
 }
 
 export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
@@ -82,6 +91,9 @@ function row(c: ConnectionView, s: Snapshot, closed: boolean): ConnRow {
     holderLabel: b ? b.label : null,
     holderSite: b ? b.site : null,
     holderFlagged: b ? b.flagged : false,
+    holderReceivedDirty: b ? b.receivedDirty : false,
+    holderAcquiredAt: b ? b.acquiredAt : null,
+    leak: b ? isLeakHolder(b) : false,
     tx: c.tx,
     txSince: c.txSince,
     txStatements: c.txStatements,
@@ -92,6 +104,12 @@ function row(c: ConnectionView, s: Snapshot, closed: boolean): ConnRow {
     closeReason: c.closeReason,
     closed,
   };
+}
+
+/** A holder to show as a leak: past the threshold, or one of the engine's never-releasing borrowers. */
+export function isLeakHolder(b: Pick<BorrowerView, 'flagged' | 'label' | 'state'>): boolean {
+  if (b.state !== 'holding') return false;
+  return b.flagged || b.label === 'leaked request' || b.label.endsWith('(leaked)');
 }
 
 function displayedPool(s: Snapshot): PoolView | null {
@@ -128,6 +146,10 @@ export function buildView(s: Snapshot): InspectorView {
     targetError: s.targetError,
     embedded: s.embedded === null ? null : { ...s.embedded },
     counters: { ...s.counters, closedBy: { ...s.counters.closedBy } },
+    loadStats: s.loadStats === null ? null : { ...s.loadStats },
+    leakThresholdMs: s.leakThresholdMs,
+    // Replaced, never mutated, by the reducer (a new timeout is a new object): shared as is.
+    lastTimeout: s.lastTimeout,
   };
 }
 

@@ -1,0 +1,231 @@
+import path from 'node:path';
+import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Engine } from '../../main/engine/engine';
+import { PoolscopeService } from '../../main/engine/service';
+import { type WebHost, startWebHost } from '../../main/web/web-host';
+import { chromiumAvailable, launchChromium } from './helpers/chromium';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const shots = path.join(root, 'docs/screenshots');
+
+describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the browser host', () => {
+  let service: PoolscopeService;
+  let host: WebHost;
+  let browser: Browser;
+  let page: Page;
+  /** Every command the page sent, in order (the host hands each one to service.handle). */
+  const sent: { cmd: string; req: unknown }[] = [];
+
+  beforeAll(async () => {
+    // Starts smaller than the tests want: the UI sets the pool size itself.
+    service = new PoolscopeService(await Engine.start({ target: inject('pgUrl'), settings: { max: 4, acquireTimeoutMs: 30_000 } }));
+    const handle = service.handle.bind(service);
+    service.handle = (cmd: unknown, req: unknown) => {
+      sent.push({ cmd: String(cmd), req });
+      return handle(cmd, req);
+    };
+    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    await page.goto(host.url);
+    await page.getByTestId('target-summary').filter({ hasText: 'poolscope_demo' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await host?.close();
+    await service?.stop();
+  });
+
+  const gauge = async (name: string) => Number(await page.getByTestId(`gauge-${name}`).textContent());
+  const snapshot = () => service.engine.snapshot().snapshot;
+  const activePool = () => {
+    const s = snapshot();
+    return s.activePoolId === null ? null : (s.pools[s.activePoolId] ?? null);
+  };
+  const applySettings = async (values: Record<string, string>) => {
+    for (const [testId, value] of Object.entries(values)) await page.getByTestId(testId).fill(value);
+    await page.getByTestId('control-apply-settings').click();
+  };
+  const leakRows = () => page.locator('[data-testid="conn-row"][data-flag="leak"]');
+
+  it('shows backpressure from a spike, and every borrower is served', async () => {
+    const before = activePool()?.id;
+    await applySettings({ 'control-pool-max': '10' });
+    await expect.poll(() => activePool()?.settings.max).toBe(10);
+    expect(activePool()?.id).not.toBe(before);
+    await expect.poll(() => page.getByTestId('settings-note').textContent()).toContain('Applied max');
+    // The form follows the new pool, and each setting says what it does where it is set.
+    await expect.poll(() => page.getByTestId('control-pool-max').inputValue()).toBe('10');
+    expect(await page.locator('#help-max').textContent()).toContain('the most connections the pool opens');
+    await expect.poll(() => page.locator('.gauge.total .max').textContent()).toBe('/ 10');
+
+    const timedOutBefore = snapshot().counters.timedOut;
+    const acquiredBefore = snapshot().counters.acquired;
+    await page.getByTestId('control-query').selectOption('sleep');
+    await page.getByTestId('control-sleep-ms').fill('300');
+    // Warm the new pool first (10 sleeps), so the big spike meets 10 idle connections.
+    await page.getByTestId('control-spike-count').fill('10');
+    await page.getByTestId('control-spike').click();
+    await expect.poll(() => snapshot().counters.acquired - acquiredBefore, { timeout: 10_000 }).toBe(10);
+    await expect.poll(() => gauge('idle'), { timeout: 10_000 }).toBe(10);
+    await page.getByTestId('control-spike-count').fill('50');
+    await page.getByTestId('control-spike').click();
+    // Read both gauges on every frame: the first wave holds its connections for 300 ms only.
+    // (A string: this runs in the page, and the tests' tsconfig has no DOM types.)
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="gauge-waiting"]')?.textContent === '40' && document.querySelector('[data-testid="gauge-borrowed"]')?.textContent === '10'`,
+      undefined,
+      { polling: 'raf', timeout: 10_000 },
+    );
+    await expect.poll(() => snapshot().counters.acquired - acquiredBefore, { timeout: 15_000 }).toBe(60);
+    await expect.poll(() => gauge('waiting')).toBe(0);
+    await expect.poll(() => gauge('borrowed')).toBe(0);
+    expect(snapshot().counters.timedOut).toBe(timedOutBefore);
+    expect(sent.filter((c) => c.cmd === 'load.spike').at(-1)?.req).toEqual({ count: 50, query: 'sleep', sleepMs: 300 });
+  });
+
+  it('flags leaks that exhaust the pool, diagnoses the timeout, and a destroyed leak serves a borrower', async () => {
+    await applySettings({ 'control-pool-max': '10', 'control-acquire-timeout': '1000' });
+    await expect.poll(() => activePool()?.settings.acquireTimeoutMs).toBe(1000);
+    expect(activePool()?.settings.max).toBe(10);
+
+    await page.getByTestId('control-leak-count').fill('10');
+    await page.getByTestId('control-leak').click();
+    await expect.poll(() => gauge('borrowed')).toBe(10);
+    await expect.poll(() => leakRows().count()).toBe(10);
+
+    await page.getByTestId('control-leak-threshold').fill('500');
+    await page.getByTestId('control-leak-threshold').press('Enter');
+    await expect.poll(() => page.getByTestId('leak-threshold-current').textContent()).toContain('500 ms');
+    await expect.poll(() => page.getByTestId('leaks-flagged').textContent(), { timeout: 5_000 }).toBe('10 flagged');
+    await expect.poll(() => leakRows().filter({ hasText: 'possible leak' }).count()).toBe(10);
+    // The call site and how long it has been held, on the row itself.
+    const firstId = await leakRows().first().getAttribute('data-conn-id');
+    const detail = page.locator(`[data-testid="conn-detail"][data-conn-id="${firstId}"][data-flag="leak"]`);
+    expect(await detail.getByTestId('leak-site').textContent()).toMatch(/handleRequestWithoutFinally \(load\/leaky-handler\.ts:\d+\)/);
+    expect(await detail.getByTestId('leak-held').textContent()).toMatch(/held \d/);
+
+    // Let the leaks sit idle for over a second before anyone times out on them.
+    await new Promise((r) => setTimeout(r, 1_000));
+    await page.getByTestId('control-query').selectOption('select1');
+    await page.getByTestId('control-concurrency').fill('2');
+    await page.getByTestId('control-rate').fill('');
+    await page.getByTestId('control-load-start').click();
+    const diag = page.getByTestId('timeout-diagnosis');
+    await expect.poll(() => diag.count(), { timeout: 10_000 }).toBe(1);
+    expect(await diag.getAttribute('data-cause')).toBe('leak');
+    expect(await page.getByTestId('timeout-cause').textContent()).toContain('Likely cause: leak');
+    expect(await page.getByTestId('timeout-message').textContent()).toMatch(/Timed out after \d+ ms[\s\S]*\n\s+leaked request at /);
+    expect(await page.getByTestId('timeout-holder').count()).toBe(10);
+    await page.setViewportSize({ width: 1440, height: 1400 });
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: path.join(shots, 'controls.png') });
+    await page.setViewportSize({ width: 1440, height: 1000 });
+
+    const acquired = snapshot().counters.acquired;
+    await leakRows().first().getByTestId('control-destroy').click();
+    await expect.poll(() => leakRows().count()).toBe(9);
+    // The pool opens a connection in its place and a waiting borrower gets it.
+    await expect.poll(() => snapshot().counters.acquired - acquired, { timeout: 5_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('load-ok').textContent().then(Number), { timeout: 5_000 }).toBeGreaterThan(0);
+
+    await page.getByTestId('control-load-stop').click();
+    // New settings now: the old pool keeps its leaked connections and drains.
+    await applySettings({ 'control-acquire-timeout': '30000' });
+    await expect.poll(() => activePool()?.settings.acquireTimeoutMs).toBe(30_000);
+    await expect.poll(() => page.getByTestId('pool-draining').textContent()).toContain('previous pool is draining');
+    // Clean up from the rows: release the rest (the old pool's rows keep their buttons).
+    while ((await leakRows().count()) > 0) {
+      const n = await leakRows().count();
+      await leakRows().first().getByTestId('control-release').click();
+      await expect.poll(() => leakRows().count()).toBeLessThan(n);
+    }
+    await expect.poll(() => gauge('borrowed')).toBe(0);
+    // Its last borrower gone, the old pool ends.
+    await expect.poll(() => page.getByTestId('pool-draining').count()).toBe(0);
+    await page.getByTestId('control-leak-threshold').fill('0');
+    await page.getByTestId('control-leak-threshold').press('Enter');
+    await expect.poll(() => page.getByTestId('leak-threshold-current').textContent()).toContain('off');
+  });
+
+  it('holds a transaction from the controls until it is committed', async () => {
+    await page.getByTestId('control-tx-hold').click();
+    const tx = page.getByTestId('tx-row');
+    await expect.poll(() => tx.count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-transaction"]').count()).toBe(1);
+    await page.getByTestId('control-tx-sql').fill('SELECT count(*)::int AS n FROM books');
+    await page.getByTestId('control-tx-run').click();
+    await expect.poll(() => page.getByTestId('tx-result').textContent()).toMatch(/1 row\(s\)\n\{"n":\d+\}/);
+    await page.getByTestId('control-tx-sql').fill('SELECT * FROM no_such_table');
+    await page.getByTestId('control-tx-run').click();
+    await expect.poll(() => page.getByTestId('tx-run-error').textContent()).toContain('no_such_table');
+    // Failed transaction: the row says so; commit ends it (PostgreSQL rolls it back).
+    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-failed-transaction"]').count(), { timeout: 5_000 }).toBe(1);
+    await page.getByTestId('control-tx-commit').click();
+    await expect.poll(() => tx.count()).toBe(0);
+    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(0);
+    await expect.poll(() => gauge('borrowed')).toBe(0);
+  });
+
+  it('releases a connection still in a transaction from its row, and the next borrower is told', async () => {
+    await page.getByTestId('control-tx-hold').click();
+    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(1);
+    const row = page.locator('[data-testid="conn-row"][data-state="in-transaction"]');
+    await expect.poll(() => row.count()).toBe(1);
+    const connId = await row.getAttribute('data-conn-id');
+    await row.getByTestId('control-release').click();
+    await expect.poll(() => page.getByTestId('conn-dirty-returns').textContent()).toBe('1 dirty returns');
+    // Its borrower is gone: the held transaction leaves the list.
+    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(0);
+    // pg-pool hands out the most recently released idle connection: the dirty one.
+    await page.getByTestId('control-query').selectOption('sleep');
+    await page.getByTestId('control-sleep-ms').fill('1500');
+    await page.getByTestId('control-spike-count').fill('1');
+    await page.getByTestId('control-spike').click();
+    const detail = page.locator(`[data-testid="conn-detail"][data-conn-id="${connId}"]`);
+    await expect.poll(() => detail.getByTestId('received-dirty').count()).toBe(1);
+    expect(await detail.textContent()).toContain('received a connection left in a transaction');
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
+    // The transaction is still open on the idle connection; the next holder (pg-pool's
+    // most recently released connection again) rolls it back.
+    await page.getByTestId('control-tx-hold').click();
+    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(1);
+    expect(await page.getByTestId('tx-held').textContent()).toContain(connId?.slice(connId.indexOf('.') + 1));
+    await page.getByTestId('control-tx-rollback').click();
+    await expect.poll(() => page.getByTestId('tx-row').count()).toBe(0);
+    await expect.poll(() => gauge('borrowed')).toBe(0);
+  });
+
+  it('refuses invalid input in the form and sends nothing harmful', async () => {
+    const poolBefore = activePool()?.id;
+    const sentBefore = sent.length;
+
+    await page.getByTestId('control-concurrency').fill('-1');
+    await page.getByTestId('control-load-start').click();
+    await expect.poll(() => page.getByTestId('load-error').textContent()).toBe('concurrency must be at least 1');
+
+    await page.getByTestId('control-pool-max').fill('0');
+    await page.getByTestId('control-apply-settings').click();
+    await expect.poll(() => page.getByTestId('settings-error').textContent()).toBe('pool size (max) must be at least 1');
+
+    await page.getByTestId('control-concurrency').fill('2');
+    await page.getByTestId('control-query').selectOption('custom');
+    await page.getByTestId('control-sql').fill('SELECT 1; DROP TABLE books');
+    await page.getByTestId('control-load-start').click();
+    await expect.poll(() => page.getByTestId('load-error').textContent()).toContain('one statement only');
+
+    const harmful = sent.slice(sentBefore).filter((c) => c.cmd !== 'snapshot.get');
+    expect(harmful).toEqual([]);
+    expect(activePool()?.id).toBe(poolBefore);
+    expect(snapshot().load?.running ?? false).toBe(false);
+
+    // Empty is refused in the form too, and the form is usable again afterwards.
+    await page.getByTestId('control-pool-max').fill('10');
+    await page.getByTestId('control-leak-threshold').fill('');
+    await page.getByTestId('control-leak-threshold').press('Enter');
+    await expect.poll(() => page.getByTestId('leak-threshold-error').textContent()).toBe('leak threshold (ms) is empty');
+    expect(sent.slice(sentBefore).filter((c) => c.cmd !== 'snapshot.get')).toEqual([]);
+  });
+});
