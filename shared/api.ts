@@ -98,6 +98,7 @@ export const commandSchemas = {
   'tx.rollback': borrowerRef,
   'compare.start': z.object({ concurrency: int(1, 200, 'concurrency'), query: z.enum(['select1', 'point']) }).strict(),
   'compare.stop': none,
+  'demo.install': none,
   'pattern.start': z.object({ concurrency: int(1, 200, 'concurrency'), paymentMs: int(0, 60_000, 'payment (ms)'), emailMs: int(0, 60_000, 'email (ms)') }).strict(),
   'pattern.stop': none,
   'targets.list': none,
@@ -133,6 +134,8 @@ export interface Commands {
    */
   'compare.start': { req: { concurrency: number; query: 'select1' | 'point' }; res: void };
   'compare.stop': { req: void; res: void };
+  /** Creates the demo bookshop in the target's database unless `books` exists there. */
+  'demo.install': { req: void; res: { created: boolean } };
   /**
    * The long-transaction antipattern next to its fix, on the same pool: half the clients
    * keep the transaction open across a simulated payment and email call, half commit,

@@ -4,6 +4,7 @@ import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
 import { PoolscopeError, messageOf, redactUrls } from './errors';
 import { LeakDetector } from './leak-detector';
+import { installDemo } from './demo/install-demo';
 import { Comparison } from './load/comparison';
 import { LoadDriver } from './load/load-driver';
 import { Patterns } from './load/patterns';
@@ -94,6 +95,7 @@ export class PoolscopeService {
       'tx.rollback': ({ borrowerId }) => this.#end(borrowerId, 'ROLLBACK'),
       'compare.start': ({ concurrency, query }) => this.#compare.start(concurrency, query),
       'compare.stop': () => this.#compare.stop(),
+      'demo.install': () => installDemo(engine.pool),
       'pattern.start': ({ concurrency, paymentMs, emailMs }) => this.#patterns.start(concurrency, paymentMs, emailMs),
       'pattern.stop': () => this.#patterns.stop(),
       'targets.list': () => saved().list(),

@@ -170,6 +170,10 @@ export class Inspector {
     return this.#invoke(() => this.#transport.invoke('target.connect', req));
   }
 
+  installDemo(): Promise<{ created: boolean }> {
+    return this.#invoke(() => this.#transport.invoke('demo.install', undefined));
+  }
+
   /** Saved targets: list, save, remove (connect goes through connectTarget with kind 'saved'). */
   savedTargets(): Promise<SavedTarget[]> {
     return this.#invoke(() => this.#transport.invoke('targets.list', undefined));
