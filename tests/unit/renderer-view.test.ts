@@ -168,3 +168,26 @@ describe('the swimlane history', () => {
     expect(LANE_SLOTS * 500).toBe(60_000);
   });
 });
+
+describe('the comparison and pattern copies', () => {
+  it('carries each, a copy that later events do not change', () => {
+    const side = { requests: 10, ok: 10, failed: 0, p50Ms: 1, p99Ms: 2 };
+    const s = reduceAll(base(), [
+      ev({ type: 'compare.changed', running: true, concurrency: 2, query: 'select1', perRequestPoolId: 'p2' }),
+      ev({ type: 'compare.stats', intervalMs: 500, pooled: side, perRequest: side, handshake }),
+      ev({ type: 'pattern.changed', running: true, concurrency: 3, paymentMs: 200, emailMs: 100 }),
+    ]);
+    const v = buildView(s);
+    expect(v.comparison).toMatchObject({ running: true, concurrency: 2, latest: { intervalMs: 500, handshake } });
+    expect(v.patterns).toMatchObject({ running: true, paymentMs: 200, latest: null });
+    reduce(s, ev({ type: 'compare.changed', running: false, concurrency: 2, query: 'select1', perRequestPoolId: null }));
+    expect(v.comparison?.running).toBe(true);
+    expect(buildView(s).comparison?.running).toBe(false);
+  });
+
+  it('is null before either ran', () => {
+    const v = buildView(base());
+    expect(v.comparison).toBeNull();
+    expect(v.patterns).toBeNull();
+  });
+});

@@ -235,6 +235,22 @@ export class Inspector {
     return this.#invoke(() => this.#transport.invoke('tx.rollback', { borrowerId }));
   }
 
+  startCompare(req: Commands['compare.start']['req']): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('compare.start', req));
+  }
+
+  stopCompare(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('compare.stop', undefined));
+  }
+
+  startPatterns(req: Commands['pattern.start']['req']): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('pattern.start', req));
+  }
+
+  stopPatterns(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('pattern.stop', undefined));
+  }
+
   clearJournal(): void {
     this.#journal.clear();
     this.#journalDirty = true;

@@ -73,6 +73,10 @@ export interface InspectorView {
   loadStats: Snapshot['loadStats'];
   leakThresholdMs: number;
   lastTimeout: Snapshot['lastTimeout'];
+  /** Per-request connections versus the pool (a copy; `latest` is replaced, never mutated). */
+  comparison: Snapshot['comparison'];
+  /** The long transaction next to its fix (a copy; `latest` is replaced, never mutated). */
+  patterns: Snapshot['patterns'];
 }
 
 export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
@@ -150,6 +154,8 @@ export function buildView(s: Snapshot): InspectorView {
     leakThresholdMs: s.leakThresholdMs,
     // Replaced, never mutated, by the reducer (a new timeout is a new object): shared as is.
     lastTimeout: s.lastTimeout,
+    comparison: s.comparison === null ? null : { ...s.comparison },
+    patterns: s.patterns === null ? null : { ...s.patterns },
   };
 }
 

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Engine } from '../../main/engine/engine';
+import { PoolscopeService } from '../../main/engine/service';
+import { type WebHost, startWebHost } from '../../main/web/web-host';
+import { chromiumAvailable, launchChromium } from './helpers/chromium';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const shots = path.join(root, 'docs/screenshots');
+
+describe.skipIf(!chromiumAvailable)('per-request connections and the transaction patterns in Chromium', () => {
+  let service: PoolscopeService;
+  let host: WebHost;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    service = new PoolscopeService(await Engine.start({ target: inject('pgUrl'), settings: { max: 4, acquireTimeoutMs: 30_000 } }));
+    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
+    await page.goto(host.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await host?.close();
+    await service?.stop();
+  });
+
+  const ratio = async () => Number.parseFloat((await page.getByTestId('compare-ratio').textContent().catch(() => '')) ?? '');
+
+  it('shows the pool outserving a connection per request, and what opening one costs', async () => {
+    await expect.poll(() => page.getByTestId('control-compare-start').isEnabled()).toBe(true);
+    await page.getByTestId('control-compare-concurrency').fill('2');
+    await page.getByTestId('control-compare-query').selectOption('select1');
+    await page.getByTestId('control-compare-start').click();
+    await expect.poll(() => page.getByTestId('compare-state').textContent()).toContain('running');
+    await expect.poll(ratio, { timeout: 10_000 }).toBeGreaterThan(1.5);
+    expect(await page.getByTestId('compare-ratio').textContent()).toMatch(/^\d+(\.\d)?×$/);
+    const waterfall = page.getByTestId('handshake-waterfall');
+    await expect.poll(() => waterfall.locator('.segment[data-segment="auth"]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await waterfall.textContent()).toMatch(/authentication \d/);
+    await page.getByTestId('compare-state').scrollIntoViewIfNeeded();
+    await page.getByTestId('control-compare-stop').click();
+    await expect.poll(() => page.getByTestId('compare-state').textContent()).toBe('stopped');
+    expect(await page.getByTestId('compare-error').count()).toBe(0);
+  });
+
+  it('shows the transaction held across the calls holding more connections than commit first', async () => {
+    await page.getByTestId('control-pattern-concurrency').fill('3');
+    await page.getByTestId('control-pattern-payment-ms').fill('200');
+    await page.getByTestId('control-pattern-email-ms').fill('100');
+    await page.getByTestId('control-pattern-start').click();
+    await expect.poll(() => page.getByTestId('pattern-state').textContent()).toContain('running');
+    const held = async (side: string) => {
+      const v = await page.getByTestId(side).getAttribute('data-holding').catch(() => null);
+      return v === null || v === '' ? Number.NaN : Number(v);
+    };
+    await expect
+      .poll(async () => {
+        const inTx = await held('pattern-in-transaction');
+        const after = await held('pattern-after-commit');
+        return Number.isFinite(inTx) && Number.isFinite(after) && inTx > after;
+      }, { timeout: 10_000 })
+      .toBe(true);
+    // Both panels in view below the sticky header (a full-page shot would draw the header mid-page).
+    await page.evaluate(() => {
+      const top = document.querySelector('[aria-labelledby="compare-title"]')?.getBoundingClientRect().top ?? 0;
+      window.scrollBy(0, top - 400);
+    });
+    await page.screenshot({ path: path.join(shots, 'compare.png') });
+    await page.getByTestId('control-pattern-stop').click();
+    await expect.poll(() => page.getByTestId('pattern-state').textContent()).toBe('stopped');
+    expect(await page.getByTestId('pattern-error').count()).toBe(0);
+  });
+});
