@@ -66,10 +66,8 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
       }, { timeout: 10_000 })
       .toBe(true);
     // Both panels in view below the sticky header (a full-page shot would draw the header mid-page).
-    await page.evaluate(() => {
-      const top = document.querySelector('[aria-labelledby="compare-title"]')?.getBoundingClientRect().top ?? 0;
-      window.scrollBy(0, top - 400);
-    });
+    const top = (await page.locator('[aria-labelledby="compare-title"]').boundingBox())?.y ?? 0;
+    await page.mouse.wheel(0, top - 400);
     await page.screenshot({ path: path.join(shots, 'compare.png') });
     await page.getByTestId('control-pattern-stop').click();
     await expect.poll(() => page.getByTestId('pattern-state').textContent()).toBe('stopped');
