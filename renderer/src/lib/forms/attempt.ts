@@ -1,0 +1,15 @@
+/**
+ * Runs a control's command: the control is busy meanwhile, its error is cleared first and
+ * set to the failure's message (the engine's readable text) when the command is refused.
+ */
+export async function attempt(action: () => Promise<void>, setBusy: (busy: boolean) => void, setError: (message: string | null) => void): Promise<void> {
+  setBusy(true);
+  setError(null);
+  try {
+    await action();
+  } catch (err) {
+    setError(err instanceof Error ? err.message : String(err));
+  } finally {
+    setBusy(false);
+  }
+}
