@@ -69,6 +69,20 @@ export type EmbeddedPhase =
   | 'stopping'
   | 'stopped';
 
+/** One session as the database server lists it (pg_stat_activity, PROCESSLIST + INNODB_TRX). */
+export interface ServerSession {
+  /** Backend pid / thread id. */
+  id: number;
+  user: string | null;
+  application: string | null;
+  /** The server's own words: active, idle, idle in transaction, Sleep, Query… */
+  state: string | null;
+  inTransaction: boolean;
+  transactionSince: number | null;
+  waitEvent: string | null;
+  query: string | null;
+}
+
 /** What one side of the comparison served over an interval. */
 export interface SideStats {
   requests: number;
@@ -139,6 +153,8 @@ export type PoolEventBody =
   | { type: 'pattern.changed'; running: boolean; concurrency: number; paymentMs: number; emailMs: number }
   /** One interval of the transaction patterns: what each served, and the connections each held and waited for at its end. */
   | { type: 'pattern.stats'; intervalMs: number; inTransaction: PatternSide; afterCommit: PatternSide }
+  /** The server's sessions, read by a monitor connection outside every pool (about 4 times a second). */
+  | { type: 'server.observed'; sessions: ServerSession[]; maxConnections: number | null; reserved: number | null; monitorId: number | null; note: string | null }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }
   | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };

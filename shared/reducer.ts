@@ -69,6 +69,9 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (s.patterns) s.patterns.latest = latest;
       break;
     }
+    case 'server.observed':
+      s.server = { t: e.t, sessions: e.sessions, maxConnections: e.maxConnections, reserved: e.reserved, monitorId: e.monitorId, note: e.note };
+      break;
     case 'load.stats': {
       const { type: _type, seq: _seq, ...stats } = e;
       s.loadStats = stats;

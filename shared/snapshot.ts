@@ -1,6 +1,7 @@
 import type {
   EventOf,
   CloseReason,
+  ServerSession,
   EmbeddedPhase,
   HandshakeTimings,
   PoolSettings,
@@ -116,6 +117,8 @@ export interface Snapshot {
     perRequestPoolId: string | null;
     latest: Omit<EventOf<'compare.stats'>, 'type' | 'seq'> | null;
   } | null;
+  /** The database's own view, as the monitor last read it. */
+  server: { t: number; sessions: ServerSession[]; maxConnections: number | null; reserved: number | null; monitorId: number | null; note: string | null } | null;
   /** The long transaction next to its fix; stats of the latest interval. */
   patterns: {
     running: boolean;
@@ -157,6 +160,7 @@ export function emptySnapshot(): Snapshot {
     loadStats: null,
     comparison: null,
     patterns: null,
+    server: null,
     connections: {},
     closed: [],
     borrowers: {},

@@ -96,6 +96,11 @@ export class Engine {
     return this.#pool;
   }
 
+  /** The active pool's target, password included: for engine code only (the server monitor). */
+  get targetSpec(): TargetSpec | null {
+    return this.#spec;
+  }
+
   get embedded(): EmbeddedServer | null {
     return this.#embedded;
   }

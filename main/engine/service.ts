@@ -3,6 +3,7 @@ import { SETTINGS_OF } from '../../shared/settings-help';
 import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
 import { PoolscopeError, messageOf, redactUrls } from './errors';
+import { ServerMonitor } from './server-view/monitor';
 import { LeakDetector } from './leak-detector';
 import { installDemo } from './demo/install-demo';
 import { Comparison } from './load/comparison';
@@ -11,7 +12,7 @@ import { Patterns } from './load/patterns';
 import { handleRequestWithoutFinally } from './load/leaky-handler';
 import type { Lease } from './pool/lease';
 import { SavedTargets } from './saved-targets';
-import { parseTarget } from './target-spec';
+import { type TargetSpec, parseTarget } from './target-spec';
 
 /** Rows a transaction's statement returns to the UI: enough to see, not a result browser. */
 const TX_ROWS_SHOWN = 20;
@@ -33,6 +34,9 @@ export class PoolscopeService {
   readonly #coalescers = new Set<Coalescer>();
   readonly #compare: Comparison;
   readonly #patterns: Patterns;
+  #monitor: ServerMonitor | null = null;
+  #watching: TargetSpec | null = null;
+  readonly #unwatch: () => void;
 
   /** Without `saved`, the targets.* commands answer that this host keeps no saved targets. */
   constructor(engine: Engine, opts: { saved?: SavedTargets } = {}) {
@@ -41,6 +45,12 @@ export class PoolscopeService {
     this.#leaks = new LeakDetector(engine.log, engine.clock);
     this.#compare = new Comparison(engine);
     this.#patterns = new Patterns(engine);
+    // The database's own view follows the active target: a new pool that passed its check
+    // (the engine makes it active right after) gets a monitor of its own.
+    this.#unwatch = engine.log.subscribe((e) => {
+      if (e.type === 'pool.verified') engine.clock.setTimer(() => void this.#watchServer(), 0);
+    });
+    if (engine.targetSpec) void this.#watchServer();
     const saved = () => {
       if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');
       return this.#saved;
@@ -160,7 +170,19 @@ export class PoolscopeService {
     };
   }
 
+  async #watchServer(): Promise<void> {
+    const spec = this.engine.targetSpec;
+    if (!spec || spec === this.#watching) return;
+    this.#watching = spec;
+    const previous = this.#monitor;
+    this.#monitor = new ServerMonitor(spec, this.engine.log, this.engine.clock);
+    await previous?.stop();
+  }
+
   async stop(): Promise<void> {
+    this.#unwatch();
+    await this.#monitor?.stop();
+    this.#monitor = null;
     this.#leaks.stop();
     // Load requests may be waiting for connections: ending the pools answers them now.
     const loadStopped = Promise.all([this.#load.stop(), this.#compare.stop(), this.#patterns.stop()]);

@@ -1,0 +1,128 @@
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import type { ServerSession } from '../../../shared/events';
+import { type Clock, every } from '../clock';
+import { messageOf, scrubber } from '../errors';
+import type { EventLog } from '../event-log';
+import type { TargetSpec } from '../target-spec';
+
+const POLL_MS = 250;
+
+interface Reading {
+  sessions: ServerSession[];
+  maxConnections: number | null;
+  reserved: number | null;
+  monitorId: number | null;
+  note: string | null;
+}
+
+interface Reader {
+  read(): Promise<Reading>;
+  close(): Promise<void>;
+}
+
+const ms = (v: unknown): number | null => (v === null || v === undefined ? null : new Date(v as string).getTime());
+
+async function pgReader(spec: TargetSpec): Promise<Reader> {
+  const client = new pg.Client({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, application_name: 'poolscope-monitor', ssl: spec.tls ? { rejectUnauthorized: false } : undefined });
+  client.on('error', () => undefined); // a lost monitor fails its next read, which is reported
+  await client.connect();
+  const limits = await client.query(
+    "SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int + coalesce(current_setting('reserved_connections', true)::int, 0) AS reserved, pg_backend_pid() AS me, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all",
+  );
+  const l = limits.rows[0] as { max: number; reserved: number; me: number; sees_all: boolean };
+  const note = l.sees_all ? null : `User "${spec.user}" may not read other users' sessions (needs pg_read_all_stats): their state and query show as hidden.`;
+  return {
+    async read() {
+      const r = await client.query(
+        "SELECT pid, usename, application_name, state, xact_start, wait_event_type, wait_event, left(query, 200) AS query FROM pg_stat_activity WHERE backend_type = 'client backend'",
+      );
+      const sessions = r.rows.map((x: Record<string, unknown>) => ({
+        id: Number(x.pid),
+        user: (x.usename as string | null) ?? null,
+        application: (x.application_name as string | null) || null,
+        state: (x.state as string | null) ?? null,
+        inTransaction: typeof x.state === 'string' && x.state.startsWith('idle in transaction') || (x.xact_start !== null && x.state === 'active'),
+        transactionSince: ms(x.xact_start),
+        waitEvent: x.wait_event ? `${x.wait_event_type}: ${x.wait_event}` : null,
+        query: (x.query as string | null) || null,
+      }));
+      return { sessions, maxConnections: l.max, reserved: l.reserved, monitorId: l.me, note };
+    },
+    close: () => client.end(),
+  };
+}
+
+async function mysqlReader(spec: TargetSpec): Promise<Reader> {
+  const conn = await mysql.createConnection({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, connectAttributes: { program_name: 'poolscope-monitor' } });
+  conn.on('error', () => undefined);
+  const [limits] = await conn.query('SELECT @@max_connections AS max, CONNECTION_ID() AS me');
+  const l = (limits as { max: number; me: number }[])[0];
+  const [privs] = await conn.query("SELECT COUNT(*) AS n FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('PROCESS', 'SUPER')");
+  const seesAll = Number((privs as { n: number }[])[0]?.n) > 0;
+  const note = seesAll ? null : `User "${spec.user}" lacks the PROCESS privilege: the server lists only this user's own sessions.`;
+  return {
+    async read() {
+      const [rows] = await conn.query(
+        'SELECT p.ID AS id, p.USER AS user, p.COMMAND AS command, p.STATE AS state, LEFT(p.INFO, 200) AS query, t.trx_started AS trx_started FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID',
+      );
+      const sessions = (rows as Record<string, unknown>[])
+        .filter((x) => x.command !== 'Daemon')
+        .map((x) => ({
+          id: Number(x.id),
+          user: (x.user as string | null) ?? null,
+          application: null,
+          state: [x.command, x.state].filter(Boolean).join(': ') || null,
+          inTransaction: x.trx_started !== null,
+          transactionSince: ms(x.trx_started),
+          waitEvent: null,
+          query: (x.query as string | null) || null,
+        }));
+      return { sessions, maxConnections: l?.max ?? null, reserved: null, monitorId: l?.me ?? null, note };
+    },
+    close: () => conn.end(),
+  };
+}
+
+/**
+ * The database's own view: a monitor connection outside every pool reads the server's
+ * sessions about four times a second and emits them as server.observed. A failed read
+ * (the server went away) is reported in the note, and the next tick connects again.
+ */
+export class ServerMonitor {
+  readonly #spec: TargetSpec;
+  readonly #log: EventLog;
+  #reader: Reader | null = null;
+  #busy = false;
+  readonly #cancel: () => void;
+
+  constructor(spec: TargetSpec, log: EventLog, clock: Clock) {
+    this.#spec = spec;
+    this.#log = log;
+    this.#cancel = every(clock, POLL_MS, () => void this.#poll());
+  }
+
+  async stop(): Promise<void> {
+    this.#cancel();
+    const r = this.#reader;
+    this.#reader = null;
+    await r?.close().catch(() => undefined);
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      this.#reader ??= await (this.#spec.engine === 'postgres' ? pgReader(this.#spec) : mysqlReader(this.#spec));
+      this.#log.emit({ type: 'server.observed', ...(await this.#reader.read()) });
+    } catch (err) {
+      const r = this.#reader;
+      this.#reader = null;
+      void r?.close().catch(() => undefined);
+      const why = scrubber(this.#spec.password)(messageOf(err));
+      this.#log.emit({ type: 'server.observed', sessions: [], maxConnections: null, reserved: null, monitorId: null, note: `The monitor cannot read the server's sessions: ${why}` });
+    } finally {
+      this.#busy = false;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import type { ServerSession } from './events';
+import type { Snapshot } from './snapshot';
+
+export type Disagreement = 'session gone' | 'in a transaction on the server, idle in the pool' | 'orphan';
+
+export interface ServerJoin {
+  /** Per live pool connection: its server session (null when none) and any disagreement. */
+  byConnection: Record<string, { session: ServerSession | null; disagreement: Disagreement | null }>;
+  /** Sessions tagged as ours that no pool connection knows (a handshake finished after its borrower gave up). */
+  orphans: ServerSession[];
+  /** Every other client's sessions, apart. */
+  others: ServerSession[];
+  /** Sessions on the server in all, with the monitor's own. */
+  total: number;
+}
+
+/** A connection younger than this may not show on the server yet. */
+const GRACE_MS = 1_000;
+const OUR_APPLICATION = 'poolscope';
+
+/** Joins each pool connection with its server session by backend pid / thread id. */
+export function joinServerView(s: Snapshot): ServerJoin | null {
+  const server = s.server;
+  if (!server) return null;
+  const byId = new Map(server.sessions.map((x) => [x.id, x]));
+  const known = new Set<number>();
+  const byConnection: ServerJoin['byConnection'] = {};
+  for (const conn of Object.values(s.connections)) {
+    if (conn.serverId === null || conn.state === 'connecting') continue;
+    known.add(conn.serverId);
+    const session = byId.get(conn.serverId) ?? null;
+    let disagreement: Disagreement | null = null;
+    if (!session && server.t - conn.openedAt > GRACE_MS && conn.state !== 'closing' && conn.state !== 'broken') disagreement = 'session gone';
+    else if (session?.inTransaction && conn.state === 'idle') disagreement = 'in a transaction on the server, idle in the pool';
+    byConnection[conn.id] = { session, disagreement };
+  }
+  const orphans: ServerSession[] = [];
+  const others: ServerSession[] = [];
+  for (const x of server.sessions) {
+    if (known.has(x.id) || x.id === server.monitorId) continue;
+    if (x.application === OUR_APPLICATION) orphans.push(x);
+    else others.push(x);
+  }
+  return { byConnection, orphans, others, total: server.sessions.length };
+}

@@ -1,0 +1,64 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { joinServerView } from '../../shared/server-join';
+import { Engine } from '../../main/engine/engine';
+import { PoolscopeService } from '../../main/engine/service';
+import { Recorder } from './helpers/recorder';
+import { ENGINES, type ServerUnderTest, killSql, mysqlUrl, openServer, pgUrl } from './helpers/servers';
+
+describe.each(ENGINES)("the database's own view on $engine", ({ engine, skip }) => {
+  let admin: ServerUnderTest;
+  let service: PoolscopeService | null = null;
+  beforeAll(async () => {
+    if (skip) return;
+    admin = await openServer(engine);
+    if (engine === 'mysql') await admin.admin('CREATE TABLE IF NOT EXISTS poolscope_probe (id INT AUTO_INCREMENT PRIMARY KEY, n INT) ENGINE=InnoDB');
+  });
+  afterAll(() => admin?.close());
+  afterEach(async () => {
+    await service?.stop();
+    service = null;
+  });
+
+  it.skipIf(skip)('reads the sessions from a monitor outside the pool and joins each pool connection with its own', async () => {
+    service = new PoolscopeService(await Engine.start({ target: engine === 'postgres' ? pgUrl() : mysqlUrl, settings: { max: 3 } }));
+    const s = service;
+    const rec = new Recorder(s.engine);
+    const lease = await s.engine.pool.borrow({ label: 'pinned' });
+    await lease.query('BEGIN');
+    // INNODB_TRX lists a transaction once it has touched InnoDB.
+    if (engine === 'mysql') await lease.query('INSERT INTO poolscope_probe (n) VALUES (1)');
+    const seen = await rec.waitFor('server.observed', (e) => e.sessions.some((x) => x.id === lease.serverId && x.inTransaction));
+    expect(seen.maxConnections).toBeGreaterThan(0);
+    expect(seen.sessions.some((x) => x.id === seen.monitorId)).toBe(true);
+    // The monitor is never counted in the pool.
+    expect(Object.values(s.engine.log.live.connections).some((c) => c.serverId === seen.monitorId)).toBe(false);
+    const join = joinServerView(s.engine.log.live);
+    expect(join?.byConnection[lease.connId]?.session?.id).toBe(lease.serverId);
+    expect(join?.byConnection[lease.connId]?.disagreement).toBeNull();
+    expect(join?.others.some((x) => x.id === seen.monitorId)).toBe(false);
+
+    // Returned to the pool still inside its transaction: idle in the pool, in a transaction on the server.
+    lease.release();
+    const dirty = lease.connId;
+    await rec.waitFor('server.observed', () => joinServerView(s.engine.log.live)?.byConnection[dirty]?.disagreement === 'in a transaction on the server, idle in the pool');
+    const again = await s.engine.pool.borrow();
+    await again.query('ROLLBACK');
+    again.release();
+  });
+
+  it.skipIf(skip)('lists other clients apart, and says when a session of the pool is gone', async () => {
+    service = new PoolscopeService(await Engine.start({ target: engine === 'postgres' ? pgUrl() : mysqlUrl, settings: { max: 3 } }));
+    const s = service;
+    const rec = new Recorder(s.engine);
+    await rec.waitFor('server.observed', (e) => e.sessions.length > 0);
+    const adminId = Number((await admin.admin<{ id: number }>(engine === 'postgres' ? 'SELECT pg_backend_pid() AS id' : 'SELECT CONNECTION_ID() AS id'))[0]?.id);
+    await rec.waitFor('server.observed', (e) => e.sessions.some((x) => x.id === adminId));
+    expect(joinServerView(s.engine.log.live)?.others.some((x) => x.id === adminId)).toBe(true);
+
+    const idle = Object.values(s.engine.log.live.connections)[0];
+    await admin.admin(killSql(engine, idle?.serverId ?? 0));
+    await rec.waitFor('connection.closed', (e) => e.connId === idle?.id);
+    await rec.waitFor('server.observed', (e) => !e.sessions.some((x) => x.id === idle?.serverId));
+    expect(s.engine.log.live.server?.note ?? null).toBeNull();
+  });
+});
