@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 // Three projects: unit tests run in parallel and fast; integration tests talk to real
 // servers (one embedded PostgreSQL for the run, MariaDB/MySQL at MYSQL_URL); end-to-end
 // tests drive the built renderer in Debian's Chromium through the browser host. The
-// last two run one file at a time so pool and server-side counts are not disturbed.
+// last two run one file at a time so pool and server-side counts are not disturbed, and
+// `npm test` runs the three projects one after another: run together they competed for
+// this machine's two cores, and timing-sensitive end-to-end checks failed under that load.
 export default defineConfig({
   test: {
     projects: [
