@@ -1,4 +1,5 @@
 import './styles/global.css';
+import './styles/control-form.css';
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { pickTransport } from './lib/pick-transport';
