@@ -101,10 +101,6 @@ export class Engine {
     return this.#spec;
   }
 
-  get embedded(): EmbeddedServer | null {
-    return this.#embedded;
-  }
-
   /** Applies new settings by swapping in a new pool on the same target; the old one drains. */
   async configure(settings: Partial<PoolSettings>): Promise<void> {
     if (!this.#spec) throw new PoolscopeError('pool-ended', 'There is no pool to configure: connect to a target first.');

@@ -27,10 +27,6 @@ export class EventLog {
     return this.#seq;
   }
 
-  get capacity(): number {
-    return this.#ring.length;
-  }
-
   emit(body: PoolEventBody): PoolEvent {
     const e = { ...body, seq: ++this.#seq, t: this.#clock.now() } as PoolEvent;
     this.#ring[e.seq % this.#ring.length] = e;

@@ -86,10 +86,6 @@ export class InstrumentedPool<C = unknown> {
     return this.#leases.get(borrowerId);
   }
 
-  get ended(): boolean {
-    return this.#ended !== null;
-  }
-
   borrow(opts: BorrowOptions = {}): Promise<Lease<C>> {
     const id = `${this.id}.b${++this.#nextBorrower}`;
     const site = opts.site ?? callSite(this.borrow);

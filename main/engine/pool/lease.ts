@@ -56,11 +56,6 @@ export class Lease<C = unknown> {
     return this.#done;
   }
 
-  /** The driver's own connection (pg Client, mysql2 PoolConnection). */
-  get connection(): C {
-    return this.#conn;
-  }
-
   get serverId(): number | null {
     return this.#driver.serverId(this.#conn);
   }
