@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { PoolEvent, TargetInfo } from './events';
+import type { Toxics } from './faults';
 import type { Snapshot } from './snapshot';
+import { toxicsInputSchema } from './faults';
 import { targetFieldsSchema } from './target-schema';
 
 // The one API between the engine and any UI, declared once. The Electron preload and the
@@ -61,6 +63,11 @@ export type LoadSpec = z.infer<typeof loadSpecSchema>;
 
 const none = z.undefined().or(z.null()).optional();
 
+/** What each simulated app instance runs: `sleep` holds every connection so the pools fill. */
+export const INSTANCE_QUERIES = ['select1', 'point', 'sleep'] as const;
+/** `cpu` makes the server work per request, so the sweep finds where more connections stop paying. */
+export const SWEEP_QUERIES = ['select1', 'point', 'cpu'] as const;
+
 export const saveTargetSchema = z
   .object({
     name: z.string().trim().min(1, 'name is empty').max(100),
@@ -104,6 +111,24 @@ export const commandSchemas = {
   'targets.list': none,
   'targets.save': saveTargetSchema,
   'targets.remove': z.object({ id: z.string().min(1).max(64) }).strict(),
+  'fault.set': toxicsInputSchema,
+  'fault.clear': none,
+  'fault.reset': none,
+  'server.terminate': z.object({ serverId: int(1, 2_147_483_647, 'server session id') }).strict(),
+  'db.restart': z.object({ downMs: int(0, 60_000, 'down for (ms)').optional() }).strict(),
+  'instances.start': z
+    .object({ count: int(1, 64, 'instances'), poolSize: int(1, 500, 'pool size per instance'), query: z.enum(INSTANCE_QUERIES), sleepMs: int(0, 60_000, 'sleep (ms)').optional() })
+    .strict(),
+  'instances.stop': none,
+  'sweep.start': z
+    .object({
+      sizes: z.array(int(1, 500, 'pool size'), { error: 'sizes must be a list of pool sizes' }).min(2, 'a sweep needs at least 2 pool sizes').max(16, 'at most 16 pool sizes'),
+      secondsEach: int(1, 60, 'seconds per size'),
+      clients: int(1, 1_000, 'clients'),
+      query: z.enum(SWEEP_QUERIES),
+    })
+    .strict(),
+  'sweep.stop': none,
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -147,6 +172,25 @@ export interface Commands {
   /** `note` says when the password was not kept (no safe keychain, or the browser host). */
   'targets.save': { req: z.infer<typeof saveTargetSchema>; res: { saved: SavedTarget; note: string | null } };
   'targets.remove': { req: { id: string }; res: void };
+  /**
+   * Sets conditions on the link between the pools and the database. The first call routes
+   * the pool through the engine's fault proxy (a new pool; the direct one drains).
+   */
+  'fault.set': { req: Partial<Toxics>; res: Toxics };
+  /** Lifts every condition; the pool stays routed through the proxy. */
+  'fault.clear': { req: void; res: void };
+  /** Resets every connection through the proxy (TCP RST on both sides). */
+  'fault.reset': { req: void; res: { connections: number } };
+  /** pg_terminate_backend / KILL of one of Poolscope's own sessions. */
+  'server.terminate': { req: { serverId: number }; res: void };
+  /** Stops the embedded PostgreSQL, waits `downMs` (default 2 s), starts it again; resolves when it is up. */
+  'db.restart': { req: { downMs?: number }; res: void };
+  /** `count` simulated app instances, each its own real pool of `poolSize`, all busy. */
+  'instances.start': { req: { count: number; poolSize: number; query: (typeof INSTANCE_QUERIES)[number]; sleepMs?: number }; res: void };
+  'instances.stop': { req: void; res: void };
+  /** Throughput at each pool size, `clients` requests in flight, `secondsEach` per size. */
+  'sweep.start': { req: { sizes: number[]; secondsEach: number; clients: number; query: (typeof SWEEP_QUERIES)[number] }; res: void };
+  'sweep.stop': { req: void; res: void };
 }
 
 /**

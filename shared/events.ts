@@ -1,4 +1,5 @@
 import type { TimeoutDiagnosis } from './diagnosis';
+import type { FaultKind, Recovery, Toxics } from './faults';
 
 // Every change the engine observes is one of these events, named in the past tense
 // (`area.verb`). The engine stamps each with a monotonic `seq` and a time `t`
@@ -155,6 +156,16 @@ export type PoolEventBody =
   | { type: 'pattern.stats'; intervalMs: number; inTransaction: PatternSide; afterCommit: PatternSide }
   /** The server's sessions, read by a monitor connection outside every pool (about 4 times a second). */
   | { type: 'server.observed'; sessions: ServerSession[]; maxConnections: number | null; reserved: number | null; monitorId: number | null; note: string | null }
+  /** The link's conditions; `proxy` null while the pool connects directly. */
+  | { type: 'fault.changed'; toxics: Toxics; proxy: { listen: string; upstream: string } | null }
+  /** An outage began: a recovery window opens until the pool serves again. */
+  | { type: 'fault.injected'; faultId: number; kind: FaultKind; detail: string }
+  | { type: 'fault.lifted'; faultId: number }
+  | ({ type: 'fault.recovered' } & Recovery)
+  | { type: 'instances.changed'; running: boolean; count: number; poolSize: number; query: string; poolIds: string[] }
+  | { type: 'sweep.changed'; running: boolean; sizes: number[]; secondsEach: number; clients: number; query: string }
+  /** One pool size of the sweep, measured. */
+  | { type: 'sweep.measured'; size: number; throughput: number; p50Ms: number | null; p99Ms: number | null; failed: number }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }
   | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };

@@ -1,6 +1,7 @@
 import type { PoolEvent, TxStatus } from './events';
 import { record } from './histogram';
-import { CLOSED_KEPT, type ConnState, type ConnectionView, type Snapshot, isBorrowedState } from './snapshot';
+import { REFUSED_BY_SERVER } from './faults';
+import { CLOSED_KEPT, RECOVERIES_KEPT, type ConnState, type ConnectionView, type Snapshot, isBorrowedState } from './snapshot';
 
 // The one reducer: the engine folds its events into the live snapshot with it, the
 // renderer folds batches with it, a replay rebuilds any moment with it.
@@ -147,6 +148,11 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (s.closed.length > CLOSED_KEPT) s.closed.shift();
       c.closed++;
       c.closedBy[e.reason] = (c.closedBy[e.reason] ?? 0) + 1;
+      const inst = s.instances;
+      if (inst && e.reason === 'connect failed' && e.error !== null && REFUSED_BY_SERVER.test(e.error) && inst.poolIds.includes(conn.poolId)) {
+        inst.refusals[conn.poolId] = (inst.refusals[conn.poolId] ?? 0) + 1;
+        inst.lastRefusal = { poolId: conn.poolId, message: e.error, t: e.t };
+      }
       break;
     }
     case 'borrower.enqueued':
@@ -253,6 +259,46 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (conn.tx !== 'idle') conn.txStatements += e.started;
       const b = conn.borrowerId === null ? undefined : s.borrowers[conn.borrowerId];
       if (b) b.statements += e.started;
+      break;
+    }
+    case 'fault.changed':
+      s.faults.toxics = e.toxics;
+      s.faults.proxy = e.proxy;
+      break;
+    case 'fault.injected':
+      s.faults.open.push({ faultId: e.faultId, kind: e.kind, detail: e.detail, startedAt: e.t, liftedAt: null });
+      break;
+    case 'fault.lifted': {
+      const f = s.faults.open.find((x) => x.faultId === e.faultId);
+      if (f) f.liftedAt = e.t;
+      break;
+    }
+    case 'fault.recovered': {
+      const { type: _type, seq: _seq, t: _t, ...recovery } = e;
+      s.faults.open = s.faults.open.filter((x) => x.faultId !== e.faultId);
+      s.faults.recoveries.push(recovery);
+      if (s.faults.recoveries.length > RECOVERIES_KEPT) s.faults.recoveries.shift();
+      break;
+    }
+    case 'instances.changed': {
+      const same = s.instances && s.instances.poolIds.join() === e.poolIds.join();
+      s.instances = {
+        running: e.running,
+        count: e.count,
+        poolSize: e.poolSize,
+        query: e.query,
+        poolIds: e.poolIds,
+        refusals: same && s.instances ? s.instances.refusals : {},
+        lastRefusal: same && s.instances ? s.instances.lastRefusal : null,
+      };
+      break;
+    }
+    case 'sweep.changed':
+      s.sweep = { running: e.running, sizes: e.sizes, secondsEach: e.secondsEach, clients: e.clients, query: e.query, points: e.running && !s.sweep?.running ? [] : (s.sweep?.points ?? []) };
+      break;
+    case 'sweep.measured': {
+      const { type: _type, seq: _seq, t: _t, ...point } = e;
+      s.sweep?.points.push(point);
       break;
     }
     case 'tx.began': {

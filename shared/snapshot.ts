@@ -9,6 +9,7 @@ import type {
   TxStatus,
 } from './events';
 import type { TimeoutDiagnosis } from './diagnosis';
+import { type FaultKind, NO_TOXICS, type Recovery, type Toxics } from './faults';
 import { emptyHistogram, type Histogram } from './histogram';
 
 /** One state a person sees per connection; transaction states apply while borrowed. */
@@ -145,7 +146,35 @@ export interface Snapshot {
   /** How long borrowers waited for a connection, over all acquisitions. */
   acquireWait: Histogram;
   embedded: { phase: EmbeddedPhase; message: string } | null;
+  /** The link's conditions, outages still open, and the recoveries measured (newest last). */
+  faults: {
+    toxics: Toxics;
+    proxy: { listen: string; upstream: string } | null;
+    open: { faultId: number; kind: FaultKind; detail: string; startedAt: number; liftedAt: number | null }[];
+    recoveries: Recovery[];
+  };
+  /** Simulated app instances, each its own pool; refusals by the server counted per pool. */
+  instances: {
+    running: boolean;
+    count: number;
+    poolSize: number;
+    query: string;
+    poolIds: string[];
+    refusals: Record<string, number>;
+    lastRefusal: { poolId: string; message: string; t: number } | null;
+  } | null;
+  /** Throughput against pool size. */
+  sweep: {
+    running: boolean;
+    sizes: number[];
+    secondsEach: number;
+    clients: number;
+    query: string;
+    points: Omit<EventOf<'sweep.measured'>, 'type' | 'seq' | 't'>[];
+  } | null;
 }
+
+export const RECOVERIES_KEPT = 20;
 
 export const CLOSED_KEPT = 50;
 
@@ -188,6 +217,9 @@ export function emptySnapshot(): Snapshot {
     lastTimeout: null,
     acquireWait: emptyHistogram(),
     embedded: null,
+    faults: { toxics: { ...NO_TOXICS }, proxy: null, open: [], recoveries: [] },
+    instances: null,
+    sweep: null,
   };
 }
 
