@@ -59,9 +59,11 @@ export function diagnoseTimeout(s: Snapshot, poolId: string, borrowerId: string,
 
   let cause: TimeoutCause;
   let explanation: string;
-  if (c.total < c.max && c.borrowed + c.idle < c.max && (c.connecting > 0 || holders.length === 0)) {
+  // Most of the pool still in its handshake is the same story as a pool that cannot open
+  // any: the database (or the network to it) is slower than borrowers wait.
+  if ((c.total < c.max && c.borrowed + c.idle < c.max && (c.connecting > 0 || holders.length === 0)) || (c.connecting > 0 && c.connecting * 2 >= c.total)) {
     cause = 'database unreachable';
-    explanation = `the pool could open ${c.max - c.borrowed - c.idle} more connection(s) but ${c.connecting > 0 ? `${c.connecting} are still connecting` : 'none opened'}: check that the database is up and reachable.`;
+    explanation = `the pool could open ${c.max - c.borrowed - c.idle} more connection(s) but ${c.connecting > 0 ? `${c.connecting} are still connecting` : 'none opened'}: check that the database is up and reachable, and how slow the network to it is.`;
   } else if (holders.length > 0 && idleHolders.length * 2 >= holders.length) {
     cause = 'leak';
     const sites = [...new Set(idleHolders.map((h) => h.site))];

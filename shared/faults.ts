@@ -18,7 +18,7 @@ export interface Toxics {
   refuse: boolean;
 }
 
-export const NO_TOXICS: Toxics = { latencyMs: 0, jitterMs: 0, bandwidthKbps: 0, blackhole: false, refuse: false };
+export const NO_TOXICS: Readonly<Toxics> = Object.freeze({ latencyMs: 0, jitterMs: 0, bandwidthKbps: 0, blackhole: false, refuse: false });
 
 const ms = (max: number, what: string) =>
   z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(0, `${what} must be at least 0`).max(max, `${what} must be at most ${max}`);

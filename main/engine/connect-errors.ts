@@ -66,6 +66,12 @@ function describe(err: unknown, spec: TargetSpec): PoolscopeError {
       `The server at ${at} refused a new connection: too many connections. Lower the pool size or the number of app instances, or raise max_connections. The server said: ${said}`,
     );
   }
+  if (code === '57P03' || code === '57P01') {
+    return new PoolscopeError(
+      'server-unavailable',
+      `The server at ${at} is shutting down, starting up or restarting, and takes no new connections now: ${said}. Wait for it to be up; the pool connects again by itself.`,
+    );
+  }
   if (/Queue limit reached|No connections available/i.test(said)) {
     return new PoolscopeError(
       'pool-refused',

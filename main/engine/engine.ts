@@ -247,13 +247,14 @@ export class Engine {
   async stop(): Promise<void> {
     const pool = this.#pool;
     this.#pool = null;
+    // The proxy goes first: a pool ending behind a blackhole would wait for goodbyes that never arrive.
+    const proxy = this.#proxy;
+    this.#proxy = null;
+    await proxy?.close();
     // Stopping does not wait for borrowers: every open pool ends now.
     await Promise.all([...this.#open.values()].map((p) => p.end()));
     if (pool) await pool.end();
     this.#open.clear();
-    const proxy = this.#proxy;
-    this.#proxy = null;
-    await proxy?.close();
     await Promise.all(this.#draining);
     const db = this.#embedded;
     this.#embedded = null;

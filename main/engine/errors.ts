@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'auth-failed'
   | 'unknown-database'
   | 'too-many-connections'
+  | 'server-unavailable'
   | 'connection-lost'
   | 'acquire-timeout'
   | 'pool-ended'

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Commands } from '../../shared/api';
+import type { PoolSettings } from '../../shared/events';
 import { joinServerView } from '../../shared/server-join';
 import { recoveryMs } from '../../shared/faults';
 import { Engine } from '../../main/engine/engine';
@@ -21,7 +22,7 @@ afterEach(async () => {
   for (const a of admins.splice(0)) await a.close();
 });
 
-async function serve(engine: 'postgres' | 'mysql', settings: Parameters<typeof Engine.start>[0]['settings'] = {}) {
+async function serve(engine: 'postgres' | 'mysql', settings: Partial<PoolSettings> = {}) {
   const service = new PoolscopeService(await Engine.start({ target: engine === 'postgres' ? pgUrl() : mysqlUrl, settings }));
   const rec = new Recorder(service.engine);
   started.push({ service, rec });

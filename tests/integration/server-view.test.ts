@@ -59,6 +59,7 @@ describe.each(ENGINES)("the database's own view on $engine", ({ engine, skip }) 
     await admin.admin(killSql(engine, idle?.serverId ?? 0));
     await rec.waitFor('connection.closed', (e) => e.connId === idle?.id);
     await rec.waitFor('server.observed', (e) => !e.sessions.some((x) => x.id === idle?.serverId));
-    expect(s.engine.log.live.server?.note ?? null).toBeNull();
+    // The monitor kept reading: no error in its note (MariaDB's may explain performance_schema).
+    expect(s.engine.log.live.server?.note ?? '').not.toMatch(/cannot read/);
   });
 });

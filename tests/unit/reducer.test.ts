@@ -95,3 +95,46 @@ describe('the shared reducer', () => {
     expect(s.counters.statements).toBe(1);
   });
 });
+
+describe('faults, instances and the sweep in the reducer', () => {
+  it('keeps an outage open until its recovery is measured, and the newest recoveries', () => {
+    const s = reduceAll(emptySnapshot(), [
+      ev({ type: 'fault.changed', toxics: { latencyMs: 20, jitterMs: 0, bandwidthKbps: 0, blackhole: true, refuse: false }, proxy: { listen: '127.0.0.1:4000', upstream: '127.0.0.1:5432' } }),
+      ev({ type: 'fault.injected', faultId: 1, kind: 'blackhole', detail: 'blackhole' }, 5_000),
+    ]);
+    expect(s.faults.proxy?.listen).toBe('127.0.0.1:4000');
+    expect(s.faults.open).toEqual([{ faultId: 1, kind: 'blackhole', detail: 'blackhole', startedAt: 5_000, liftedAt: null }]);
+    reduce(s, ev({ type: 'fault.lifted', faultId: 1 }, 6_000));
+    expect(s.faults.open[0]?.liftedAt).toBe(6_000);
+    const recovery = { faultId: 1, kind: 'blackhole' as const, detail: 'blackhole', startedAt: 5_000, clearedAt: 6_000, servedAt: 6_040, failures: [{ message: 'Query read timeout', count: 2 }], lost: 1, opened: 1, socketsLeftOpen: 0 };
+    reduce(s, ev({ type: 'fault.recovered', ...recovery }));
+    expect(s.faults.open).toEqual([]);
+    expect(s.faults.recoveries).toEqual([recovery]);
+  });
+
+  it("counts the server's refusals per instance, and only the server's", () => {
+    const s = reduceAll(emptySnapshot(), [
+      ev({ type: 'instances.changed', running: true, count: 2, poolSize: 20, query: 'sleep', poolIds: ['p2', 'p3'] }),
+      ev({ type: 'connection.connecting', poolId: 'p3', connId: 'p3.c1' }),
+      ev({ type: 'connection.closed', connId: 'p3.c1', reason: 'connect failed', error: 'sorry, too many clients already' }),
+      ev({ type: 'connection.connecting', poolId: 'p2', connId: 'p2.c1' }),
+      ev({ type: 'connection.closed', connId: 'p2.c1', reason: 'connect failed', error: 'connect ETIMEDOUT' }),
+    ]);
+    expect(s.instances?.refusals).toEqual({ p3: 1 });
+    expect(s.instances?.lastRefusal).toMatchObject({ poolId: 'p3', message: 'sorry, too many clients already' });
+    reduce(s, ev({ type: 'instances.changed', running: true, count: 1, poolSize: 5, query: 'sleep', poolIds: ['p4'] }));
+    expect(s.instances?.refusals).toEqual({});
+  });
+
+  it('collects the sweep points of one run, and starts afresh with the next', () => {
+    const run = { type: 'sweep.changed' as const, sizes: [1, 2], secondsEach: 1, clients: 8, query: 'cpu' };
+    const s = reduceAll(emptySnapshot(), [
+      ev({ ...run, running: true }),
+      ev({ type: 'sweep.measured', size: 1, throughput: 100, p50Ms: 1, p99Ms: 2, failed: 0 }),
+      ev({ ...run, running: false }),
+    ]);
+    expect(s.sweep?.points.map((p) => p.size)).toEqual([1]);
+    reduce(s, ev({ ...run, running: true }));
+    expect(s.sweep?.points).toEqual([]);
+  });
+});

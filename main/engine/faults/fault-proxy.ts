@@ -3,23 +3,8 @@
 // setTimeout, not the injected Clock): the sockets it shapes are real, so a manual clock
 // could only stall them.
 import net, { type Server, type Socket } from 'node:net';
+import { NO_TOXICS, type Toxics } from '../../../shared/faults';
 import { DelayedPipe } from './delayed-pipe';
-
-export interface Toxics {
-  latencyMs: number; // added one-way delay per direction, 0 = none
-  jitterMs: number; // +- uniform jitter around latencyMs (never negative delay), 0 = none
-  bandwidthKbps: number; // per connection, per direction, kilobytes (1000 bytes)/s; 0 = unlimited
-  blackhole: boolean; // accept and never forward: the hang keepalive and timeouts must catch
-  refuse: boolean; // refuse new connections (real ECONNREFUSED: stop listening, re-listen on the SAME port when lifted)
-}
-
-export const NO_TOXICS: Toxics = Object.freeze({
-  latencyMs: 0,
-  jitterMs: 0,
-  bandwidthKbps: 0,
-  blackhole: false,
-  refuse: false,
-});
 
 export interface ProxyStats {
   /** Client connections accepted. */

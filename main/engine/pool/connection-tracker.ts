@@ -144,14 +144,29 @@ export class ConnectionTracker {
     if (rec.opened && !rec.closing && !this.#ending) rec.reason ??= 'terminated by server';
   }
 
+  /**
+   * The handshake failed: the driver has already dropped the connection and hands the
+   * error to a borrower, so it leaves the pool now, before its socket finishes closing
+   * (which closed() still waits for, to count sockets left open).
+   */
+  connectFailed(rec: ConnRecord, err: unknown): void {
+    if (rec.opened) return;
+    this.noteError(rec, err);
+    this.#emitClosed(rec);
+  }
+
   /** The socket is gone. Idempotent. */
   closed(rec: ConnRecord): void {
+    this.#emitClosed(rec);
+    if (!this.#open.delete(rec)) return;
+    if (this.#open.size === 0) this.#onDrained?.();
+  }
+
+  #emitClosed(rec: ConnRecord): void {
     if (rec.closed) return;
     rec.closed = true;
     const reason = rec.reason ?? this.#inferReason(rec);
     this.#log.emit({ type: 'connection.closed', connId: rec.id, reason, error: rec.lastError });
-    this.#open.delete(rec);
-    if (this.#open.size === 0) this.#onDrained?.();
   }
 
   /** Resolves when every socket this pool opened has closed, or after `ms`; returns how many are still open. */

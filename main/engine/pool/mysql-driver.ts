@@ -120,7 +120,7 @@ export function createMysqlDriver(spec: TargetSpec, settings: PoolSettings, trac
       pool.getConnection((err, conn) => {
         if (err) {
           // The handshake error of a connection this very call created belongs to it.
-          if (created && !created.opened) tracker.noteError(created, err);
+          if (created) tracker.connectFailed(created, err);
           cb(err);
           return;
         }
@@ -161,7 +161,9 @@ export function createMysqlDriver(spec: TargetSpec, settings: PoolSettings, trac
     destroy(conn) {
       conn.destroy();
     },
-    isFatal: (err) => (err as { fatal?: unknown }).fatal === true,
+    // A query timeout leaves the answer still to come on the wire: mysql2 keeps the connection,
+    // but the next statement would read the wrong answer, so it is dropped like a fatal one.
+    isFatal: (err) => (err as { fatal?: unknown }).fatal === true || (err as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT',
     // mysql2 has no acquire timeout; the instrumented pool enforces its own.
     isAcquireTimeout: () => false,
     end: () =>

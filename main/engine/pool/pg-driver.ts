@@ -12,6 +12,8 @@ interface WireClient {
   getTransactionStatus(): string | null;
 }
 
+type ConnectCallback = Parameters<pg.Client['connect']>[0] & object;
+
 const TX: Record<string, TxStatus> = { I: 'idle', T: 'active', E: 'failed' };
 
 /**
@@ -44,6 +46,21 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
       // one, a backend terminated under a borrower would crash the process.
       this.on('error', (err) => tracker.broken(rec, err));
       this.once('end', () => tracker.closed(rec));
+    }
+
+    // pg-pool learns of a failed handshake from this callback; the connection leaves with it.
+    override connect(): Promise<pg.Client>;
+    override connect(callback: ConnectCallback): void;
+    override connect(callback?: ConnectCallback): Promise<pg.Client> | void {
+      const rec = records.get(this);
+      const failed = (err: Error | null | undefined) => {
+        if (err && rec) tracker.connectFailed(rec, err);
+      };
+      if (!callback) return super.connect().catch((err: Error) => (failed(err), Promise.reject(err)));
+      super.connect(((err: Error | null, c?: pg.Client) => {
+        failed(err);
+        (callback as (err: Error | null, c?: pg.Client) => void)(err, c);
+      }) as ConnectCallback);
     }
 
     override end(): Promise<void>;

@@ -60,18 +60,29 @@ async function mysqlReader(spec: TargetSpec): Promise<Reader> {
   const l = (limits as { max: number; me: number }[])[0];
   const [privs] = await conn.query("SELECT COUNT(*) AS n FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('PROCESS', 'SUPER')");
   const seesAll = Number((privs as { n: number }[])[0]?.n) > 0;
-  const note = seesAll ? null : `User "${spec.user}" lacks the PROCESS privilege: the server lists only this user's own sessions.`;
+  // The pool's connections carry program_name=poolscope as a connect attribute; the server
+  // shows attributes only in performance_schema, which MariaDB leaves off by default.
+  const [ps] = await conn.query('SELECT @@performance_schema AS on_');
+  const attrs = Number((ps as { on_: number }[])[0]?.on_) === 1;
+  const notes = [
+    seesAll ? null : `User "${spec.user}" lacks the PROCESS privilege: the server lists only this user's own sessions.`,
+    attrs ? null : "performance_schema is off on this server, so connect attributes are not visible: the pool's sessions are joined by thread id, and a session of Poolscope's that its pool lost cannot be told from another client's.",
+  ].filter(Boolean);
+  const note = notes.length > 0 ? notes.join(' ') : null;
+  const application = attrs
+    ? "(SELECT a.ATTR_VALUE FROM performance_schema.session_connect_attrs a WHERE a.PROCESSLIST_ID = p.ID AND a.ATTR_NAME = 'program_name' LIMIT 1)"
+    : 'NULL';
   return {
     async read() {
       const [rows] = await conn.query(
-        'SELECT p.ID AS id, p.USER AS user, p.COMMAND AS command, p.STATE AS state, LEFT(p.INFO, 200) AS query, t.trx_started AS trx_started FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID',
+        `SELECT p.ID AS id, p.USER AS user, ${application} AS application, p.COMMAND AS command, p.STATE AS state, LEFT(p.INFO, 200) AS query, t.trx_started AS trx_started FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID`,
       );
       const sessions = (rows as Record<string, unknown>[])
         .filter((x) => x.command !== 'Daemon')
         .map((x) => ({
           id: Number(x.id),
           user: (x.user as string | null) ?? null,
-          application: null,
+          application: (x.application as string | null) ?? null,
           state: [x.command, x.state].filter(Boolean).join(': ') || null,
           inTransaction: x.trx_started !== null,
           transactionSince: ms(x.trx_started),
