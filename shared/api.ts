@@ -17,6 +17,7 @@ export const poolSettingsInputSchema = z
     max: int(1, 1_000, 'pool size (max)'),
     acquireTimeoutMs: int(0, 600_000, 'acquire timeout (ms)'),
     idleTimeoutMs: int(0, 3_600_000, 'idle timeout (ms)'),
+    queryTimeoutMs: int(0, 3_600_000, 'query timeout (ms)'),
     min: int(0, 1_000, 'min'),
     maxUses: int(1, 10_000_000, 'maxUses'),
     maxLifetimeSeconds: int(1, 86_400, 'maxLifetimeSeconds'),
@@ -38,7 +39,7 @@ export const targetRequestSchema = z.discriminatedUnion('kind', [
 ]);
 export type TargetRequest = z.infer<typeof targetRequestSchema>;
 
-export const LOAD_QUERIES = ['select1', 'point', 'sleep', 'order', 'custom'] as const;
+export const LOAD_QUERIES = ['select1', 'point', 'sleep', 'cpu', 'order', 'custom'] as const;
 export const loadSpecSchema = z
   .object({
     /** Closed loop: this many virtual clients. Open loop (rate set): the most requests in flight. */

@@ -53,6 +53,8 @@ export interface PoolSettings {
   /** Whether the engine enforces the acquire timeout itself (mysql2 has none). */
   acquireTimeoutByEngine: boolean;
   idleTimeoutMs: number;
+  /** Client-side limit on one statement (pg query_timeout, mysql2's per-query timeout); the connection is dropped when it fires. 0 = none. */
+  queryTimeoutMs: number;
   min: number | null;
   maxUses: number | null;
   maxLifetimeSeconds: number | null;

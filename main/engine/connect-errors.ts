@@ -1,4 +1,4 @@
-import { PoolscopeError, messageOf, scrub } from './errors';
+import { type ErrorCode, PoolscopeError, messageOf, scrub } from './errors';
 import type { TargetSpec } from './target-spec';
 import { where } from './target-spec';
 
@@ -14,8 +14,19 @@ function serverName(spec: TargetSpec): string {
   return spec.engine === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB';
 }
 
-/** Turns a driver's connect error into a message that says what failed and what to check. */
-export function describeConnectError(err: unknown, spec: TargetSpec): PoolscopeError {
+const NETWORK_CODES = new Set<ErrorCode>(['connection-refused', 'connect-timeout', 'connection-lost']);
+
+/**
+ * Turns a driver's connect error into a message that says what failed and what to check.
+ * With `via` (the fault proxy), network failures also point at the faults set on it.
+ */
+export function describeConnectError(err: unknown, spec: TargetSpec, via: { host: string; port: number } | null = null): PoolscopeError {
+  const described = describe(err, spec);
+  if (!via || !NETWORK_CODES.has(described.code)) return described;
+  return new PoolscopeError(described.code, `${described.message} The pool connects through Poolscope's fault proxy at ${via.host}:${via.port}: check the faults set on it.`);
+}
+
+function describe(err: unknown, spec: TargetSpec): PoolscopeError {
   if (err instanceof PoolscopeError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as DriverError;
   const code = typeof e.code === 'string' ? e.code : '';

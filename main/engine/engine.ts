@@ -1,9 +1,11 @@
 import type { PoolSettings } from '../../shared/events';
+import { NO_TOXICS, type Toxics } from '../../shared/faults';
 import type { Snapshot } from '../../shared/snapshot';
 import { type Clock, systemClock } from './clock';
 import { type EmbeddedOptions, type EmbeddedServer, startEmbeddedPostgres } from './embedded/embedded-postgres';
 import { PoolscopeError, messageOf, redactUrls } from './errors';
 import { EventLog } from './event-log';
+import { FaultProxy } from './faults/fault-proxy';
 import type { InstrumentedPool } from './pool/instrumented-pool';
 import type { Lease } from './pool/lease';
 import { openPool } from './pool/open-pool';
@@ -32,8 +34,20 @@ export class Engine {
   #spec: TargetSpec | null = null;
   #nextPool = 0;
   readonly #draining = new Set<Promise<void>>();
+  /** The embedded server, if a restart can be asked for now; else why not. */
+  checkRestartable(): EmbeddedServer {
+    const db = this.#embedded;
+    if (!db || !this.#spec?.embedded) {
+      throw new PoolscopeError('not-embedded', `Only the embedded PostgreSQL can be restarted from here; the target is ${this.#spec ? targetInfo(this.#spec).display : 'not connected'}. Restart that server with its own tools.`);
+    }
+    if (!db.running) throw new PoolscopeError('not-embedded', 'The embedded PostgreSQL is stopped or restarting already: wait until it is up.');
+    return db;
+  }
+
   /** Every pool not yet ended: the active one and those draining after a switch. */
   readonly #open = new Map<string, InstrumentedPool>();
+  /** Between the pools and the active target once the user sets a fault; null: pools dial directly. */
+  #proxy: FaultProxy | null = null;
 
   /** Subscribe to `log` before start() to see the embedded database's progress. */
   constructor(opts: EngineOptions = {}) {
@@ -65,17 +79,33 @@ export class Engine {
    * current pool keeps serving and the error is thrown (and recorded as target.failed).
    */
   async connect(target: string | unknown | undefined, settings?: Partial<PoolSettings>): Promise<void> {
-    let spec: TargetSpec | null = null;
-    let next: InstrumentedPool | null = null;
+    const spec = await (target === undefined ? this.#embeddedSpec() : Promise.resolve().then(() => parseTarget(target))).catch((err: unknown) =>
+      this.#failed(typeof target === 'string' ? redactUrls(target) : 'the target', err),
+    );
+    // Faults belong to a target: the new one is dialled directly, the old proxy serves
+    // the draining pool until it ends.
+    const proxy = this.#proxy;
+    this.#proxy = null;
     try {
-      spec = target === undefined ? await this.#embeddedSpec() : parseTarget(target);
-      next = openPool({ id: `p${++this.#nextPool}`, spec, log: this.log, clock: this.clock, settings });
+      await this.#swap(spec, settings);
+    } catch (err) {
+      this.#proxy = proxy;
+      throw err;
+    }
+    if (proxy) {
+      this.#afterDrains(() => proxy.close());
+      this.log.emit({ type: 'fault.changed', toxics: { ...NO_TOXICS }, proxy: null });
+    }
+  }
+
+  /** Opens a pool on `spec` (through the proxy, if one is set) and makes it active once it answered. */
+  async #swap(spec: TargetSpec, settings?: Partial<PoolSettings>): Promise<void> {
+    const next = openPool({ id: `p${++this.#nextPool}`, spec, log: this.log, clock: this.clock, settings, via: this.#via() });
+    try {
       await next.verify();
     } catch (err) {
-      if (next) await next.end();
-      const shown = spec ? targetInfo(spec).display : typeof target === 'string' ? redactUrls(target) : 'the target';
-      this.log.emit({ type: 'target.failed', display: shown, message: messageOf(err) });
-      throw err;
+      await next.end();
+      this.#failed(targetInfo(spec).display, err);
     }
     const previous = this.#pool;
     this.#pool = next;
@@ -91,6 +121,21 @@ export class Engine {
     }
   }
 
+  #failed(display: string, err: unknown): never {
+    this.log.emit({ type: 'target.failed', display, message: messageOf(err) });
+    throw err;
+  }
+
+  #via(): { host: string; port: number } | null {
+    return this.#proxy ? { host: this.#proxy.host, port: this.#proxy.port } : null;
+  }
+
+  /** Runs `fn` once every pool draining now has ended. */
+  #afterDrains(fn: () => Promise<void>): void {
+    const done = Promise.all(this.#draining).then(fn, fn).catch(() => undefined).finally(() => this.#draining.delete(done));
+    this.#draining.add(done);
+  }
+
   get pool(): InstrumentedPool {
     if (!this.#pool) throw new PoolscopeError('pool-ended', 'The engine has no pool: it was stopped.');
     return this.#pool;
@@ -101,11 +146,71 @@ export class Engine {
     return this.#spec;
   }
 
-  /** Applies new settings by swapping in a new pool on the same target; the old one drains. */
+  /** Applies new settings by swapping in a new pool on the same target (and route); the old one drains. */
   async configure(settings: Partial<PoolSettings>): Promise<void> {
     if (!this.#spec) throw new PoolscopeError('pool-ended', 'There is no pool to configure: connect to a target first.');
-    const { password, embedded: _embedded, ...fields } = this.#spec;
-    await this.connect(this.#spec.embedded ? undefined : { ...fields, password: password ?? undefined }, settings);
+    await this.#swap(this.#spec, settings);
+  }
+
+  /**
+   * Sets conditions on the link to the target. The first call starts the fault proxy and
+   * routes the pool through it: a new pool with the same settings, the direct one drains.
+   */
+  async setFaults(toxics: Partial<Toxics>): Promise<Toxics> {
+    const spec = this.#spec;
+    if (!spec) throw new PoolscopeError('pool-ended', 'There is no target to put faults on: connect to one first.');
+    if (!this.#proxy) {
+      const proxy = await FaultProxy.start({ host: spec.host, port: spec.port });
+      this.#proxy = proxy;
+      try {
+        const { acquireTimeoutByEngine: _byEngine, ...settings } = this.pool.settings;
+        await this.#swap(spec, settings);
+      } catch (err) {
+        this.#proxy = null;
+        await proxy.close();
+        throw err;
+      }
+    }
+    await this.#proxy.set(toxics);
+    this.#faultsChanged();
+    return this.#proxy.toxics;
+  }
+
+  /** Resets every connection through the proxy (TCP RST both ways); how many there were. */
+  resetConnections(): number {
+    if (!this.#proxy) throw new PoolscopeError('no-fault-proxy', 'The pool does not go through the fault proxy yet: set a fault (latency 0 will do) first, then reset.');
+    return this.#proxy.resetAll();
+  }
+
+  /** The proxy's conditions, or null while pools dial the target directly. */
+  get toxics(): Toxics | null {
+    return this.#proxy?.toxics ?? null;
+  }
+
+  #faultsChanged(): void {
+    const p = this.#proxy;
+    const spec = this.#spec;
+    this.log.emit({
+      type: 'fault.changed',
+      toxics: p ? { ...p.toxics } : { ...NO_TOXICS },
+      proxy: p && spec ? { listen: `${p.host}:${p.port}`, upstream: `${spec.host}:${spec.port}` } : null,
+    });
+  }
+
+  /**
+   * Stops the embedded PostgreSQL, waits `downMs`, starts it again on the same port. The
+   * pools are left alone: they see what an application sees when its database restarts.
+   */
+  async restartEmbedded(downMs: number): Promise<void> {
+    const db = this.checkRestartable();
+    await db.stop();
+    await new Promise((r) => this.clock.setTimer(() => r(undefined), downMs));
+    await db.start();
+  }
+
+  /** Every pool not yet ended (the active one, draining ones, side pools). */
+  pools(): InstrumentedPool[] {
+    return [...this.#open.values()];
   }
 
   /**
@@ -114,7 +219,7 @@ export class Engine {
    */
   openSide(settings: Partial<PoolSettings>): InstrumentedPool {
     if (!this.#spec) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
-    const pool = openPool({ id: `p${++this.#nextPool}`, spec: this.#spec, log: this.log, clock: this.clock, settings });
+    const pool = openPool({ id: `p${++this.#nextPool}`, spec: this.#spec, log: this.log, clock: this.clock, settings, via: this.#via() });
     this.#open.set(pool.id, pool);
     return pool;
   }
@@ -146,6 +251,9 @@ export class Engine {
     await Promise.all([...this.#open.values()].map((p) => p.end()));
     if (pool) await pool.end();
     this.#open.clear();
+    const proxy = this.#proxy;
+    this.#proxy = null;
+    await proxy?.close();
     await Promise.all(this.#draining);
     const db = this.#embedded;
     this.#embedded = null;

@@ -16,7 +16,10 @@ export type ErrorCode =
   | 'pool-refused'
   | 'lease-ended'
   | 'server-error'
-  | 'embedded-failed';
+  | 'embedded-failed'
+  | 'no-fault-proxy'
+  | 'not-ours'
+  | 'not-embedded';
 
 export class PoolscopeError extends Error {
   readonly code: ErrorCode;

@@ -1,9 +1,15 @@
 import { type ApiError, type Batch, type CommandName, type Commands, type Reply, type TargetRequest, validateCommand } from '../../shared/api';
 import { SETTINGS_OF } from '../../shared/settings-help';
+import { NO_TOXICS, type Toxics } from '../../shared/faults';
+import { joinServerView } from '../../shared/server-join';
 import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
 import { PoolscopeError, messageOf, redactUrls } from './errors';
+import { RecoveryWatch } from './faults/recovery';
+import { Instances } from './load/instances';
+import { Sweep } from './load/sweep';
 import { ServerMonitor } from './server-view/monitor';
+import { terminateSession } from './server-view/terminate';
 import { LeakDetector } from './leak-detector';
 import { installDemo } from './demo/install-demo';
 import { Comparison } from './load/comparison';
@@ -34,6 +40,9 @@ export class PoolscopeService {
   readonly #coalescers = new Set<Coalescer>();
   readonly #compare: Comparison;
   readonly #patterns: Patterns;
+  readonly #recovery: RecoveryWatch;
+  readonly #instances: Instances;
+  readonly #sweep: Sweep;
   #monitor: ServerMonitor | null = null;
   #watching: TargetSpec | null = null;
   readonly #unwatch: () => void;
@@ -45,6 +54,9 @@ export class PoolscopeService {
     this.#leaks = new LeakDetector(engine.log, engine.clock);
     this.#compare = new Comparison(engine);
     this.#patterns = new Patterns(engine);
+    this.#recovery = new RecoveryWatch(engine);
+    this.#instances = new Instances(engine);
+    this.#sweep = new Sweep(engine);
     // The database's own view follows the active target: a new pool that passed its check
     // (the engine makes it active right after) gets a monitor of its own.
     this.#unwatch = engine.log.subscribe((e) => {
@@ -114,7 +126,66 @@ export class PoolscopeService {
       'load.start': (spec) => this.#load.start(spec),
       'load.stop': () => this.#load.stop(),
       'load.spike': async ({ count, query, sleepMs }) => this.#load.spike(count, query ? { query, sleepMs } : undefined),
+      'fault.set': (toxics) => this.#setFaults(toxics),
+      'fault.clear': async () => {
+        if (engine.toxics) await this.#setFaults(NO_TOXICS);
+      },
+      'fault.reset': async () => {
+        const connections = engine.resetConnections();
+        this.#recovery.once('reset', `${connections} connection${connections === 1 ? '' : 's'} reset through the proxy`);
+        return { connections };
+      },
+      'server.terminate': async ({ serverId }) => {
+        const spec = engine.targetSpec;
+        if (!spec) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
+        const what = this.#ours(serverId);
+        const id = this.#recovery.begin('terminate', `session ${serverId} (${what}) terminated`);
+        try {
+          await terminateSession(spec, serverId);
+        } finally {
+          this.#recovery.lift(id);
+        }
+      },
+      'db.restart': async ({ downMs }) => {
+        const down = downMs ?? 2_000;
+        engine.checkRestartable();
+        const id = this.#recovery.begin('restart', `embedded PostgreSQL stopped for ${down} ms, then started`);
+        try {
+          await engine.restartEmbedded(down);
+        } finally {
+          this.#recovery.lift(id);
+        }
+      },
+      'instances.start': (spec) => this.#instances.start(spec),
+      'instances.stop': () => this.#instances.stop(),
+      'sweep.start': (spec) => this.#sweep.start(spec),
+      'sweep.stop': () => this.#sweep.stop(),
     };
+  }
+
+  /** Blackhole and refusal are outages while on: a recovery window opens and closes with them. */
+  async #setFaults(toxics: Partial<Toxics>): Promise<Toxics> {
+    const before = this.engine.toxics ?? NO_TOXICS;
+    const after = await this.engine.setFaults(toxics);
+    const outages = [
+      ['blackhole', 'blackhole: the proxy accepts and forwards nothing'],
+      ['refuse', 'the proxy refuses new connections'],
+    ] as const;
+    for (const [kind, detail] of outages) {
+      if (after[kind] && !before[kind]) this.#recovery.begin(kind, detail);
+      const open = this.#recovery.openOf(kind);
+      if (!after[kind] && open !== null) this.#recovery.lift(open);
+    }
+    return after;
+  }
+
+  /** Which of our connections a server session is; anything else is refused. */
+  #ours(serverId: number): string {
+    const s = this.engine.log.live;
+    const conn = Object.values(s.connections).find((c) => c.serverId === serverId);
+    if (conn) return `connection ${conn.id}`;
+    if (joinServerView(s)?.orphans.some((x) => x.id === serverId)) return 'an orphan of ours';
+    throw new PoolscopeError('not-ours', `Session ${serverId} is not one of Poolscope's connections (no open connection has that ${s.server ? 'server id' : 'id, and the server view is not read yet'}). Poolscope terminates only its own sessions; end others with the database's own tools.`);
   }
 
   #lease(borrowerId: string): Lease {
@@ -185,7 +256,8 @@ export class PoolscopeService {
     this.#monitor = null;
     this.#leaks.stop();
     // Load requests may be waiting for connections: ending the pools answers them now.
-    const loadStopped = Promise.all([this.#load.stop(), this.#compare.stop(), this.#patterns.stop()]);
+    const loadStopped = Promise.all([this.#load.stop(), this.#compare.stop(), this.#patterns.stop(), this.#instances.stop(), this.#sweep.stop()]);
+    await this.#recovery.stop();
     await this.engine.stop();
     await loadStopped;
   }

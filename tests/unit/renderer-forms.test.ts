@@ -5,6 +5,7 @@ import { loadSpecFrom, settingsChanges, settingsFormOf, wholeNumber } from '../.
 const pgSettings: PoolSettings = {
   max: 10,
   acquireTimeoutMs: 30_000,
+  queryTimeoutMs: 0,
   acquireTimeoutByEngine: false,
   idleTimeoutMs: 10_000,
   min: 0,

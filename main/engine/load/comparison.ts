@@ -1,7 +1,7 @@
 import type { HandshakeTimings } from '../../../shared/events';
 import type { Engine } from '../engine';
 import type { InstrumentedPool } from '../pool/instrumented-pool';
-import { runQuery } from './queries';
+import { serveRequest } from './queries';
 import { SideBySide } from './side-by-side';
 
 type Query = 'select1' | 'point';
@@ -37,16 +37,7 @@ export class Comparison {
       if (e.type === 'connection.opened' && e.connId.startsWith(`${perRequest.id}.`)) this.#handshakes.push(e.handshake);
     });
     engine.log.emit({ type: 'compare.changed', running: true, concurrency, query, perRequestPoolId: perRequest.id });
-    const serve = (pool: () => InstrumentedPool, destroy: boolean) => async (label: string) => {
-      const p = pool();
-      const lease = await p.borrow({ label });
-      try {
-        await runQuery(lease, p.target.engine, { concurrency: 1, query });
-      } finally {
-        if (destroy) lease.destroy();
-        else lease.release();
-      }
-    };
+    const serve = (pool: () => InstrumentedPool, destroy: boolean) => (label: string) => serveRequest(pool(), label, { concurrency: 1, query }, { destroy });
     this.#runner.start(
       concurrency,
       [

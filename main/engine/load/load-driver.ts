@@ -4,7 +4,7 @@ import { type Clock, every } from '../clock';
 import type { EventLog } from '../event-log';
 import type { InstrumentedPool } from '../pool/instrumented-pool';
 import { handleRequestWithoutFinally } from './leaky-handler';
-import { runQuery } from './queries';
+import { serveRequest } from './queries';
 
 const STATS_MS = 500;
 const TICK_MS = 10;
@@ -126,12 +126,7 @@ export class LoadDriver {
         await handleRequestWithoutFinally(pool, `${label} (leaked)`);
         this.#stats.leaked++;
       } else {
-        const lease = await pool.borrow({ label });
-        try {
-          await runQuery(lease, pool.target.engine, spec);
-        } finally {
-          lease.release();
-        }
+        await serveRequest(pool, label, spec);
       }
       this.#stats.ok++;
       record(this.#stats.latency, this.#clock.now() - started);

@@ -1,5 +1,6 @@
 import type { LoadSpec } from '../../../shared/api';
 import type { EngineKind } from '../../../shared/events';
+import type { InstrumentedPool } from '../pool/instrumented-pool';
 import type { Lease } from '../pool/lease';
 
 const DEMO_BOOKS = 2_000;
@@ -20,12 +21,28 @@ export async function runQuery(lease: Lease, engine: EngineKind, spec: LoadSpec)
       await lease.query(engine === 'postgres' ? `SELECT pg_sleep(${p(1)})` : `SELECT SLEEP(${p(1)})`, [seconds]);
       return;
     }
+    case 'cpu':
+      // A few milliseconds of one server core per request: enough that the database, not the
+      // client, is what more connections compete for.
+      await lease.query(engine === 'postgres' ? 'SELECT count(*) FROM generate_series(1, 50000)' : "SELECT BENCHMARK(20000, MD5('poolscope'))");
+      return;
     case 'custom':
       await lease.query(spec.sql ?? '');
       return;
     case 'order':
       await orderTransaction(lease, engine);
       return;
+  }
+}
+
+/** One request: borrow, run the query, give the connection back (or close it: a per-request connection). */
+export async function serveRequest(pool: InstrumentedPool, label: string, spec: LoadSpec, opts: { destroy?: boolean } = {}): Promise<void> {
+  const lease = await pool.borrow({ label });
+  try {
+    await runQuery(lease, pool.target.engine, spec);
+  } finally {
+    if (opts.destroy) lease.destroy();
+    else lease.release();
   }
 }
 

@@ -51,6 +51,11 @@ export class ConnectionTracker {
     this.#scrub = scrubber(password);
   }
 
+  /** Connections whose socket has not closed yet, connecting ones included. */
+  get openCount(): number {
+    return this.#open.size;
+  }
+
   poolEnding(): void {
     this.#ending = true;
   }

@@ -35,6 +35,8 @@ export class InstrumentedPool<C = unknown> {
   readonly id: string;
   readonly target: TargetInfo;
   readonly #spec: TargetSpec;
+  /** The fault proxy the driver dials instead of the target, if any. */
+  readonly #via: { host: string; port: number } | null;
   readonly #driver: Driver<C>;
   readonly #tracker: ConnectionTracker;
   readonly #log: EventLog;
@@ -55,6 +57,7 @@ export class InstrumentedPool<C = unknown> {
   constructor(opts: {
     id: string;
     spec: TargetSpec;
+    via?: { host: string; port: number } | null;
     target: TargetInfo;
     driver: Driver<C>;
     tracker: ConnectionTracker;
@@ -63,6 +66,7 @@ export class InstrumentedPool<C = unknown> {
   }) {
     this.id = opts.id;
     this.#spec = opts.spec;
+    this.#via = opts.via ?? null;
     this.target = opts.target;
     this.#driver = opts.driver;
     this.#tracker = opts.tracker;
@@ -79,6 +83,11 @@ export class InstrumentedPool<C = unknown> {
   /** The driver pool's own counts (pg.Pool's totalCount/idleCount/waitingCount, mysql2's queues). */
   driverCounts() {
     return this.#driver.counts();
+  }
+
+  /** Sockets of connections the driver has already dropped that have not closed (a leak if it stays above 0). */
+  socketsLeftOpen(): number {
+    return Math.max(0, this.#tracker.openCount - this.#driver.counts().total);
   }
 
   /** The lease a borrower holds now, if any (to release or destroy a leaked one from its row). */
@@ -129,7 +138,7 @@ export class InstrumentedPool<C = unknown> {
         }
         if (err || conn === undefined) {
           const e = err ?? new Error('the driver returned no connection');
-          settle(this.#driver.isAcquireTimeout(e) ? this.#timedOut(id, enqueuedAt) : this.#fail(id, enqueuedAt, describeConnectError(e, this.#spec)));
+          settle(this.#driver.isAcquireTimeout(e) ? this.#timedOut(id, enqueuedAt) : this.#fail(id, enqueuedAt, describeConnectError(e, this.#spec, this.#via)));
           return;
         }
         settle(null, this.#hand(id, enqueuedAt, conn));

@@ -135,7 +135,7 @@ export function createMysqlDriver(spec: TargetSpec, settings: PoolSettings, trac
     query(conn, sql, params): Promise<QueryResult> {
       const st = status.get(recordOf(conn)) as Status;
       return new Promise((resolve, reject) => {
-        conn.query(sql, params as unknown[] | undefined, (err, result) => {
+        conn.query({ sql, values: params as unknown[] | undefined, timeout: settings.queryTimeoutMs || undefined }, (err: mysql.QueryError | null, result: unknown) => {
           if (err) {
             if (ROLLS_BACK.has(err.errno ?? 0)) st.flags &= ~SERVER_STATUS_IN_TRANS;
             reject(err);

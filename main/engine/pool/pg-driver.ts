@@ -67,6 +67,7 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
     min: settings.min ?? 0,
     connectionTimeoutMillis: settings.acquireTimeoutMs,
     idleTimeoutMillis: settings.idleTimeoutMs,
+    query_timeout: settings.queryTimeoutMs || undefined,
     maxUses: settings.maxUses ?? undefined,
     maxLifetimeSeconds: settings.maxLifetimeSeconds ?? undefined,
     application_name: 'poolscope',
@@ -106,7 +107,8 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
     },
     isFatal: (err) => {
       const e = err as { severity?: unknown; message?: unknown };
-      return e.severity === 'FATAL' || /^Connection terminated/.test(String(e.message));
+      // A read timeout leaves the statement's answer still to come: the connection is unusable.
+      return e.severity === 'FATAL' || /^Connection terminated|^Query read timeout/.test(String(e.message));
     },
     isAcquireTimeout: (err) => /timeout exceeded when trying to connect/i.test(err.message),
     end: () => pool.end(),

@@ -12,6 +12,7 @@ export function poolSettings(engine: EngineKind, given: Partial<PoolSettings> = 
     max,
     acquireTimeoutMs: given.acquireTimeoutMs ?? 5_000,
     idleTimeoutMs: given.idleTimeoutMs ?? 10_000,
+    queryTimeoutMs: given.queryTimeoutMs ?? 0,
   };
   if (engine === 'postgres') {
     return {

@@ -5,6 +5,7 @@ export function pgSettings(given: Partial<PoolSettings> = {}): PoolSettings {
   return {
     max: 2,
     acquireTimeoutMs: 1_000,
+    queryTimeoutMs: 0,
     acquireTimeoutByEngine: false,
     idleTimeoutMs: 1_000,
     min: 0,
