@@ -59,8 +59,8 @@ describe('whole numbers', () => {
 
 describe('pool settings form', () => {
   it('starts from the applied settings of the engine', () => {
-    expect(settingsFormOf(pgSettings, 'postgres')).toEqual({ max: 10, acquireTimeoutMs: 30_000, idleTimeoutMs: 10_000, min: 0, maxUses: '', maxLifetimeSeconds: '' });
-    expect(Object.keys(settingsFormOf(myAnswer, 'mysql'))).toEqual(['max', 'acquireTimeoutMs', 'idleTimeoutMs', 'maxIdle', 'queueLimit', 'waitForConnections']);
+    expect(settingsFormOf(pgSettings, 'postgres')).toEqual({ max: 10, acquireTimeoutMs: 30_000, idleTimeoutMs: 10_000, queryTimeoutMs: 0, min: 0, maxUses: '', maxLifetimeSeconds: '' });
+    expect(Object.keys(settingsFormOf(myAnswer, 'mysql'))).toEqual(['max', 'acquireTimeoutMs', 'idleTimeoutMs', 'queryTimeoutMs', 'maxIdle', 'queueLimit', 'waitForConnections']);
   });
 
   it('sends only the changed keys', () => {
