@@ -111,7 +111,7 @@ export function explainFlag(flag: Disagreement): string {
   }
 }
 
-export const KIND_LABEL: Record<SessionKind, string> = {
+export const SESSION_KIND_LABEL: Record<SessionKind, string> = {
   ours: 'our pool',
   orphan: 'orphan',
   monitor: "Poolscope's monitor",
