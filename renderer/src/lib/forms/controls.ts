@@ -2,8 +2,9 @@
 // accepts, or a readable message. The zod schemas of shared/api.ts are the one source of
 // the ranges; nothing is sent while the form is invalid.
 
-import { type LoadSpec, type PoolSettingsInput, loadSpecSchema, poolSettingsInputSchema } from '../../../../shared/api';
+import { type Commands, type LoadSpec, type PoolSettingsInput, commandSchemas, loadSpecSchema, poolSettingsInputSchema } from '../../../../shared/api';
 import type { EngineKind, PoolSettings } from '../../../../shared/events';
+import { type Toxics, toxicsInputSchema } from '../../../../shared/faults';
 import { SETTINGS_OF } from '../../../../shared/settings-help';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -101,6 +102,68 @@ export function settingsChanges(form: SettingsForm, current: PoolSettings, engin
     if (n !== cur) changes[key] = n;
   }
   const r = poolSettingsInputSchema.safeParse(changes);
+  if (!r.success) return { ok: false, error: firstIssue(r.error) };
+  return { ok: true, value: r.data };
+}
+
+type NumericToxic = 'latencyMs' | 'jitterMs' | 'bandwidthKbps';
+
+/** A fault.set request changing one numeric condition of the link, checked against toxicsInputSchema. */
+export function toxicFrom(key: NumericToxic, v: NumberField): Checked<Partial<Toxics>> {
+  const what = { latencyMs: 'latency (ms)', jitterMs: 'jitter (ms)', bandwidthKbps: 'bandwidth (KB/s)' }[key];
+  if (isEmpty(v)) return { ok: false, error: `${what} is empty` };
+  const r = toxicsInputSchema.safeParse({ [key]: toNumber(v) });
+  if (!r.success) return { ok: false, error: firstIssue(r.error) };
+  return { ok: true, value: r.data };
+}
+
+export interface InstancesForm {
+  count: NumberField;
+  poolSize: NumberField;
+  query: Commands['instances.start']['req']['query'];
+  sleepMs: NumberField;
+}
+
+/** An instances.start request from the form, checked against its schema. */
+export function instancesRequestFrom(form: InstancesForm): Checked<Commands['instances.start']['req']> {
+  if (isEmpty(form.count)) return { ok: false, error: 'instances is empty' };
+  if (isEmpty(form.poolSize)) return { ok: false, error: 'pool size per instance is empty' };
+  const req: Record<string, unknown> = { count: toNumber(form.count), poolSize: toNumber(form.poolSize), query: form.query };
+  if (form.query === 'sleep') {
+    if (isEmpty(form.sleepMs)) return { ok: false, error: 'sleep (ms) is empty' };
+    req.sleepMs = toNumber(form.sleepMs);
+  }
+  const r = commandSchemas['instances.start'].safeParse(req);
+  if (!r.success) return { ok: false, error: firstIssue(r.error) };
+  return { ok: true, value: r.data };
+}
+
+/** "1, 2, 4,8 16" → [1, 2, 4, 8, 16]: commas or spaces between whole numbers, duplicates dropped, ascending. */
+export function parseSizes(text: string): Checked<number[]> {
+  const parts = text.split(/[\s,]+/).filter((p) => p !== '');
+  if (parts.length === 0) return { ok: false, error: 'pool sizes are empty' };
+  const sizes = new Set<number>();
+  for (const p of parts) {
+    if (!/^\d+$/.test(p)) return { ok: false, error: `pool sizes: "${p}" is not a whole number` };
+    sizes.add(Number(p));
+  }
+  return { ok: true, value: [...sizes].sort((a, b) => a - b) };
+}
+
+export interface SweepForm {
+  sizes: string;
+  secondsEach: NumberField;
+  clients: NumberField;
+  query: Commands['sweep.start']['req']['query'];
+}
+
+/** A sweep.start request from the form, checked against its schema. */
+export function sweepRequestFrom(form: SweepForm): Checked<Commands['sweep.start']['req']> {
+  const sizes = parseSizes(form.sizes);
+  if (!sizes.ok) return sizes;
+  if (isEmpty(form.secondsEach)) return { ok: false, error: 'seconds per size is empty' };
+  if (isEmpty(form.clients)) return { ok: false, error: 'clients is empty' };
+  const r = commandSchemas['sweep.start'].safeParse({ sizes: sizes.value, secondsEach: toNumber(form.secondsEach), clients: toNumber(form.clients), query: form.query });
   if (!r.success) return { ok: false, error: firstIssue(r.error) };
   return { ok: true, value: r.data };
 }

@@ -7,6 +7,7 @@
 import type { Transport } from '../../../../shared/api';
 import type { Commands, LoadSpec, PoolSettingsInput, SavedTarget, TargetRequest } from '../../../../shared/api';
 import type { TargetInfo } from '../../../../shared/events';
+import type { Toxics } from '../../../../shared/faults';
 import { EventJournal, type JournalEntry, type JournalFilter, NO_FILTER } from './journal';
 import { type SyncStatus, PoolStore, messageOf } from './pool-store';
 import { SAMPLE_MS, type SeriesColumns, SeriesSampler } from './series';
@@ -249,6 +250,43 @@ export class Inspector {
 
   stopPatterns(): Promise<void> {
     return this.#invoke(() => this.#transport.invoke('pattern.stop', undefined));
+  }
+
+  /** Changes conditions on the link; the first call routes the pool through the fault proxy. */
+  setFaults(toxics: Partial<Toxics>): Promise<Toxics> {
+    return this.#invoke(() => this.#transport.invoke('fault.set', toxics));
+  }
+
+  clearFaults(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('fault.clear', undefined));
+  }
+
+  resetConnections(): Promise<{ connections: number }> {
+    return this.#invoke(() => this.#transport.invoke('fault.reset', undefined));
+  }
+
+  terminate(serverId: number): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('server.terminate', { serverId }));
+  }
+
+  restartDatabase(downMs?: number): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('db.restart', downMs === undefined ? {} : { downMs }));
+  }
+
+  startInstances(req: Commands['instances.start']['req']): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('instances.start', req));
+  }
+
+  stopInstances(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('instances.stop', undefined));
+  }
+
+  startSweep(req: Commands['sweep.start']['req']): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('sweep.start', req));
+  }
+
+  stopSweep(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('sweep.stop', undefined));
   }
 
   clearJournal(): void {

@@ -24,6 +24,9 @@ export const SERIES_KEYS = [
   'errors',
   'opened',
   'closed',
+  'serverSessions',
+  'maxConnections',
+  'planned',
 ] as const;
 export type SeriesKey = (typeof SERIES_KEYS)[number];
 
@@ -112,6 +115,12 @@ export class SeriesSampler {
     cols.borrowed[i] = counts ? counts.borrowed : NaN;
     cols.connecting[i] = counts ? counts.connecting : NaN;
     cols.waiting[i] = counts ? counts.waiting : NaN;
+    // The server's side: every session it lists, against its limit and what the running
+    // app instances would open (instances × pool size). The monitor always lists its own
+    // session, so an empty list is a failed read: a gap, not a drop to zero.
+    cols.serverSessions[i] = s.server && s.server.sessions.length > 0 ? s.server.sessions.length : NaN;
+    cols.maxConnections[i] = s.server?.maxConnections ?? NaN;
+    cols.planned[i] = s.instances?.running ? s.instances.count * s.instances.poolSize : NaN;
 
     const cur = cumulative(s);
     const prev = this.#prev;

@@ -15,6 +15,9 @@ import {
   emptySnapshot,
   poolCounts,
 } from '../../../../shared/snapshot';
+import { type Disagreement, type ServerJoin, joinServerView } from '../../../../shared/server-join';
+import { type InstancesView, instancesView } from '../instances/instances';
+import { type ServerPanel, type ServerSide, serverPanel, serverSideOf } from '../server/server-view';
 
 export interface ConnRow {
   id: string;
@@ -45,6 +48,10 @@ export interface ConnRow {
   lastError: string | null;
   closeReason: ConnectionView['closeReason'];
   closed: boolean;
+  /** Its session as the server lists it (null when closed, not seen yet, or gone). */
+  server: ServerSide | null;
+  /** Where the server and the pool disagree about this connection. */
+  serverFlag: Disagreement | null;
 }
 
 export interface InspectorView {
@@ -77,12 +84,20 @@ export interface InspectorView {
   comparison: Snapshot['comparison'];
   /** The long transaction next to its fix (a copy; `latest` is replaced, never mutated). */
   patterns: Snapshot['patterns'];
+  /** The database's own view: every session, the server's limit, the monitor's note. */
+  server: ServerPanel | null;
+  /** The link's conditions, open outages and measured recoveries (copies). */
+  faults: Snapshot['faults'];
+  instances: InstancesView | null;
+  /** The pool-size sweep (a copy; its points are appended in place by the reducer). */
+  sweep: Snapshot['sweep'];
 }
 
 export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
 
-function row(c: ConnectionView, s: Snapshot, closed: boolean): ConnRow {
+function row(c: ConnectionView, s: Snapshot, join: ServerJoin | null, closed: boolean): ConnRow {
   const b = c.borrowerId === null ? undefined : s.borrowers[c.borrowerId];
+  const side = closed ? { server: null, flag: null } : serverSideOf(join, c.id);
   return {
     id: c.id,
     poolId: c.poolId,
@@ -107,6 +122,8 @@ function row(c: ConnectionView, s: Snapshot, closed: boolean): ConnRow {
     lastError: c.lastError,
     closeReason: c.closeReason,
     closed,
+    server: side.server,
+    serverFlag: side.flag,
   };
 }
 
@@ -124,15 +141,16 @@ function displayedPool(s: Snapshot): PoolView | null {
 }
 
 export function buildView(s: Snapshot): InspectorView {
+  const join = joinServerView(s);
   const connections: ConnRow[] = [];
   const transactions: ConnRow[] = [];
   for (const c of Object.values(s.connections)) {
-    const r = row(c, s, false);
+    const r = row(c, s, join, false);
     connections.push(r);
     if (c.tx !== 'idle') transactions.push(r);
   }
   const closed: ConnRow[] = [];
-  for (let i = s.closed.length - 1; i >= 0; i--) closed.push(row(s.closed[i] as ConnectionView, s, true));
+  for (let i = s.closed.length - 1; i >= 0; i--) closed.push(row(s.closed[i] as ConnectionView, s, null, true));
   const pool = displayedPool(s);
   return {
     seq: s.seq,
@@ -156,6 +174,16 @@ export function buildView(s: Snapshot): InspectorView {
     lastTimeout: s.lastTimeout,
     comparison: s.comparison === null ? null : { ...s.comparison },
     patterns: s.patterns === null ? null : { ...s.patterns },
+    server: serverPanel(s, join),
+    faults: {
+      toxics: { ...s.faults.toxics },
+      proxy: s.faults.proxy,
+      open: s.faults.open.map((o) => ({ ...o })),
+      // Each recovery is a new object from its event, never changed after: shared as is.
+      recoveries: s.faults.recoveries.slice(),
+    },
+    instances: instancesView(s),
+    sweep: s.sweep === null ? null : { ...s.sweep, points: s.sweep.points.slice() },
   };
 }
 

@@ -1,0 +1,158 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../main/engine/engine';
+import { PoolscopeService } from '../../main/engine/service';
+import { type WebHost, startWebHost } from '../../main/web/web-host';
+import { chromiumAvailable, launchChromium } from './helpers/chromium';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const shots = path.join(root, 'docs/screenshots');
+
+// The database's side, faults and app instances, driven from the page. The engine runs its
+// own embedded PostgreSQL here (the run's shared one is not the engine's to restart).
+describe.skipIf(!chromiumAvailable)('the database, faults and app instances in Chromium', () => {
+  let dataDir: string;
+  let service: PoolscopeService;
+  let host: WebHost;
+  let browser: Browser;
+  let page: Page;
+  /** Every command the page sent, in order. */
+  const sent: { cmd: string; req: unknown }[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-faults-'));
+    service = new PoolscopeService(await Engine.start({ embedded: { dataDir }, settings: { max: 4, acquireTimeoutMs: 10_000 } }));
+    const handle = service.handle.bind(service);
+    service.handle = (cmd: unknown, req: unknown) => {
+      sent.push({ cmd: String(cmd), req });
+      return handle(cmd, req);
+    };
+    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
+    await page.goto(host.url);
+    await page.getByTestId('target-summary').filter({ hasText: 'poolscope_demo' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await host?.close();
+    await service?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const snapshot = () => service.engine.snapshot().snapshot;
+  const rows = () => page.getByTestId('conn-row');
+  const serverIds = () => rows().evaluateAll((els) => els.map((el) => el.getAttribute('data-server-id') ?? '').filter((id) => id !== '').sort());
+  const ourSessions = () =>
+    page.locator('[data-testid="server-session"][data-kind="ours"]').evaluateAll((els) => els.map((el) => el.getAttribute('data-pid') ?? '').sort());
+  /** The pids of the open connections' rows and of our sessions in the Database panel, read together. */
+  const bothSides = async () => ({ rows: await serverIds(), sessions: await ourSessions() });
+  /** Waits until `n` connections have their session, each listed once in the Database panel. */
+  const sessionsMatchRows = async (n: number, timeout = 10_000) => {
+    await expect.poll(async () => (await serverIds()).length, { timeout }).toBe(n);
+    await expect.poll(async () => { const b = await bothSides(); return b.sessions.join() === b.rows.join(); }, { timeout: 5_000 }).toBe(true);
+  };
+  /** Four 300 ms sleeps at once: the pool opens all four of its connections. */
+  const fillPool = async () => {
+    await page.getByTestId('control-query').selectOption('sleep');
+    await page.getByTestId('control-sleep-ms').fill('300');
+    await page.getByTestId('control-spike-count').fill('4');
+    await page.getByTestId('control-spike').click();
+  };
+
+  it("lists the pool's sessions on the server and terminates one from its row", async () => {
+    await fillPool();
+    // Each connection's session is in the Database panel, under its backend pid.
+    await sessionsMatchRows(4);
+    const capacity = page.getByTestId('server-capacity');
+    expect(Number(await capacity.getAttribute('data-max'))).toBeGreaterThan(4);
+    await expect.poll(async () => Number(await capacity.getAttribute('data-used'))).toBeGreaterThanOrEqual(5);
+    expect(await page.getByTestId('server-note').count()).toBe(0);
+    await expect.poll(() => rows().first().getByTestId('conn-server-state').textContent()).toMatch(/idle|active/);
+
+    const victim = rows().first();
+    const pid = await victim.getAttribute('data-server-id');
+    await victim.getByTestId('control-terminate').click();
+    await expect.poll(() => sent.at(-1)).toEqual({ cmd: 'server.terminate', req: { serverId: Number(pid) } });
+    // Gone from the pool and from the server, and the pool opens a replacement when asked.
+    await expect.poll(() => page.locator(`[data-testid="conn-row"][data-server-id="${pid}"]`).count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => page.locator(`[data-testid="server-session"][data-pid="${pid}"]`).count(), { timeout: 5_000 }).toBe(0);
+    await fillPool();
+    await sessionsMatchRows(4);
+    expect(await serverIds()).not.toContain(pid);
+    await expect.poll(() => page.locator('[data-testid="recovery-row"][data-kind="terminate"][data-recovered="true"]').count(), { timeout: 15_000 }).toBe(1);
+  });
+
+  it('routes the pool through the proxy when the latency slider moves, in few commands', async () => {
+    expect(await page.getByTestId('fault-proxy').count()).toBe(0);
+    const before = sent.length;
+    const slider = page.getByTestId('control-fault-latency');
+    await slider.scrollIntoViewIfNeeded();
+    await slider.focus();
+    // Ten steps of 5 ms, as fast as keys repeat: a drag in small.
+    for (let i = 0; i < 10; i++) await slider.press('ArrowRight');
+    await expect.poll(() => snapshot().faults.toxics.latencyMs, { timeout: 10_000 }).toBe(50);
+    await expect.poll(() => page.getByTestId('fault-proxy').textContent()).toMatch(/127\.0\.0\.1:\d+ → .+:\d+/);
+    await expect.poll(() => page.getByTestId('fault-state').textContent()).toBe('latency 50 ms');
+    expect(await page.getByTestId('fault-latency-value').textContent()).toBe('50 ms');
+    const faultSets = sent.slice(before).filter((c) => c.cmd === 'fault.set');
+    expect(faultSets.length).toBeLessThan(10);
+    expect(faultSets.at(-1)?.req).toEqual({ latencyMs: 50 });
+
+    // Out of range: refused before anything is sent, with the field named.
+    await page.getByTestId('control-fault-jitter').fill('20000');
+    await page.getByTestId('control-fault-jitter').press('Enter');
+    await expect.poll(() => page.getByTestId('fault-error').textContent()).toBe('jitter (ms) must be at most 10000');
+
+    await page.getByTestId('control-fault-clear').click();
+    await expect.poll(() => snapshot().faults.toxics.latencyMs).toBe(0);
+    await expect.poll(() => page.getByTestId('fault-latency-value').textContent()).toBe('0 ms');
+    await expect.poll(() => page.getByTestId('fault-state').textContent()).toBe('no faults');
+    // Cleared, the pool stays on the proxy.
+    expect(await page.getByTestId('fault-proxy').count()).toBe(1);
+  });
+
+  it('restarts the embedded database and measures the recovery', async () => {
+    await fillPool();
+    const restart = page.getByTestId('control-db-restart');
+    await restart.scrollIntoViewIfNeeded();
+    expect(await restart.isEnabled()).toBe(true);
+    await restart.click();
+    const row = page.locator('[data-testid="recovery-row"][data-kind="restart"][data-recovered="true"]');
+    await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1);
+    expect(await row.getByTestId('recovery-time').textContent()).toMatch(/^\d+(\.\d)? (ms|s)$/);
+    expect(await row.getByTestId('recovery-left-open').textContent()).toBe('sockets left open 0');
+    // Back to serving: the pool fills again on the restarted server, whose sessions the monitor lists.
+    await fillPool();
+    await sessionsMatchRows(4, 15_000);
+  });
+
+  it('starts app instances and shows each as a group against the server', async () => {
+    await page.getByTestId('control-instances-count').fill('3');
+    await page.getByTestId('control-instances-size').fill('2');
+    await page.getByTestId('control-instances-query').selectOption('sleep');
+    await page.getByTestId('control-instances-start').click();
+    await expect.poll(() => sent.filter((c) => c.cmd === 'instances.start').at(-1)).toEqual({ cmd: 'instances.start', req: { count: 3, poolSize: 2, query: 'sleep', sleepMs: 500 } });
+    const groups = page.getByTestId('instance-group');
+    await expect.poll(() => groups.count(), { timeout: 10_000 }).toBe(3);
+    expect(await groups.locator('th').allTextContents()).toEqual(['instance 1', 'instance 2', 'instance 3']);
+    await expect.poll(() => groups.getByTestId('instance-connections').allTextContents(), { timeout: 10_000 }).toEqual(['2 / 2', '2 / 2', '2 / 2']);
+    expect(await page.getByTestId('instances-planned').textContent()).toContain('3 instances × 2 = 6 connections planned');
+    // The instances' sessions are ours on the server too.
+    await expect.poll(() => page.locator('[data-testid="server-session"][data-kind="ours"]').count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(6);
+
+    // Let the chart draw a few samples; tall enough for the Database panel and the fault and instance panels.
+    await new Promise((r) => setTimeout(r, 2_000));
+    await page.setViewportSize({ width: 1440, height: 2300 });
+    await page.mouse.wheel(0, -100_000);
+    await page.screenshot({ path: path.join(shots, 'faults.png') });
+    await page.setViewportSize({ width: 1440, height: 1400 });
+
+    await page.getByTestId('control-instances-stop').click();
+    await expect.poll(() => page.getByTestId('instances-state').textContent()).toBe('stopped');
+  });
+});
