@@ -7,6 +7,7 @@ import mysql from 'mysql2';
 import pg from 'pg';
 import type { Batch } from '../../shared/api';
 import type { EngineKind } from '../../shared/events';
+import { here } from '../../main/engine/call-site';
 import { systemClock } from '../../main/engine/clock';
 import { Coalescer } from '../../main/engine/coalescer';
 import { EventLog } from '../../main/engine/event-log';
@@ -112,11 +113,13 @@ export function inspectedPool(spec: TargetSpec, max: number, query: Query): Insp
   const leaks = new LeakDetector(log, systemClock);
   const pool = openPool({ id: 'p1', spec, log, clock: systemClock, settings: { max } });
   const { sql, params } = statement(spec.engine, query);
+  // As the app's load driver borrows: a label, and the call site captured once.
+  let site: string | null = null;
   return {
     log,
     sent,
     async request() {
-      const lease = await pool.borrow({ label: 'bench' });
+      const lease = await pool.borrow({ label: 'bench', site: (site ??= here()) });
       try {
         await lease.query(sql, params());
       } finally {

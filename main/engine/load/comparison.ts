@@ -1,4 +1,5 @@
 import type { HandshakeTimings } from '../../../shared/events';
+import { here } from '../call-site';
 import type { Engine } from '../engine';
 import type { InstrumentedPool } from '../pool/instrumented-pool';
 import { runQuery } from './queries';
@@ -37,9 +38,10 @@ export class Comparison {
       if (e.type === 'connection.opened' && e.connId.startsWith(`${perRequest.id}.`)) this.#handshakes.push(e.handshake);
     });
     engine.log.emit({ type: 'compare.changed', running: true, concurrency, query, perRequestPoolId: perRequest.id });
+    let site: string | null = null; // captured once: every request borrows from here
     const serve = (pool: () => InstrumentedPool, destroy: boolean) => async (label: string) => {
       const p = pool();
-      const lease = await p.borrow({ label });
+      const lease = await p.borrow({ label, site: (site ??= here()) });
       try {
         await runQuery(lease, p.target.engine, { concurrency: 1, query });
       } finally {
