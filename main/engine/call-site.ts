@@ -58,7 +58,8 @@ export function here(): string {
 function format(frame: Frame, file: string, line: number, column: number, fn: string | null): string {
   // Positions in the source the person wrote, where the code runs from a source map (tsx, bundles).
   const entry = file && line > 0 ? findSourceMap(file)?.findEntry(line - 1, column - 1) : undefined;
-  const original = entry && 'originalSource' in entry ? entry : undefined;
+  // findEntry answers {} where the map has nothing for the position.
+  const original = entry && 'originalSource' in entry ? (entry as { originalSource: string; originalLine: number }) : undefined;
   const where = original?.originalSource ?? file;
   const row = original ? original.originalLine + 1 : line;
   const short = where.replace(/^file:\/\//, '').split(/[\\/]/).slice(-2).join('/');
