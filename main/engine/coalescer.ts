@@ -82,7 +82,8 @@ export class Coalescer {
       this.#pending.push(e);
     }
     if (this.#timer === null) {
-      const wait = Math.max(0, this.#lastFlush + this.#intervalMs - this.#clock.now());
+      // Whole milliseconds, rounded up: a timer for 16.67 ms may fire after 16, and 60/s became 62.
+      const wait = Math.ceil(Math.max(0, this.#lastFlush + this.#intervalMs - this.#clock.now()));
       this.#timer = this.#clock.setTimer(() => this.flush(), wait);
     }
   }

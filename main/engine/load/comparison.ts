@@ -1,4 +1,5 @@
 import type { HandshakeTimings } from '../../../shared/events';
+import { here } from '../call-site';
 import type { Engine } from '../engine';
 import type { InstrumentedPool } from '../pool/instrumented-pool';
 import { serveRequest } from './queries';
@@ -37,7 +38,9 @@ export class Comparison {
       if (e.type === 'connection.opened' && e.connId.startsWith(`${perRequest.id}.`)) this.#handshakes.push(e.handshake);
     });
     engine.log.emit({ type: 'compare.changed', running: true, concurrency, query, perRequestPoolId: perRequest.id });
-    const serve = (pool: () => InstrumentedPool, destroy: boolean) => (label: string) => serveRequest(pool(), label, { concurrency: 1, query }, { destroy });
+    let site: string | null = null; // captured once: every request borrows from here
+    const serve = (pool: () => InstrumentedPool, destroy: boolean) => (label: string) =>
+      serveRequest(pool(), label, { concurrency: 1, query }, { destroy, site: (site ??= here()) });
     this.#runner.start(
       concurrency,
       [

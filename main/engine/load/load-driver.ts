@@ -1,5 +1,6 @@
 import type { LoadSpec } from '../../../shared/api';
 import { emptyHistogram, quantile, record } from '../../../shared/histogram';
+import { here } from '../call-site';
 import { type Clock, every } from '../clock';
 import type { EventLog } from '../event-log';
 import type { InstrumentedPool } from '../pool/instrumented-pool';
@@ -29,6 +30,8 @@ export class LoadDriver {
   #requests = 0;
   #stats = LoadDriver.#window();
   #cancelStats: (() => void) | null = null;
+  /** Every request borrows from the same line: its call site is captured once (a capture costs ~5 µs). */
+  #site: string | null = null;
 
   constructor(log: EventLog, clock: Clock, pool: () => InstrumentedPool) {
     this.#log = log;
@@ -126,7 +129,7 @@ export class LoadDriver {
         await handleRequestWithoutFinally(pool, `${label} (leaked)`);
         this.#stats.leaked++;
       } else {
-        await serveRequest(pool, label, spec);
+        await serveRequest(pool, label, spec, { site: (this.#site ??= here()) });
       }
       this.#stats.ok++;
       record(this.#stats.latency, this.#clock.now() - started);

@@ -1,0 +1,43 @@
+// One run of every part, in order, on both servers: the report the CLI prints and saves
+// and the smoke test checks.
+
+import type { BenchConfig } from './config';
+import { type TaxRow, measureTax } from './connection-tax';
+import { type MachineInfo, machineInfo } from './machine';
+import { type OverheadRow, measureOverhead } from './overhead';
+import { ensureBuilt } from './page';
+import { type PipelineResult, measurePipeline } from './pipeline';
+import { startServers } from './servers';
+import { type SoakResult, measureSoak } from './soak';
+import { type ViewResult, measureView } from './view';
+
+export interface BenchReport {
+  config: BenchConfig['name'];
+  startedAt: string;
+  seconds: number;
+  machine: MachineInfo;
+  overhead: OverheadRow[];
+  tax: TaxRow[];
+  pipeline: PipelineResult;
+  view: ViewResult;
+  soak: SoakResult;
+}
+
+export async function runBench(cfg: BenchConfig, log: (line: string) => void = () => {}): Promise<BenchReport> {
+  const startedAt = new Date();
+  await ensureBuilt();
+  const servers = await startServers();
+  try {
+    const machine = machineInfo(servers);
+    const overhead: OverheadRow[] = [];
+    for (const server of servers.list) overhead.push(...(await measureOverhead(cfg.overhead, server, log)));
+    const tax: TaxRow[] = [];
+    for (const server of servers.list) tax.push(await measureTax(cfg.tax, server, log));
+    const pipeline = await measurePipeline(cfg.pipeline, log);
+    const view = await measureView(cfg.view, log);
+    const soak = await measureSoak(cfg.soak, servers.postgres, log);
+    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, tax, pipeline, view, soak };
+  } finally {
+    await servers.stop();
+  }
+}

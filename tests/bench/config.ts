@@ -1,0 +1,50 @@
+// How long and how hard each part of the bench runs. `full` is `npm run bench`, `quick`
+// is `--quick` (a few minutes), `smoke` is the test in `npm test`: every figure is
+// produced, none of it is meant to be read as a measurement.
+
+export interface BenchConfig {
+  name: 'full' | 'quick' | 'smoke';
+  overhead: {
+    concurrency: number[];
+    /** Seconds of one timed run (one side, one cell). */
+    runSeconds: number;
+    /** bare/inspected pairs per cell, interleaved. */
+    rounds: number;
+    /** Seconds of load before the first timed run of a cell (pools open their connections). */
+    warmSeconds: number;
+    /** Pool size of both sides (the app's default). */
+    poolMax: number;
+  };
+  tax: { concurrency: number; runSeconds: number; rounds: number; appSeconds: number };
+  pipeline: { rates: number[]; stepSeconds: number };
+  view: { connections: number; waiting: number; eventsPerSecond: number; settleSeconds: number; measureSeconds: number };
+  soak: { seconds: number; warmSeconds: number; concurrency: number; sampleSeconds: number };
+}
+
+export const FULL: BenchConfig = {
+  name: 'full',
+  overhead: { concurrency: [1, 8, 64], runSeconds: 5, rounds: 3, warmSeconds: 1, poolMax: 10 },
+  tax: { concurrency: 2, runSeconds: 5, rounds: 3, appSeconds: 10 },
+  pipeline: { rates: [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 400_000], stepSeconds: 5 },
+  view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 3, measureSeconds: 10 },
+  soak: { seconds: 600, warmSeconds: 30, concurrency: 32, sampleSeconds: 10 },
+};
+
+export const QUICK: BenchConfig = {
+  name: 'quick',
+  overhead: { concurrency: [1, 8, 64], runSeconds: 1.5, rounds: 2, warmSeconds: 0.5, poolMax: 10 },
+  tax: { concurrency: 2, runSeconds: 2, rounds: 2, appSeconds: 5 },
+  pipeline: { rates: [50_000, 100_000, 200_000, 300_000], stepSeconds: 2 },
+  view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 2, measureSeconds: 5 },
+  soak: { seconds: 60, warmSeconds: 10, concurrency: 32, sampleSeconds: 5 },
+};
+
+/** Tiny and fast: checks the harness, not the code it measures. */
+export const SMOKE: BenchConfig = {
+  name: 'smoke',
+  overhead: { concurrency: [1, 2], runSeconds: 0.25, rounds: 1, warmSeconds: 0.1, poolMax: 2 },
+  tax: { concurrency: 1, runSeconds: 0.4, rounds: 1, appSeconds: 1.2 },
+  pipeline: { rates: [5_000, 10_000], stepSeconds: 0.5 },
+  view: { connections: 20, waiting: 200, eventsPerSecond: 2_000, settleSeconds: 0.5, measureSeconds: 1 },
+  soak: { seconds: 2, warmSeconds: 0.5, concurrency: 2, sampleSeconds: 0.5 },
+};

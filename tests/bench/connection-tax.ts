@@ -1,0 +1,124 @@
+// Part 2: the connection tax. Bare drivers: a pool versus a new connection per request
+// (connect, authenticate, query, close), taking turns. Then the app's own comparison
+// (main/engine/load/comparison.ts, as the Compare panel runs it) on the same server, read
+// the way the panel reads it (renderer/src/lib/compare/smoothing.ts), to check that what
+// the app shows agrees with the bench.
+
+import mysql from 'mysql2';
+import pg from 'pg';
+import type { EngineKind, EventOf } from '../../shared/events';
+import { smoothSide, throughputRatio } from '../../renderer/src/lib/compare/smoothing';
+import { Engine } from '../../main/engine/engine';
+import { Comparison } from '../../main/engine/load/comparison';
+import type { TargetSpec } from '../../main/engine/target-spec';
+import type { BenchConfig } from './config';
+import type { BenchServer } from './servers';
+import { barePool, closedLoop, type RunResult } from './workload';
+import { Samples, round, sleep } from './stats';
+
+export interface TaxRow {
+  engine: EngineKind;
+  concurrency: number;
+  pooled: { perSecond: number; p50Us: number };
+  perRequest: { perSecond: number; p50Us: number };
+  /** pooled / per-request throughput. */
+  throughputRatio: number;
+  /** per-request p50 / pooled p50. */
+  p50Ratio: number;
+  /** What the app's comparison panel shows on the same server: its throughput ratio and p50 ratio. */
+  app: { throughputRatio: number; p50Ratio: number; intervals: number };
+  /** app ratio / bench ratio (1 = exact agreement; the target is within ±20%). */
+  agreement: number;
+}
+
+/** One request on a connection of its own, closed after. */
+function perRequest(spec: TargetSpec): () => Promise<void> {
+  if (spec.engine === 'postgres') {
+    return async () => {
+      const client = new pg.Client({ host: spec.host, port: spec.port, database: spec.database, user: spec.user, password: spec.password ?? undefined, application_name: 'poolscope' });
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+      } finally {
+        await client.end();
+      }
+    };
+  }
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const conn = mysql.createConnection({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database });
+      conn.query('SELECT 1', (err) => {
+        conn.end(() => (err ? reject(err) : resolve()));
+      });
+    });
+}
+
+function summary(runs: RunResult[]): { perSecond: number; p50Us: number } {
+  const all = new Samples();
+  let requests = 0;
+  let seconds = 0;
+  for (const r of runs) {
+    all.addAll(r.latencyUs);
+    requests += r.requests;
+    seconds += r.seconds;
+  }
+  return { perSecond: round(requests / seconds, 1), p50Us: round(all.quantile(0.5), 1) };
+}
+
+async function appComparison(spec: TargetSpec, concurrency: number, seconds: number): Promise<TaxRow['app']> {
+  const { password, embedded: _embedded, ...fields } = spec;
+  const engine = await Engine.start({ target: { ...fields, password: password ?? undefined } });
+  const stats: EventOf<'compare.stats'>[] = [];
+  const unsubscribe = engine.log.subscribe((e) => {
+    if (e.type === 'compare.stats') stats.push(e);
+  });
+  const comparison = new Comparison(engine);
+  try {
+    await comparison.start(concurrency, 'select1');
+    await sleep(seconds * 1_000);
+  } finally {
+    await comparison.stop();
+    unsubscribe();
+    await engine.stop();
+  }
+  // The first interval includes the pool's own first connections.
+  const used = stats.slice(1);
+  const pooled = smoothSide(used.map((s) => ({ intervalMs: s.intervalMs, side: s.pooled })));
+  const side = smoothSide(used.map((s) => ({ intervalMs: s.intervalMs, side: s.perRequest })));
+  return {
+    throughputRatio: round(throughputRatio(pooled.perSecond, side.perSecond) ?? Number.NaN, 2),
+    p50Ratio: round(side.p50Ms !== null && pooled.p50Ms ? side.p50Ms / pooled.p50Ms : Number.NaN, 2),
+    intervals: used.length,
+  };
+}
+
+export async function measureTax(cfg: BenchConfig['tax'], server: BenchServer, log: (line: string) => void): Promise<TaxRow> {
+  const pool = barePool(server.spec, cfg.concurrency, 'select1');
+  const single = perRequest(server.spec);
+  const runs = { pooled: [] as RunResult[], perRequest: [] as RunResult[] };
+  try {
+    await closedLoop(pool.request, cfg.concurrency, 0.2);
+    for (let r = 0; r < cfg.rounds; r++) {
+      runs.pooled.push(await closedLoop(pool.request, cfg.concurrency, cfg.runSeconds));
+      runs.perRequest.push(await closedLoop(single, cfg.concurrency, cfg.runSeconds));
+    }
+  } finally {
+    await pool.end();
+  }
+  const pooled = summary(runs.pooled);
+  const side = summary(runs.perRequest);
+  const throughput = round(pooled.perSecond / side.perSecond, 2);
+  const app = await appComparison(server.spec, cfg.concurrency, cfg.appSeconds);
+  const row: TaxRow = {
+    engine: server.engine,
+    concurrency: cfg.concurrency,
+    pooled,
+    perRequest: side,
+    throughputRatio: throughput,
+    p50Ratio: round(side.p50Us / pooled.p50Us, 2),
+    app,
+    agreement: round(app.throughputRatio / throughput, 3),
+  };
+  log(`tax ${server.engine}: pooled ${pooled.perSecond}/s, per-request ${side.perSecond}/s, ratio ${throughput}x; app shows ${app.throughputRatio}x`);
+  return row;
+}

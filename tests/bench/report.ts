@@ -1,0 +1,111 @@
+// The issue's targets checked against one report, and the report as text tables.
+
+import type { BenchReport } from './bench';
+import { DELAY_LIMIT_MS } from './pipeline';
+import { LONG_TASK_MS } from './view';
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export const TARGETS = {
+  throughputRatio: 0.97,
+  addedP50Us: 10,
+  eventsPerSecond: 100_000,
+  batchesPerSecond: 60,
+  frameP95Ms: 16.7,
+  heapGrowthMb: 20,
+  appAgreement: 0.2,
+};
+
+export function checkTargets(r: BenchReport): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const worstRatio = Math.min(...r.overhead.map((o) => o.throughputRatio));
+  const worstAdded = Math.max(...r.overhead.map((o) => o.addedP50Us));
+  checks.push({ target: `inspected throughput >= ${TARGETS.throughputRatio * 100}% of bare, every row`, measured: `worst ${(worstRatio * 100).toFixed(1)}%`, met: worstRatio >= TARGETS.throughputRatio });
+  checks.push({ target: `added p50 <= ${TARGETS.addedP50Us} µs, every row`, measured: `worst ${worstAdded} µs`, met: worstAdded <= TARGETS.addedP50Us });
+  const p = r.pipeline;
+  checks.push({
+    target: `pipeline >= ${TARGETS.eventsPerSecond.toLocaleString('en')} events/s with loop delay p99 < ${DELAY_LIMIT_MS} ms`,
+    measured: `${p.maxSustainedPerSecond.toLocaleString('en')} events/s (p99 ${p.loopDelayP99Ms} ms)`,
+    met: p.maxSustainedPerSecond >= TARGETS.eventsPerSecond,
+  });
+  const maxBatches = Math.max(...p.steps.map((s) => s.batchesPerSecond));
+  checks.push({ target: `<= ${TARGETS.batchesPerSecond} batches/s`, measured: `at most ${maxBatches}/s`, met: maxBatches <= TARGETS.batchesPerSecond });
+  const v = r.view;
+  checks.push({ target: `view frame p95 <= ${TARGETS.frameP95Ms} ms`, measured: `${v.frameP95Ms} ms`, met: v.frameP95Ms <= TARGETS.frameP95Ms });
+  checks.push({ target: `no long task over ${LONG_TASK_MS} ms`, measured: `${v.longTasks} (longest ${v.longestTaskMs} ms)`, met: v.longTasks === 0 });
+  const s = r.soak;
+  const heap = Math.max(s.engineHeapGrowthMb, s.pageHeapGrowthMb);
+  checks.push({ target: `soak heap growth < ${TARGETS.heapGrowthMb} MB (engine and page)`, measured: `engine ${s.engineHeapGrowthMb} MB, page ${s.pageHeapGrowthMb} MB`, met: heap < TARGETS.heapGrowthMb });
+  checks.push({
+    target: 'no sockets left over',
+    measured: `${s.socketsBefore} before, ${s.socketsAfter} after; ${s.serverSessionsAfter} server sessions`,
+    met: s.socketsAfter <= s.socketsBefore && s.serverSessionsAfter === 0,
+  });
+  const pgTax = r.tax.find((t) => t.engine === 'postgres');
+  if (pgTax) {
+    checks.push({
+      target: `app's comparison within ${TARGETS.appAgreement * 100}% of the bench (PostgreSQL)`,
+      measured: `app ${pgTax.app.throughputRatio}x vs bench ${pgTax.throughputRatio}x (${pgTax.agreement})`,
+      met: Math.abs(pgTax.agreement - 1) <= TARGETS.appAgreement,
+    });
+  }
+  return checks;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+const n = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en', { maximumFractionDigits: 1 }) : String(v));
+
+export function formatReport(r: BenchReport): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push(`Poolscope bench (${r.config}, ${r.seconds} s) on ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}, Node ${m.node}; PostgreSQL ${m.servers.postgres}, MariaDB/MySQL ${m.servers.mysql}`);
+  out.push('', 'Overhead: bare driver pool vs the same pool inspected (closed loop, interleaved runs)');
+  out.push(
+    table(
+      ['server', 'query', 'conc.', 'bare /s', 'inspected /s', 'ratio', 'bare p50 µs', 'insp. p50 µs', 'added p50 µs', 'bare p99 µs', 'insp. p99 µs'],
+      r.overhead.map((o) => [o.engine, o.query, o.concurrency, n(o.bare.perSecond), n(o.inspected.perSecond), `${(o.throughputRatio * 100).toFixed(1)}%`, n(o.bare.p50Us), n(o.inspected.p50Us), n(o.addedP50Us), n(o.bare.p99Us), n(o.inspected.p99Us)]),
+    ),
+  );
+  out.push('', 'Connection tax: a new connection per request vs the pool (SELECT 1)');
+  out.push(
+    table(
+      ['server', 'conc.', 'pooled /s', 'per-request /s', 'throughput ratio', 'p50 ratio', "app's panel", 'app / bench'],
+      r.tax.map((t) => [t.engine, t.concurrency, n(t.pooled.perSecond), n(t.perRequest.perSecond), `${t.throughputRatio}x`, `${t.p50Ratio}x`, `${t.app.throughputRatio}x`, t.agreement]),
+    ),
+  );
+  out.push('', 'Event pipeline (event log, reducer, coalescer, JSON) at rising rates');
+  out.push(
+    table(
+      ['target /s', 'achieved /s', 'loop delay p99 ms', 'batches /s', 'bytes /batch', 'events /batch', 'sustained'],
+      r.pipeline.steps.map((s) => [n(s.targetPerSecond), n(s.achievedPerSecond), s.loopDelayP99Ms, s.batchesPerSecond, n(s.bytesPerBatch), n(s.eventsPerBatch), s.sustained ? 'yes' : 'no']),
+    ),
+  );
+  const v = r.view;
+  out.push('', `View in Chromium: ${n(v.connections)} connections, ${n(v.waiting)} waiting, ${n(v.achievedPerSecond)} events/s`);
+  out.push(table(['frames', 'frame p50 ms', 'frame p95 ms', 'frame max ms', 'long tasks > 50 ms', 'longest ms'], [[v.frames, v.frameP50Ms, v.frameP95Ms, v.frameMaxMs, v.longTasks, v.longestTaskMs]]));
+  const s = r.soak;
+  out.push('', `Soak: ${s.seconds} s, ${n(s.requests)} requests`);
+  out.push(
+    table(
+      ['', 'engine heap MB', 'engine RSS MB', 'page heap MB', 'page RSS MB'],
+      [
+        ['after warm-up', s.afterWarmUp.engineHeapMb, s.afterWarmUp.engineRssMb, s.afterWarmUp.pageHeapMb, s.afterWarmUp.pageRssMb],
+        ['at end', s.atEnd.engineHeapMb, s.atEnd.engineRssMb, s.atEnd.pageHeapMb, s.atEnd.pageRssMb],
+        ['growth', s.engineHeapGrowthMb, s.engineRssGrowthMb, s.pageHeapGrowthMb, s.pageRssGrowthMb],
+      ],
+    ),
+  );
+  out.push(`sockets: ${s.socketsBefore} before, ${s.socketsAfter} after; server sessions left: ${s.serverSessionsAfter}`);
+  out.push('', 'Targets');
+  out.push(table(['target', 'measured', 'met'], checkTargets(r).map((c) => [c.target, c.measured, c.met ? 'yes' : 'NO'])));
+  return out.join('\n');
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { runBench } from '../bench/bench';
+import { SMOKE } from '../bench/config';
+import { checkTargets, formatReport } from '../bench/report';
+import { chromiumAvailable } from '../e2e/helpers/chromium';
+import { mysqlAvailable } from './helpers/servers';
+
+// The bench harness in a tiny configuration, so that it cannot rot: every figure is
+// produced and sane. No timing target is asserted here: machines are noisy.
+const finitePositive = (v: number) => Number.isFinite(v) && v > 0;
+
+describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke configuration', () => {
+  it('produces every figure on both servers', { timeout: 120_000 }, async () => {
+    const r = await runBench(SMOKE);
+
+    expect(r.machine.cores).toBeGreaterThan(0);
+    expect(r.machine.cpu).not.toBe('');
+    expect(r.machine.servers.postgres).toMatch(/^\d+/);
+    expect(r.machine.servers.mysql).toMatch(/^\d+/);
+
+    expect(r.overhead).toHaveLength(2 * 2 * SMOKE.overhead.concurrency.length);
+    for (const o of r.overhead) {
+      for (const side of [o.bare, o.inspected]) {
+        expect(side.failed).toBe(0);
+        expect(finitePositive(side.perSecond)).toBe(true);
+        expect(finitePositive(side.p50Us)).toBe(true);
+        expect(side.p99Us).toBeGreaterThanOrEqual(side.p50Us);
+      }
+      expect(finitePositive(o.throughputRatio)).toBe(true);
+      expect(Number.isFinite(o.addedP50Us)).toBe(true);
+    }
+
+    expect(r.tax.map((t) => t.engine)).toEqual(['postgres', 'mysql']);
+    for (const t of r.tax) {
+      expect(finitePositive(t.pooled.perSecond) && finitePositive(t.perRequest.perSecond)).toBe(true);
+      expect(finitePositive(t.throughputRatio) && finitePositive(t.p50Ratio)).toBe(true);
+      expect(t.app.intervals).toBeGreaterThan(0);
+      expect(finitePositive(t.app.throughputRatio) && finitePositive(t.agreement)).toBe(true);
+    }
+
+    const p = r.pipeline;
+    expect(p.steps.length).toBeGreaterThan(0);
+    for (const s of p.steps) {
+      expect(finitePositive(s.achievedPerSecond) && finitePositive(s.batchesPerSecond) && finitePositive(s.bytesPerBatch)).toBe(true);
+      expect(s.loopDelayP99Ms).toBeGreaterThan(0);
+    }
+
+    const v = r.view;
+    expect(v.frames).toBeGreaterThan(0);
+    expect(finitePositive(v.frameP50Ms)).toBe(true);
+    expect(v.frameP95Ms).toBeGreaterThanOrEqual(v.frameP50Ms);
+    expect(v.frameMaxMs).toBeGreaterThanOrEqual(v.frameP95Ms);
+    expect(v.longTasks).toBeGreaterThanOrEqual(0);
+    expect(finitePositive(v.achievedPerSecond)).toBe(true);
+
+    const s = r.soak;
+    expect(s.requests).toBeGreaterThan(0);
+    for (const m of [s.afterWarmUp, s.atEnd]) {
+      expect(finitePositive(m.engineHeapMb) && finitePositive(m.engineRssMb) && finitePositive(m.pageHeapMb)).toBe(true);
+      expect(m.pageRssMb).toBeGreaterThanOrEqual(0);
+    }
+    expect(Number.isFinite(s.engineHeapGrowthMb) && Number.isFinite(s.pageHeapGrowthMb)).toBe(true);
+    // Sockets are not timing: the app must leave none behind, even in a 2-second soak.
+    expect(s.socketsAfter).toBeLessThanOrEqual(s.socketsBefore);
+    expect(s.serverSessionsAfter).toBe(0);
+
+    expect(checkTargets(r).length).toBeGreaterThanOrEqual(9);
+    expect(formatReport(r)).toContain('Targets');
+  });
+});
