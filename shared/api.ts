@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PoolEvent, TargetInfo } from './events';
 import type { Toxics } from './faults';
+import type { Recording, ScenarioInfo } from './scenario';
 import type { Snapshot } from './snapshot';
 import { toxicsInputSchema } from './faults';
 import { targetFieldsSchema } from './target-schema';
@@ -130,6 +131,17 @@ export const commandSchemas = {
     })
     .strict(),
   'sweep.stop': none,
+  'scenario.list': none,
+  'scenario.open': z.union([
+    z.object({ builtIn: z.string().min(1).max(100) }).strict(),
+    z.object({ source: z.string().min(1, 'the scenario file is empty').max(1_000_000, 'a scenario file must be under 1 MB'), fileName: z.string().max(255).optional() }).strict(),
+  ]),
+  'scenario.play': none,
+  'scenario.pause': none,
+  'scenario.step': none,
+  'scenario.restart': none,
+  'record.start': none,
+  'record.stop': none,
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -192,6 +204,20 @@ export interface Commands {
   /** Throughput at each pool size, `clients` requests in flight, `secondsEach` per size. */
   'sweep.start': { req: { sizes: number[]; secondsEach: number; clients: number; query: (typeof SWEEP_QUERIES)[number] }; res: void };
   'sweep.stop': { req: void; res: void };
+  'scenario.list': { req: void; res: ScenarioInfo[] };
+  /** Loads a built-in or a file's text (JSON), checked field by field; paused before its first step. */
+  'scenario.open': { req: { builtIn: string } | { source: string; fileName?: string }; res: ScenarioInfo };
+  /** Runs the steps from the current one to the end (or a failed expect). */
+  'scenario.play': { req: void; res: void };
+  /** Stops after the step running now. */
+  'scenario.pause': { req: void; res: void };
+  /** Runs the current step, then pauses. */
+  'scenario.step': { req: void; res: void };
+  /** Stops what the scenario started, reapplies its settings, and goes back to its first step. */
+  'scenario.restart': { req: void; res: void };
+  /** Keeps every event from now on, with the snapshot before the first. */
+  'record.start': { req: void; res: void };
+  'record.stop': { req: void; res: Recording };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { TimeoutDiagnosis } from './diagnosis';
 import type { FaultKind, Recovery, Toxics } from './faults';
+import type { RunnerState, StepOutcome } from './scenario';
 
 // Every change the engine observes is one of these events, named in the past tense
 // (`area.verb`). The engine stamps each with a monotonic `seq` and a time `t`
@@ -168,6 +169,12 @@ export type PoolEventBody =
   | { type: 'sweep.changed'; running: boolean; sizes: number[]; secondsEach: number; clients: number; query: string }
   /** One pool size of the sweep, measured. */
   | { type: 'sweep.measured'; size: number; throughput: number; p50Ms: number | null; p99Ms: number | null; failed: number }
+  | { type: 'scenario.opened'; name: string; title: string; description: string; steps: StepOutcome[] }
+  | { type: 'scenario.changed'; state: RunnerState; current: number }
+  | { type: 'scenario.stepped'; outcome: StepOutcome }
+  /** A note step reached: the text shown to the audience (and kept in recordings). */
+  | { type: 'scenario.noted'; index: number; text: string }
+  | { type: 'record.changed'; recording: boolean; fromSeq: number | null }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }
   | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };

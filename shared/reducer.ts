@@ -301,6 +301,25 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       s.sweep?.points.push(point);
       break;
     }
+    case 'scenario.opened':
+      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: e.steps, note: null };
+      break;
+    case 'scenario.changed':
+      if (s.scenario) {
+        s.scenario.state = e.state;
+        s.scenario.current = e.current;
+        if (e.current === 0 && e.state !== 'playing') s.scenario.note = null;
+      }
+      break;
+    case 'scenario.stepped':
+      if (s.scenario) s.scenario.steps[e.outcome.index] = e.outcome;
+      break;
+    case 'scenario.noted':
+      if (s.scenario) s.scenario.note = e.text;
+      break;
+    case 'record.changed':
+      s.recording = { active: e.recording, fromSeq: e.fromSeq };
+      break;
     case 'tx.began': {
       c.txBegan++;
       const conn = s.connections[e.connId];

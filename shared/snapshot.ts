@@ -11,6 +11,7 @@ import type {
 import type { TimeoutDiagnosis } from './diagnosis';
 import { type FaultKind, NO_TOXICS, type Recovery, type Toxics } from './faults';
 import { emptyHistogram, type Histogram } from './histogram';
+import type { RunnerState, StepOutcome } from './scenario';
 
 /** One state a person sees per connection; transaction states apply while borrowed. */
 export type ConnState =
@@ -172,6 +173,10 @@ export interface Snapshot {
     query: string;
     points: Omit<EventOf<'sweep.measured'>, 'type' | 'seq' | 't'>[];
   } | null;
+  /** The scenario open in the runner: its steps with their outcomes, and the note on screen. */
+  scenario: { name: string; title: string; description: string; state: RunnerState; current: number; steps: StepOutcome[]; note: string | null } | null;
+  /** Whether events are being recorded, and from which seq. */
+  recording: { active: boolean; fromSeq: number | null };
 }
 
 export const RECOVERIES_KEPT = 20;
@@ -220,6 +225,8 @@ export function emptySnapshot(): Snapshot {
     faults: { toxics: { ...NO_TOXICS }, proxy: null, open: [], recoveries: [] },
     instances: null,
     sweep: null,
+    scenario: null,
+    recording: { active: false, fromSeq: null },
   };
 }
 

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import type { PoolEvent } from './events';
+import type { Snapshot } from './snapshot';
+
+// Scenarios: a script of steps over the typed API, for workshops (played in the app, one
+// step at a time, each explained) and for CI (run headless, exits non-zero when an
+// expectation fails). One schema, here, for files, built-ins and both runners.
+//
+// A step is an object with exactly one key:
+//   { "note": "text shown to the audience" }
+//   { "wait": { "ms": 2000 } }  or  { "wait": { "until": "waiting >= 40", "timeoutMs": 10000 } }
+//   { "expect": "waiting >= 40" }  or  { "expect": ["timedOut >= 1", "lastTimeout.cause == leak"] }
+//   { "<command>": <request> }  any command of shared/api.ts but snapshot.get, targets.* and
+//                               scenario.* / record.*, e.g. { "leak.inject": { "count": 3 } }
+// A condition is `<metric> <op> <value>`, op one of == != >= <= > <, the metrics below.
+
+/** What a condition can read from the snapshot (and the server view), by name. */
+export const METRICS = [
+  'total',
+  'idle',
+  'borrowed',
+  'connecting',
+  'waiting',
+  'max',
+  'acquired',
+  'timedOut',
+  'failed',
+  'released',
+  'leaksFlagged',
+  'flagged',
+  'inTransaction',
+  'txBegan',
+  'txCommitted',
+  'txRolledBack',
+  'opened',
+  'closed',
+  'statements',
+  'statementErrors',
+  'serverSessions',
+  'maxConnections',
+  'refusals',
+  'recoveries',
+  'lastRecoveryMs',
+  'socketsLeftOpen',
+  'comparison.ratio',
+  'patterns.holdingRatio',
+  'load.p99Ms',
+  'sweep.points',
+  'sweep.bestSize',
+  'lastTimeout.cause',
+] as const;
+export type Metric = (typeof METRICS)[number];
+
+export const OPERATORS = ['==', '!=', '>=', '<=', '>', '<'] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export interface Condition {
+  metric: Metric;
+  op: Operator;
+  /** A number, or a word for `lastTimeout.cause` (leak, slow queries, database unreachable, pool too small). */
+  value: number | string;
+  /** As written, for messages. */
+  text: string;
+}
+
+export const SCENARIO_VERSION = 1;
+
+/** A scenario file as written (JSON), before its steps are checked one by one. */
+export interface ScenarioFile {
+  version?: number;
+  title: string;
+  description?: string;
+  /** "embedded" (default) or a database URL; `--target` overrides it. */
+  target?: string;
+  /** Pool settings to start from, as pool.configure takes them. */
+  settings?: Record<string, unknown>;
+  steps: Record<string, unknown>[];
+}
+
+/** One step, checked: what the runners execute. */
+export type Step =
+  | { kind: 'note'; text: string }
+  | { kind: 'wait'; ms: number }
+  | { kind: 'wait'; until: Condition; timeoutMs: number }
+  | { kind: 'expect'; conditions: Condition[] }
+  | { kind: 'command'; cmd: string; req: unknown };
+
+export interface Scenario {
+  name: string;
+  title: string;
+  description: string;
+  target: string;
+  settings: Record<string, unknown>;
+  steps: Step[];
+}
+
+/** A built-in scenario as listed. */
+export interface ScenarioInfo {
+  name: string;
+  title: string;
+  description: string;
+  steps: number;
+  /** Engines it applies to. */
+  engines: ('postgres' | 'mysql')[];
+}
+
+export type StepStatus = 'pending' | 'running' | 'passed' | 'failed' | 'skipped';
+export type RunnerState = 'idle' | 'playing' | 'paused' | 'finished' | 'failed';
+
+/** The outcome of one step, as the runner reports it and `--json` prints it. */
+export interface StepOutcome {
+  index: number;
+  /** One line: "note: …", "wait until waiting >= 40", "leak.inject {count: 3}"… */
+  summary: string;
+  status: StepStatus;
+  /** For an expect: each condition with the value seen. For a failure: what failed and what to check. */
+  message: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** A recording of a session: enough to rebuild every snapshot with the shared reducer, with no database. */
+export interface Recording {
+  format: 'poolscope-recording';
+  version: 1;
+  recordedAt: string;
+  /** Where the events came from, as shown (never a password). */
+  target: string | null;
+  /** The snapshot before the first event (its seq is the first event's seq - 1). */
+  initial: Snapshot;
+  /** Every event from then on, in order, raw (never coalesced). */
+  events: PoolEvent[];
+  /** Scenario notes and marks, by seq. */
+  notes: { seq: number; text: string }[];
+}
+
+export const recordingSchema = z
+  .object({
+    format: z.literal('poolscope-recording', { error: 'not a Poolscope recording (format must be "poolscope-recording")' }),
+    version: z.literal(1, { error: 'unsupported recording version (this Poolscope reads version 1)' }),
+    recordedAt: z.string(),
+    target: z.string().nullable(),
+    initial: z.record(z.string(), z.unknown()),
+    events: z.array(z.object({ type: z.string(), seq: z.number().int(), t: z.number() }).passthrough()),
+    notes: z.array(z.object({ seq: z.number().int(), text: z.string() })),
+  })
+  .strict();
