@@ -5,6 +5,7 @@ import { Engine } from '../../main/engine/engine';
 import { PoolscopeService } from '../../main/engine/service';
 import { type WebHost, startWebHost } from '../../main/web/web-host';
 import { chromiumAvailable, launchChromium } from './helpers/chromium';
+import { type SentCommand, recordCommands } from './helpers/sent-commands';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const shots = path.join(root, 'docs/screenshots');
@@ -15,16 +16,12 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
   let browser: Browser;
   let page: Page;
   /** Every command the page sent, in order (the host hands each one to service.handle). */
-  const sent: { cmd: string; req: unknown }[] = [];
+  const sent: SentCommand[] = [];
 
   beforeAll(async () => {
     // Starts smaller than the tests want: the UI sets the pool size itself.
     service = new PoolscopeService(await Engine.start({ target: inject('pgUrl'), settings: { max: 4, acquireTimeoutMs: 30_000 } }));
-    const handle = service.handle.bind(service);
-    service.handle = (cmd: unknown, req: unknown) => {
-      sent.push({ cmd: String(cmd), req });
-      return handle(cmd, req);
-    };
+    recordCommands(service, sent);
     host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });

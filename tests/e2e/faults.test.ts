@@ -7,6 +7,7 @@ import { Engine } from '../../main/engine/engine';
 import { PoolscopeService } from '../../main/engine/service';
 import { type WebHost, startWebHost } from '../../main/web/web-host';
 import { chromiumAvailable, launchChromium } from './helpers/chromium';
+import { type SentCommand, recordCommands } from './helpers/sent-commands';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const shots = path.join(root, 'docs/screenshots');
@@ -20,16 +21,12 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
   let browser: Browser;
   let page: Page;
   /** Every command the page sent, in order. */
-  const sent: { cmd: string; req: unknown }[] = [];
+  const sent: SentCommand[] = [];
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-faults-'));
     service = new PoolscopeService(await Engine.start({ embedded: { dataDir }, settings: { max: 4, acquireTimeoutMs: 10_000 } }));
-    const handle = service.handle.bind(service);
-    service.handle = (cmd: unknown, req: unknown) => {
-      sent.push({ cmd: String(cmd), req });
-      return handle(cmd, req);
-    };
+    recordCommands(service, sent);
     host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
