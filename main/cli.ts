@@ -232,6 +232,12 @@ function portOption(raw: string | undefined): number {
   return n;
 }
 
+// `poolscope list | head`: the reader left; that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const { positionals, values } = (() => {
   try {
     return parseArgs({
