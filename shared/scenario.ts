@@ -11,8 +11,12 @@ import type { Snapshot } from './snapshot';
 //   { "wait": { "ms": 2000 } }  or  { "wait": { "until": "waiting >= 40", "timeoutMs": 10000 } }
 //   { "expect": "waiting >= 40" }  or  { "expect": ["timedOut >= 1", "lastTimeout.cause == leak"] }
 //   { "<command>": <request> }  any command of shared/api.ts but snapshot.get, targets.* and
-//                               scenario.* / record.*, e.g. { "leak.inject": { "count": 3 } }
-// A condition is `<metric> <op> <value>`, op one of == != >= <= > <, the metrics below.
+//                               scenario.* / record.*, e.g. { "leak.inject": { "count": 3 } };
+//                               a command without a request takes {} ({ "load.stop": {} })
+// A borrowerId (tx.run, tx.commit, tx.rollback, lease.*) names a transaction the scenario
+// began: "$<label>" of an earlier { "tx.begin": { "label": "<label>" } }.
+// A condition is `<metric> <op> <value>`, op one of == != >= <= > <, the metrics below
+// (each defined in shared/conditions.ts).
 
 /** What a condition can read from the snapshot (and the server view), by name. */
 export const METRICS = [
@@ -43,10 +47,12 @@ export const METRICS = [
   'lastRecoveryMs',
   'socketsLeftOpen',
   'comparison.ratio',
+  'comparison.taxMs',
   'patterns.holdingRatio',
   'load.p99Ms',
   'sweep.points',
   'sweep.bestSize',
+  'sweep.scaling',
   'lastTimeout.cause',
 ] as const;
 export type Metric = (typeof METRICS)[number];
@@ -74,6 +80,8 @@ export interface ScenarioFile {
   target?: string;
   /** Pool settings to start from, as pool.configure takes them. */
   settings?: Record<string, unknown>;
+  /** Engines it applies to (default both); a run on another engine is refused. */
+  engines?: ('postgres' | 'mysql')[];
   steps: Record<string, unknown>[];
 }
 
@@ -91,6 +99,7 @@ export interface Scenario {
   description: string;
   target: string;
   settings: Record<string, unknown>;
+  engines: ('postgres' | 'mysql')[];
   steps: Step[];
 }
 

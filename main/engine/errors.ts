@@ -20,7 +20,10 @@ export type ErrorCode =
   | 'embedded-failed'
   | 'no-fault-proxy'
   | 'not-ours'
-  | 'not-embedded';
+  | 'not-embedded'
+  | 'bad-scenario'
+  | 'no-scenario'
+  | 'recording';
 
 export class PoolscopeError extends Error {
   readonly code: ErrorCode;

@@ -1,4 +1,6 @@
 import { type ApiError, type Batch, type CommandName, type Commands, type Reply, type TargetRequest, validateCommand } from '../../shared/api';
+import { parseScenario } from '../../shared/scenario-parse';
+import type { Scenario } from '../../shared/scenario';
 import { SETTINGS_OF } from '../../shared/settings-help';
 import { NO_TOXICS, type Toxics } from '../../shared/faults';
 import { joinServerView } from '../../shared/server-join';
@@ -17,7 +19,10 @@ import { LoadDriver } from './load/load-driver';
 import { Patterns } from './load/patterns';
 import { handleRequestWithoutFinally } from './load/leaky-handler';
 import type { Lease } from './pool/lease';
+import { SessionRecorder } from './recording';
 import { SavedTargets } from './saved-targets';
+import { builtInInfos, requireBuiltIn } from './scenarios/builtins';
+import { ScenarioRunner } from './scenarios/runner';
 import { type TargetSpec, parseTarget } from './target-spec';
 
 /** Rows a transaction's statement returns to the UI: enough to see, not a result browser. */
@@ -32,6 +37,9 @@ type Handlers = { [K in CommandName]: (req: Commands[K]['req']) => Promise<Comma
  */
 export class PoolscopeService {
   readonly engine: Engine;
+  /** Plays scenarios through this service's handle(); the headless runner drives it directly. */
+  readonly scenarios: ScenarioRunner;
+  readonly #recorder: SessionRecorder;
   readonly #load: LoadDriver;
   readonly #handlers: Handlers;
 
@@ -57,6 +65,8 @@ export class PoolscopeService {
     this.#recovery = new RecoveryWatch(engine);
     this.#instances = new Instances(engine);
     this.#sweep = new Sweep(engine);
+    this.scenarios = new ScenarioRunner((cmd, req) => this.handle(cmd, req), engine.log, engine.clock);
+    this.#recorder = new SessionRecorder(engine.log, engine.clock);
     // The database's own view follows the active target: a new pool that passed its check
     // (the engine makes it active right after) gets a monitor of its own.
     this.#unwatch = engine.log.subscribe((e) => {
@@ -160,6 +170,14 @@ export class PoolscopeService {
       'instances.stop': () => this.#instances.stop(),
       'sweep.start': (spec) => this.#sweep.start(spec),
       'sweep.stop': () => this.#sweep.stop(),
+      'scenario.list': async () => builtInInfos(),
+      'scenario.open': async (req) => this.scenarios.open('builtIn' in req ? requireBuiltIn(req.builtIn) : scenarioFrom(req.source, req.fileName ?? 'scenario.json')),
+      'scenario.play': async () => this.scenarios.play(),
+      'scenario.pause': async () => this.scenarios.pause(),
+      'scenario.step': async () => this.scenarios.step(),
+      'scenario.restart': () => this.scenarios.restart(),
+      'record.start': async () => this.#recorder.start(),
+      'record.stop': async () => this.#recorder.stop(),
     };
   }
 
@@ -251,6 +269,7 @@ export class PoolscopeService {
   }
 
   async stop(): Promise<void> {
+    this.scenarios.stop();
     this.#unwatch();
     await this.#monitor?.stop();
     this.#monitor = null;
@@ -261,6 +280,13 @@ export class PoolscopeService {
     await this.engine.stop();
     await loadStopped;
   }
+}
+
+/** A scenario file's text, checked; every problem, each naming its field, in one error. */
+export function scenarioFrom(source: string, fileName: string): Scenario {
+  const r = parseScenario(source, fileName);
+  if (!r.ok) throw new PoolscopeError('bad-scenario', `${fileName} is not a valid scenario:\n${r.errors.map((e) => `  ${e}`).join('\n')}`);
+  return r.scenario;
 }
 
 export function toApiError(err: unknown): ApiError {

@@ -1,0 +1,88 @@
+import type { PoolEvent } from '../../../shared/events';
+import type { Recording, Scenario, StepOutcome } from '../../../shared/scenario';
+import type { Counters } from '../../../shared/snapshot';
+import type { EmbeddedOptions } from '../embedded/embedded-postgres';
+import { Engine } from '../engine';
+import { PoolscopeError, messageOf, redactUrls } from '../errors';
+import { PoolscopeService } from '../service';
+import type { ConditionResult } from './runner';
+
+/** 0: every step passed; 1: an expect or a wait-until failed; 2: the scenario could not run. */
+export type ExitCode = 0 | 1 | 2;
+
+/** What `poolscope run --json` prints: one object. */
+export interface RunReport {
+  scenario: { name: string; title: string };
+  /** As shown: never a password. */
+  target: string | null;
+  passed: boolean;
+  exitCode: ExitCode;
+  /** Why the scenario could not run, if it could not. */
+  error: string | null;
+  /** Every step with its outcome; steps after a failure are `skipped`. */
+  steps: StepOutcome[];
+  /** Each expect step's conditions with the values seen. */
+  expects: { index: number; passed: boolean; conditions: ConditionResult[] }[];
+  /** The engine's counters at the end (over the whole run). */
+  counters: Counters | null;
+}
+
+export interface HeadlessOptions {
+  /** A database URL; absent: the scenario's own target ("embedded" starts the embedded PostgreSQL). */
+  target?: string;
+  embedded?: Omit<EmbeddedOptions, 'onProgress'>;
+  /** Keep a recording of the run (returned with the report). */
+  record?: boolean;
+  /** Every event of the run, as it happens (the CLI prints steps and notes from them). */
+  onEvent?: (e: PoolEvent) => void;
+}
+
+/**
+ * Runs a scenario to its end with no window: starts an engine on the target, plays every
+ * step through the service (as the app does), stops at the first failure, and reports.
+ * Never throws for a scenario's or a target's failure: the report says what failed.
+ */
+export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}): Promise<{ report: RunReport; recording: Recording | null }> {
+  const target = opts.target ?? (scenario.target === 'embedded' ? undefined : scenario.target);
+  const report: RunReport = { scenario: { name: scenario.name, title: scenario.title }, target: target === undefined ? 'embedded' : redactUrls(target), passed: false, exitCode: 2, error: null, steps: [], expects: [], counters: null };
+  const engine = new Engine({ target, embedded: opts.embedded });
+  const unsubscribe = opts.onEvent ? engine.log.subscribe(opts.onEvent) : () => undefined;
+  try {
+    await engine.start();
+  } catch (err) {
+    unsubscribe();
+    report.error = `the target could not be reached: ${err instanceof PoolscopeError ? err.message : redactUrls(messageOf(err))}`;
+    return { report, recording: null };
+  }
+  report.target = engine.pool.target.display;
+  const service = new PoolscopeService(engine);
+  let recording: Recording | null = null;
+  try {
+    if (opts.record) await service.handle('record.start', undefined);
+    const runner = service.scenarios;
+    runner.open(scenario);
+    runner.play();
+    await runner.settled();
+    if (opts.record) {
+      const r = await service.handle('record.stop', undefined);
+      if (r.ok) recording = r.res as Recording;
+    }
+    report.steps = runner.outcomes.map((o) => (o.status === 'pending' ? { ...o, status: 'skipped' } : o));
+    report.expects = [...runner.checks].map(([index, conditions]) => ({ index, passed: conditions.every((c) => c.ok), conditions }));
+    report.counters = structuredClone(engine.log.live.counters);
+    const failed = runner.outcomes.find((o) => o.status === 'failed');
+    const step = failed ? scenario.steps[failed.index] : undefined;
+    if (runner.startError !== null) {
+      report.error = `the scenario could not start: ${runner.startError}`;
+    } else if (failed && step?.kind === 'command') {
+      report.error = `step ${failed.index} (${failed.summary}) failed: ${failed.message ?? 'no reason given'}`;
+    } else {
+      report.exitCode = failed ? 1 : 0;
+      report.passed = !failed;
+    }
+  } finally {
+    unsubscribe();
+    await service.stop();
+  }
+  return { report, recording };
+}
