@@ -302,7 +302,9 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       break;
     }
     case 'scenario.opened':
-      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: e.steps, note: null };
+      // A copy: scenario.stepped writes into it, and the event must stay as it was (a replay
+      // folds the same recorded event again from an earlier checkpoint).
+      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: e.steps.slice(), note: null };
       break;
     case 'scenario.changed':
       if (s.scenario) {
