@@ -4,22 +4,6 @@
 // process). A click on a download link is not a navigation, so the shell's will-navigate
 // guard does not stop it, and CSP fetch directives do not apply to it.
 
-/** "poolscope-2026-11-24-164519" plus what it is, e.g. stamped('chart-connections', 'png'). */
-export function stamped(what: string | null, ext: string, now = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const date = `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-  return `poolscope-${what ? `${what}-` : ''}${date}.${ext}`;
-}
-
-/** A filename-safe slug of a title: "Acquire wait (ms)" → "acquire-wait-ms". */
-export function slug(title: string): string {
-  return title
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 40);
-}
-
 export function downloadBlob(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
