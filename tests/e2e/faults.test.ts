@@ -155,4 +155,17 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await page.getByTestId('control-instances-stop').click();
     await expect.poll(() => page.getByTestId('instances-state').textContent()).toBe('stopped');
   });
+
+  it('sweeps pool sizes and marks the best one', async () => {
+    await page.getByTestId('control-sweep-sizes').fill('1, 4');
+    await page.getByTestId('control-sweep-seconds').fill('1');
+    await page.getByTestId('control-sweep-clients').fill('8');
+    await page.getByTestId('control-sweep-query').selectOption('select1');
+    await page.getByTestId('control-sweep-start').click();
+    await expect.poll(() => sent.filter((c) => c.cmd === 'sweep.start').at(-1)).toEqual({ cmd: 'sweep.start', req: { sizes: [1, 4], secondsEach: 1, clients: 8, query: 'select1' } });
+    await expect.poll(() => page.getByTestId('sweep-state').textContent(), { timeout: 20_000 }).toBe('2 sizes measured');
+    expect(await page.getByTestId('sweep-point').evaluateAll((els) => els.map((el) => el.getAttribute('data-size')))).toEqual(['1', '4']);
+    const best = snapshot().sweep?.points.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+    expect(await page.getByTestId('sweep-best').getAttribute('data-size')).toBe(String(best?.size));
+  });
 });

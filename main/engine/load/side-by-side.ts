@@ -19,9 +19,15 @@ function statsOf(w: ReturnType<typeof window>): SideStats {
   return { requests: w.requests, ok: w.ok, failed: w.failed, p50Ms: quantile(w.latency, 0.5), p99Ms: quantile(w.latency, 0.99) };
 }
 
+type Stats = (bySide: Record<string, SideStats>, intervalMs: number) => void;
+
 /**
- * Runs `concurrency` closed-loop clients per side at once, so both sides meet the same
- * machine and database, and reports every interval what each side served.
+ * Runs `concurrency` closed-loop clients per side and reports every interval what each
+ * side served. Together, both sides meet the same machine and database at once. Taking
+ * turns (`alternate`), each side runs alone for an interval, then waits for the others:
+ * on a machine with few cores, sides that run together slow each other down (a handshake
+ * burns the CPU the pooled side needs), so turns measure each side as it would run alone,
+ * the way a benchmark interleaves its runs.
  */
 export class SideBySide {
   readonly #clock: Clock;
@@ -31,19 +37,31 @@ export class SideBySide {
   /** Since start, per side. */
   #totals = new Map<string, ReturnType<typeof window>>();
   #stopStats: (() => void) | null = null;
+  /** Taking turns: the side whose clients may start requests now (null: none), and a wake-up for the rest. */
+  #alternate = false;
+  #turn: string | null = null;
+  #turnChanged: (() => void)[] = [];
+  readonly #inFlight = new Map<string, number>();
+  #drained: (() => void) | null = null;
+  #wake: (() => void) | null = null;
+  #turns: Promise<void> | null = null;
 
   constructor(clock: Clock) {
     this.#clock = clock;
   }
 
   /** Without `onStats`, only totals() reports. */
-  start(concurrency: number, sides: Side[], onStats?: (bySide: Record<string, SideStats>, intervalMs: number) => void): void {
+  start(concurrency: number, sides: Side[], onStats?: Stats, opts: { alternate?: boolean } = {}): void {
     this.#running = true;
     for (const s of sides) {
       this.#windows.set(s.name, window());
       this.#totals.set(s.name, window());
+      this.#inFlight.set(s.name, 0);
     }
-    if (onStats) {
+    this.#alternate = opts.alternate ?? false;
+    if (this.#alternate) {
+      this.#turns = this.#takeTurns(sides, onStats);
+    } else if (onStats) {
       this.#stopStats = every(this.#clock, STATS_MS, () => {
         const bySide: Record<string, SideStats> = {};
         for (const [name, w] of this.#windows) {
@@ -60,10 +78,53 @@ export class SideBySide {
     this.#running = false;
     this.#stopStats?.();
     this.#stopStats = null;
+    this.#wake?.();
+    this.#setTurn(null);
     const clients = this.#clients;
     this.#clients = [];
     await Promise.all(clients);
+    await this.#turns;
+    this.#turns = null;
     this.#windows.clear();
+  }
+
+  /** Each side in turn runs alone for an interval; after a full round, every side's interval is reported. */
+  async #takeTurns(sides: Side[], onStats?: Stats): Promise<void> {
+    while (this.#running) {
+      for (const side of sides) {
+        this.#setTurn(side.name);
+        await new Promise<void>((resolve) => {
+          const timer = this.#clock.setTimer(() => wake(), STATS_MS);
+          const wake = () => {
+            this.#clock.clearTimer(timer);
+            this.#wake = null;
+            resolve();
+          };
+          this.#wake = wake;
+        });
+        // Requests started in this turn finish before the next side starts, and count in this turn.
+        this.#setTurn(null);
+        if ((this.#inFlight.get(side.name) ?? 0) > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+        this.#drained = null;
+        if (!this.#running) return;
+      }
+      const bySide: Record<string, SideStats> = {};
+      for (const [name, w] of this.#windows) {
+        bySide[name] = statsOf(w);
+        this.#windows.set(name, window());
+      }
+      onStats?.(bySide, STATS_MS);
+    }
+  }
+
+  #setTurn(name: string | null): void {
+    this.#turn = name;
+    for (const wake of this.#turnChanged.splice(0)) wake();
+  }
+
+  /** Resolves when `name` may start a request: at once, unless sides take turns and it is another's. */
+  async #myTurn(name: string): Promise<void> {
+    while (this.#running && this.#alternate && this.#turn !== name) await new Promise<void>((resolve) => this.#turnChanged.push(resolve));
   }
 
   /** What each side served since the last start; read before stop() to leave out the requests it waits for. */
@@ -75,12 +136,16 @@ export class SideBySide {
 
   async #client(side: Side, label: string): Promise<void> {
     while (this.#running) {
+      await this.#myTurn(side.name);
+      if (!this.#running) return;
       const w = this.#windows.get(side.name);
       const total = this.#totals.get(side.name);
       if (!w || !total) return;
       const started = this.#clock.now();
       w.requests++;
       total.requests++;
+      this.#inFlight.set(side.name, (this.#inFlight.get(side.name) ?? 0) + 1);
+      let failed = false;
       try {
         await side.request(label);
         const ms = this.#clock.now() - started;
@@ -91,8 +156,13 @@ export class SideBySide {
       } catch {
         w.failed++;
         total.failed++;
-        await new Promise((r) => this.#clock.setTimer(() => r(undefined), ERROR_PAUSE_MS));
+        failed = true;
+      } finally {
+        const left = (this.#inFlight.get(side.name) ?? 1) - 1;
+        this.#inFlight.set(side.name, left);
+        if (left === 0 && this.#turn !== side.name) this.#drained?.();
       }
+      if (failed) await new Promise((r) => this.#clock.setTimer(() => r(undefined), ERROR_PAUSE_MS));
     }
   }
 }
