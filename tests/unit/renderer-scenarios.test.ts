@@ -99,5 +99,7 @@ describe('exported file names', () => {
     const at = new Date(2026, 10, 24, 9, 5, 7);
     expect(stamped(null, 'json', at)).toBe('poolscope-2026-11-24-090507.json');
     expect(stamped(`chart-${slug('Acquire wait per interval (ms)')}`, 'png', at)).toBe('poolscope-chart-acquire-wait-per-interval-ms-2026-11-24-090507.png');
+    // Cut at 40 characters, never ending on a dash.
+    expect(slug('Server sessions against max_connections (last 10 minutes)')).toBe('server-sessions-against-max-connections');
   });
 });
