@@ -302,9 +302,8 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       break;
     }
     case 'scenario.opened':
-      // A copy: scenario.stepped writes into it, and the event must stay as it was (a replay
-      // folds the same recorded event again from an earlier checkpoint).
-      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: e.steps.slice(), note: null };
+      // A copy: scenario.stepped replaces its entries, and the event must stay as it was for a replay.
+      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: [...e.steps], note: null };
       break;
     case 'scenario.changed':
       if (s.scenario) {
