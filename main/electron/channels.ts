@@ -6,3 +6,6 @@ export const INVOKE_CHANNEL = 'poolscope:invoke';
 
 /** main → renderer, `webContents.send(BATCH, batch)`: the window's coalesced event stream. */
 export const BATCH_CHANNEL = 'poolscope:batch';
+
+/** renderer → main, `ipcRenderer.invoke(CAPTURE)`: the window's page as PNG bytes, in a Reply. */
+export const CAPTURE_CHANNEL = 'poolscope:capture';

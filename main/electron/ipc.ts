@@ -1,7 +1,7 @@
 import { type IpcMainInvokeEvent, type WebContents, ipcMain } from 'electron';
 import type { Reply } from '../../shared/api';
 import { isAppUrl } from './app-protocol';
-import { BATCH_CHANNEL, INVOKE_CHANNEL } from './channels';
+import { BATCH_CHANNEL, CAPTURE_CHANNEL, INVOKE_CHANNEL } from './channels';
 import type { EngineHost } from './engine-host';
 
 // The IPC side of the shell: one handler for every command, one batch stream per window.
@@ -39,6 +39,25 @@ export function handleInvokes(host: EngineHost): void {
       return FORBIDDEN;
     }
     return host.handle(cmd, req);
+  });
+}
+
+/**
+ * Registers the view capture, once: the calling window photographs itself (what it shows,
+ * never another window), for the "export view as PNG" button. Same sender check as invokes.
+ */
+export function handleCaptures(): void {
+  ipcMain.handle(CAPTURE_CHANNEL, async (event: IpcMainInvokeEvent): Promise<Reply<Uint8Array>> => {
+    if (!trusted(event)) {
+      console.warn(`poolscope: refused a capture from ${event.senderFrame?.url || 'a frame that is gone'}`);
+      return FORBIDDEN;
+    }
+    try {
+      const image = await event.sender.capturePage();
+      return { ok: true, res: new Uint8Array(image.toPNG()) };
+    } catch (err) {
+      return { ok: false, error: { code: 'capture-failed', message: `Could not capture the window: ${err instanceof Error ? err.message : String(err)}` } };
+    }
   });
 }
 

@@ -4,7 +4,7 @@ import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
 import { messageOf } from '../engine/errors';
 import { APP_URL, registerAppScheme, serveApp } from './app-protocol';
 import { EngineHost } from './engine-host';
-import { attachWindow, handleInvokes } from './ipc';
+import { attachWindow, handleCaptures, handleInvokes } from './ipc';
 
 // The Electron shell: one secure window on app://poolscope/, the engine service behind IPC.
 //
@@ -154,6 +154,7 @@ app
     // (snapshot.get answers at once; other commands say 'starting' until the pool is up).
     host = new EngineHost(target, join(app.getPath('userData'), 'saved-targets.json'));
     handleInvokes(host);
+    handleCaptures();
     createWindow(host);
   })
   .catch((error: unknown) => fatal(messageOf(error)));

@@ -116,12 +116,12 @@ describe.skipIf(!binary || noDisplay)('electron shell', () => {
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__marker)).toBe(42);
   });
 
-  it('exposes only version, invoke and subscribe', async () => {
+  it('exposes only version, invoke, subscribe and capturePage', async () => {
     const shape = await page.evaluate(() => {
       const bridge = (globalThis as unknown as PageGlobals).poolscope;
       return bridge && { keys: Object.keys(bridge).sort(), frozen: Object.isFrozen(bridge), version: bridge.version };
     });
-    expect(shape).toEqual({ keys: ['invoke', 'subscribe', 'version'], frozen: true, version: expect.any(String) });
+    expect(shape).toEqual({ keys: ['capturePage', 'invoke', 'subscribe', 'version'], frozen: true, version: expect.any(String) });
   });
 
   it('answers snapshot.get, refuses a bad request and streams batches', async () => {

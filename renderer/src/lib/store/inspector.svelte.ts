@@ -1,14 +1,21 @@
 // The Svelte side of the store: the plain-TypeScript parts (PoolStore, SeriesSampler,
-// StateHistory, EventJournal) do the work; this class publishes what the components read
-// as `$state.raw` values, on animation frames (at most one publish per frame, the
+// StateHistory, EventJournal, Replay) do the work; this class publishes what the components
+// read as `$state.raw` values, on animation frames (at most one publish per frame, the
 // view at most every VIEW_MIN_MS, the journal every JOURNAL_REFRESH_MS) however fast
 // batches come.
+//
+// Two sources, one set of published values: `mode` 'live' publishes the engine's snapshot
+// (PoolStore), 'replay' a moment of an opened recording (Replay). Both go through buildView,
+// so every panel shows either without knowing which. The live store keeps folding batches
+// during a replay; leaving it publishes the live state at once.
 
 import type { Transport } from '../../../../shared/api';
 import type { Commands, LoadSpec, PoolSettingsInput, SavedTarget, TargetRequest } from '../../../../shared/api';
-import type { TargetInfo } from '../../../../shared/events';
+import type { PoolEvent, TargetInfo } from '../../../../shared/events';
 import type { Toxics } from '../../../../shared/faults';
-import { EventJournal, type JournalEntry, type JournalFilter, NO_FILTER } from './journal';
+import type { Recording, ScenarioInfo } from '../../../../shared/scenario';
+import { Replay, type ReplayMark, parseRecording } from '../replay/replay';
+import { EventJournal, JOURNAL_CAPACITY, type JournalEntry, type JournalFilter, NO_FILTER } from './journal';
 import { type SyncStatus, PoolStore, messageOf } from './pool-store';
 import { SAMPLE_MS, type SeriesColumns, SeriesSampler } from './series';
 import { StateHistory } from './state-history';
@@ -48,6 +55,26 @@ const JOURNAL_REFRESH_MS = 200;
  */
 const VIEW_MIN_MS = 100;
 
+export type InspectorMode = 'live' | 'replay';
+
+/** Where a replay stands, for the replay bar. */
+export interface ReplayPosition {
+  fileName: string;
+  target: string | null;
+  recordedAt: string;
+  firstSeq: number;
+  lastSeq: number;
+  seq: number;
+  /** The event at this position; null at the start (the initial snapshot) or between two. */
+  event: PoolEvent | null;
+  /** Since the recording's first event. */
+  elapsedMs: number;
+  eventCount: number;
+  marks: ReplayMark[];
+}
+
+const NO_LANES: ReadonlyMap<string, Uint8Array> = new Map();
+
 export interface SyncInfo {
   status: SyncStatus;
   error: string | null;
@@ -64,6 +91,9 @@ export class Inspector {
   journal = $state.raw<JournalPage>({ entries: [], stored: 0, matching: 0, received: 0, skipped: 0, paused: false });
   sync = $state.raw<SyncInfo>({ status: 'stopped', error: null, rebases: 0 });
   link = $state<LinkState>('open');
+  mode = $state<InspectorMode>('live');
+  /** The opened recording and the moment shown; null in live mode. */
+  replay = $state.raw<ReplayPosition | null>(null);
 
   readonly store: PoolStore;
   readonly #transport: Transport;
@@ -72,6 +102,10 @@ export class Inspector {
   readonly #journal = new EventJournal();
   readonly #clockSync = new ClockSync();
   #journalFilter = $state.raw<JournalFilter>(NO_FILTER);
+  #replay: Replay | null = null;
+  #replayFile = '';
+  #replaySeq = 0;
+  #replayDirty = false;
 
   #viewDirty = false;
   #seriesDirty = false;
@@ -94,6 +128,7 @@ export class Inspector {
 
   set journalFilter(f: JournalFilter) {
     this.#journalFilter = f;
+    this.#replayDirty = this.mode === 'replay';
     this.#journalDirty = true;
     this.#journalAt = 0;
     this.#request();
@@ -289,6 +324,79 @@ export class Inspector {
     return this.#invoke(() => this.#transport.invoke('sweep.stop', undefined));
   }
 
+  listScenarios(): Promise<ScenarioInfo[]> {
+    return this.#invoke(() => this.#transport.invoke('scenario.list', undefined));
+  }
+
+  openScenario(req: Commands['scenario.open']['req']): Promise<ScenarioInfo> {
+    return this.#invoke(() => this.#transport.invoke('scenario.open', req));
+  }
+
+  playScenario(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('scenario.play', undefined));
+  }
+
+  pauseScenario(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('scenario.pause', undefined));
+  }
+
+  stepScenario(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('scenario.step', undefined));
+  }
+
+  restartScenario(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('scenario.restart', undefined));
+  }
+
+  startRecording(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('record.start', undefined));
+  }
+
+  stopRecording(): Promise<Recording> {
+    return this.#invoke(() => this.#transport.invoke('record.stop', undefined));
+  }
+
+  /**
+   * Shows a recording file instead of the engine, at its last event. Needs no engine: the
+   * reducer rebuilds every moment here. Throws with a readable message on a bad file.
+   */
+  openRecording(text: string, fileName: string): void {
+    const parsed = parseRecording(text);
+    if (!parsed.ok) throw new Error(parsed.error);
+    this.#replay = new Replay(parsed.recording);
+    this.#replayFile = fileName;
+    this.mode = 'replay';
+    this.seekReplay(this.#replay.lastSeq);
+  }
+
+  /** Shows the recorded moment right after the last event at or before `seq`. */
+  seekReplay(seq: number): void {
+    const r = this.#replay;
+    if (!r) return;
+    this.#replaySeq = Math.min(r.lastSeq, Math.max(r.firstSeq, Math.round(seq)));
+    this.#replayDirty = true;
+    this.#request();
+  }
+
+  /** One event back (-1) or forward (+1). */
+  stepReplay(direction: -1 | 1): void {
+    const r = this.#replay;
+    if (!r) return;
+    this.seekReplay(direction < 0 ? r.prevSeq(this.#replaySeq) : r.nextSeq(this.#replaySeq));
+  }
+
+  /** Back to the engine: the live state is published on the next frame. */
+  exitReplay(): void {
+    this.#replay = null;
+    this.#replayDirty = false;
+    this.replay = null;
+    this.mode = 'live';
+    clock.pin(null);
+    this.#viewDirty = this.#seriesDirty = this.#journalDirty = true;
+    this.#viewAt = this.#journalAt = 0;
+    this.#request();
+  }
+
   clearJournal(): void {
     this.#journal.clear();
     this.#journalDirty = true;
@@ -318,9 +426,14 @@ export class Inspector {
     if (this.#frame !== null) return;
     const now = wallNow();
     let due = Infinity;
-    if (this.#seriesDirty) due = now;
-    if (this.#viewDirty) due = Math.min(due, this.#viewAt + VIEW_MIN_MS);
-    if (this.#journalDirty) due = Math.min(due, this.#journalAt + JOURNAL_REFRESH_MS);
+    if (this.mode === 'replay') {
+      // A seek shows on the next frame; the live parts wait until the replay ends.
+      if (this.#replayDirty) due = now;
+    } else {
+      if (this.#seriesDirty) due = now;
+      if (this.#viewDirty) due = Math.min(due, this.#viewAt + VIEW_MIN_MS);
+      if (this.#journalDirty) due = Math.min(due, this.#journalAt + JOURNAL_REFRESH_MS);
+    }
     if (due === Infinity) return;
     if (this.#wait !== null) {
       if (this.#waitUntil <= due) return;
@@ -342,6 +455,43 @@ export class Inspector {
   }
 
   #publish(): void {
+    if (this.mode === 'replay') this.#publishReplay();
+    else this.#publishLive();
+    this.#request();
+  }
+
+  /** A seek: at most one rebuild per frame however fast the scrubber moves. */
+  #publishReplay(): void {
+    const r = this.#replay;
+    if (!r || !this.#replayDirty) return;
+    this.#replayDirty = false;
+    const seq = this.#replaySeq;
+    const s = r.at(seq);
+    this.view = buildView(s);
+    clock.pin(s.t);
+    this.series = r.seriesAt(s.t);
+    // Swimlanes need the 60 s before the moment sampled live; a replay shows rows without them.
+    this.lanes = NO_LANES;
+    const journal = new EventJournal();
+    journal.push(r.eventsBefore(seq, JOURNAL_CAPACITY));
+    const entries = journal.query(this.#journalFilter);
+    this.journal = { entries, stored: journal.length, matching: entries.length, received: r.countAt(seq), skipped: 0, paused: false };
+    const first = r.recording.events[0];
+    this.replay = {
+      fileName: this.#replayFile,
+      target: r.recording.target,
+      recordedAt: r.recording.recordedAt,
+      firstSeq: r.firstSeq,
+      lastSeq: r.lastSeq,
+      seq,
+      event: r.eventAt(seq),
+      elapsedMs: first ? Math.max(0, s.t - first.t) : 0,
+      eventCount: r.eventCount,
+      marks: r.marks,
+    };
+  }
+
+  #publishLive(): void {
     const now = wallNow();
     if (this.#viewDirty && now - this.#viewAt >= VIEW_MIN_MS) {
       this.#viewDirty = false;
@@ -368,6 +518,5 @@ export class Inspector {
         paused: j.paused,
       };
     }
-    this.#request();
   }
 }

@@ -11,6 +11,7 @@ export function wallNow(): number {
 class Ticker {
   #now = $state(wallNow());
   #offset = 0;
+  #pinned: number | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
   #users = 0;
 
@@ -22,6 +23,15 @@ class Ticker {
   /** local - engine, in ms. */
   set offset(ms: number) {
     this.#offset = ms;
+  }
+
+  /**
+   * Stops the clock at engine time `t` (a replayed moment: "3.2 s in state" is measured from
+   * then), or lets it run again (null).
+   */
+  pin(t: number | null): void {
+    this.#pinned = t;
+    this.#tick();
   }
 
   /** Reads the clock now (the inspector does when it publishes new state, so rows never look ahead of `now`). */
@@ -46,7 +56,7 @@ class Ticker {
   }
 
   #tick(): void {
-    this.#now = wallNow() - this.#offset;
+    this.#now = this.#pinned ?? wallNow() - this.#offset;
   }
 }
 

@@ -91,6 +91,9 @@ export interface InspectorView {
   instances: InstancesView | null;
   /** The pool-size sweep (a copy; its points are appended in place by the reducer). */
   sweep: Snapshot['sweep'];
+  /** The scenario open in the runner (a copy; the reducer replaces its steps' outcomes in place). */
+  scenario: Snapshot['scenario'];
+  recording: Snapshot['recording'];
 }
 
 export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
@@ -184,6 +187,9 @@ export function buildView(s: Snapshot): InspectorView {
     },
     instances: instancesView(s),
     sweep: s.sweep === null ? null : { ...s.sweep, points: s.sweep.points.slice() },
+    // Outcomes are replaced, never mutated: a copy of the list is enough.
+    scenario: s.scenario === null ? null : { ...s.scenario, steps: s.scenario.steps.slice() },
+    recording: { ...s.recording },
   };
 }
 

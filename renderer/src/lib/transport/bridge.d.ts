@@ -14,6 +14,8 @@ export interface PoolscopeBridge {
   invoke(cmd: string, req?: unknown): Promise<Reply<unknown>>;
   /** Calls `onBatch` with every batch sent to this window; returns the unsubscribe. */
   subscribe(onBatch: (batch: Batch) => void): () => void;
+  /** This window's visible page as PNG bytes (webContents.capturePage), for the view export. */
+  capturePage(): Promise<Reply<Uint8Array>>;
 }
 
 declare global {

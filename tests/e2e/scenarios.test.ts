@@ -1,0 +1,175 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Download, Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../main/engine/engine';
+import { PoolscopeService } from '../../main/engine/service';
+import { type WebHost, startWebHost } from '../../main/web/web-host';
+import { reduce } from '../../shared/reducer';
+import type { Recording } from '../../shared/scenario';
+import { poolCounts } from '../../shared/snapshot';
+import { chromiumAvailable, launchChromium } from './helpers/chromium';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const shots = path.join(root, 'docs/screenshots');
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+// Scenarios played from the page, a session recorded and replayed with its scrubber, and
+// PNG exports. The engine runs its own embedded PostgreSQL (scenarios reconfigure its pool).
+describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromium', () => {
+  let dataDir: string;
+  let service: PoolscopeService;
+  let host: WebHost;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-scenarios-'));
+    service = new PoolscopeService(await Engine.start({ embedded: { dataDir }, settings: { max: 4, acquireTimeoutMs: 10_000 } }));
+    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
+    await page.goto(host.url);
+    await page.getByTestId('target-summary').filter({ hasText: 'poolscope_demo' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await host?.close();
+    await service?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const steps = () => page.getByTestId('scenario-step');
+  const statuses = () => steps().evaluateAll((els) => els.map((el) => el.getAttribute('data-status')));
+  const currentIndex = () => steps().evaluateAll((els) => els.findIndex((el) => el.getAttribute('data-current') === 'true'));
+  const note = () => page.getByTestId('scenario-note').locator('p').textContent();
+  /** Clicks `control` and returns the file it downloads, as bytes. */
+  const download = async (control: string, scope: Page | ReturnType<Page['locator']> = page): Promise<{ file: Download; bytes: Buffer }> => {
+    const [file] = await Promise.all([page.waitForEvent('download'), scope.getByTestId(control).first().click()]);
+    return { file, bytes: await readFile(await file.path()) };
+  };
+
+  it('opens a built-in scenario and steps through it, the note banner following', async () => {
+    await expect.poll(() => page.getByTestId('control-scenario-select').locator('option').count(), { timeout: 10_000 }).toBeGreaterThan(5);
+    await page.getByTestId('control-scenario-select').selectOption('leak');
+    await page.getByTestId('control-open-scenario').click();
+    await expect.poll(() => page.getByTestId('scenario-title').textContent()).toBe('A leak from a missing finally, then its fix');
+    await expect.poll(statuses).toEqual(new Array(14).fill('pending'));
+    expect(await currentIndex()).toBe(0);
+    expect(await page.getByTestId('scenario-note').count()).toBe(0);
+
+    // The first step is a note: shown to the audience, the step passed, the next one current.
+    await page.getByTestId('control-step').click();
+    await expect.poll(note).toMatch(/^2 clients send requests/);
+    await expect.poll(async () => (await statuses())[0]).toBe('passed');
+    await expect.poll(currentIndex).toBe(1);
+
+    // Threshold, load, then a wait until the leak detector flags a connection.
+    for (const next of [2, 3, 4]) {
+      await expect.poll(() => page.getByTestId('control-step').isEnabled(), { timeout: 15_000 }).toBe(true);
+      await page.getByTestId('control-step').click();
+      await expect.poll(currentIndex, { timeout: 15_000 }).toBe(next);
+    }
+    expect((await statuses()).slice(0, 4)).toEqual(['passed', 'passed', 'passed', 'passed']);
+    await expect.poll(() => page.getByTestId('control-step').isEnabled()).toBe(true);
+    await page.getByTestId('control-step').click();
+    await expect.poll(note).toMatch(/^The first leaked connection is flagged/);
+    await page.getByTestId('scenario-note').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shots, 'scenarios.png') });
+
+    // Restart: back to the first step, the banner gone, the scenario's load stopped.
+    await page.getByTestId('control-restart').click();
+    await expect.poll(currentIndex, { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('scenario-note').count()).toBe(0);
+    await expect.poll(() => service.engine.snapshot().snapshot.load?.running ?? false, { timeout: 15_000 }).toBe(false);
+  });
+
+  it('shows the field at fault in a scenario file the engine refuses', async () => {
+    const bad = JSON.stringify({ title: 'Broken', steps: [{ note: 'fine' }, { 'leak.inject': { count: 0 } }] });
+    await page.getByTestId('control-open-scenario-file').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from(bad) });
+    await expect.poll(() => page.getByTestId('scenario-error').textContent()).toMatch(/steps\[1\].*count must be at least 1/);
+  });
+
+  it('records a session, saves it, and replays an earlier moment with the scrubber', async () => {
+    await page.getByTestId('control-record').click();
+    await expect.poll(() => page.getByTestId('record-state').textContent()).toMatch(/^recording since event \d+/);
+    // Four requests hold a connection each for a second, then the pool is idle again.
+    await page.getByTestId('control-query').selectOption('sleep');
+    await page.getByTestId('control-sleep-ms').fill('1000');
+    await page.getByTestId('control-spike-count').fill('4');
+    await page.getByTestId('control-spike').click();
+    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 10_000 }).toBe(0);
+
+    const saved = await download('control-record-stop');
+    expect(saved.file.suggestedFilename()).toMatch(/^poolscope-\d{4}-\d{2}-\d{2}-\d{6}\.json$/);
+    await expect.poll(() => page.getByTestId('record-state').textContent()).toBe('not recording');
+    const rec = JSON.parse(saved.bytes.toString('utf8')) as Recording;
+    expect(rec.format).toBe('poolscope-recording');
+
+    // The moment most connections were borrowed, as the shared reducer rebuilds it here.
+    const s = structuredClone(rec.initial);
+    let busiest = { seq: rec.initial.seq, borrowed: -1, rows: [] as string[] };
+    for (const e of rec.events) {
+      reduce(s, e);
+      const borrowed = poolCounts(s).borrowed;
+      if (borrowed > busiest.borrowed) busiest = { seq: e.seq, borrowed, rows: Object.values(s.connections).map((c) => `${c.id}:${c.state}`) };
+    }
+    expect(busiest.borrowed).toBeGreaterThanOrEqual(2);
+
+    const rowsShown = () => page.getByTestId('conn-row').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-conn-id') ?? ''}:${el.getAttribute('data-state') ?? ''}`));
+    await page.getByTestId('control-open-recording').setInputFiles({ name: 'session.json', mimeType: 'application/json', buffer: saved.bytes });
+    await page.getByTestId('replay-bar').waitFor();
+    // Opened at its end: nothing borrowed any more.
+    expect(Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(rec.events.at(-1)?.seq);
+    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count()).toBe(0);
+
+    const scrubber = page.getByTestId('control-scrubber');
+    // A real drag to the far left shows the state when recording began...
+    await scrubber.scrollIntoViewIfNeeded();
+    const box = await scrubber.boundingBox();
+    if (!box) throw new Error('the scrubber has no box');
+    await page.mouse.move(box.x + box.width - 4, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+    // Past the end of the track: the thumb stops at the minimum wherever the grip was taken.
+    await page.mouse.move(box.x - 40, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(rec.initial.seq);
+    // ...and the busiest moment, set exactly, matches the reducer's rows one for one.
+    await scrubber.fill(String(busiest.seq));
+    await expect.poll(rowsShown).toEqual(busiest.rows);
+    // One event forward and back again.
+    await page.getByTestId('control-step-event-next').click();
+    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBeGreaterThan(busiest.seq);
+    await page.getByTestId('control-step-event-prev').click();
+    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(busiest.seq);
+    await expect.poll(rowsShown).toEqual(busiest.rows);
+
+    await page.getByTestId('control-exit-replay').click();
+    await expect.poll(() => page.getByTestId('replay-bar').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('control-record').isEnabled()).toBe(true);
+  });
+
+  it('says why a file is not a recording', async () => {
+    await page.getByTestId('control-open-recording').setInputFiles({ name: 'scenario.json', mimeType: 'application/json', buffer: Buffer.from('{"title": "not a recording", "steps": []}') });
+    await expect.poll(() => page.getByTestId('recording-error').textContent()).toMatch(/^Not a recording Poolscope can open: format: /);
+    expect(await page.getByTestId('replay-bar').count()).toBe(0);
+  });
+
+  it('exports a chart and the view as PNG', async () => {
+    const charts = page.locator('section[aria-labelledby="charts-title"]');
+    const chart = await download('control-export-chart', charts);
+    expect(chart.file.suggestedFilename()).toMatch(/^poolscope-chart-connections-waiting-borrowers-right-axis-.*\.png$/);
+    expect([...chart.bytes.subarray(0, 8)]).toEqual(PNG_SIGNATURE);
+
+    const view = await download('control-export-view');
+    expect(view.file.suggestedFilename()).toMatch(/^poolscope-view-.*\.png$/);
+    expect([...view.bytes.subarray(0, 8)]).toEqual(PNG_SIGNATURE);
+    // IHDR: the whole page, not an empty image.
+    expect(view.bytes.readUInt32BE(16)).toBeGreaterThanOrEqual(1_000);
+    expect(view.bytes.readUInt32BE(20)).toBeGreaterThan(1_000);
+  });
+});

@@ -1,0 +1,236 @@
+import { describe, expect, it } from 'vitest';
+import type { TimeoutDiagnosis } from '../../shared/diagnosis';
+import type { PoolEvent, PoolEventBody } from '../../shared/events';
+import { NO_TOXICS } from '../../shared/faults';
+import { reduce, reduceAll } from '../../shared/reducer';
+import type { Recording, StepOutcome } from '../../shared/scenario';
+import { emptySnapshot, type Snapshot } from '../../shared/snapshot';
+import { Replay, findMarks, parseRecording } from '../../renderer/src/lib/replay/replay';
+import { handshake, pgSettings, target } from './helpers/fixtures';
+
+const diagnosis: TimeoutDiagnosis = { total: 2, borrowed: 2, idle: 0, connecting: 0, waiting: 0, max: 2, holders: [], cause: 'pool too small', explanation: 'busy' };
+const outcome = (index: number, status: StepOutcome['status']): StepOutcome => ({ index, summary: `step ${index}`, status, message: status === 'failed' ? 'waiting was 3' : null, startedAt: null, endedAt: null });
+
+/** A deterministic session: connections churn, borrowers come and go, with timeouts, flags, faults, a refusal and a scenario. */
+function session(count: number): { initial: Snapshot; events: PoolEvent[] } {
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    // The high bits: an LCG's low bits repeat with a short period.
+    return (seed >>> 16) % n;
+  };
+  const before: PoolEvent[] = [];
+  const events: PoolEvent[] = [];
+  let seq = 0;
+  let t = 1_000_000;
+  let out = before;
+  const ev = (b: PoolEventBody) => out.push({ ...b, seq: ++seq, t: (t += 1 + rand(40)) } as PoolEvent);
+  ev({ type: 'pool.created', poolId: 'p1', target, settings: pgSettings({ max: 4 }) });
+  ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18' });
+  const initial = reduceAll(emptySnapshot(), before);
+  out = events;
+  ev({ type: 'scenario.opened', name: 'demo', title: 'Demo', description: 'd', steps: [0, 1, 2].map((i) => outcome(i, 'pending')) });
+  const open: string[] = [];
+  const holding = new Map<string, string>();
+  let conns = 0;
+  let borrowers = 0;
+  let step = 0;
+  let fault = 0;
+  while (events.length < count) {
+    const r = rand(100);
+    if (r < 15 && open.length < 4) {
+      const id = `p1.c${++conns}`;
+      ev({ type: 'connection.connecting', poolId: 'p1', connId: id });
+      ev({ type: 'connection.opened', connId: id, serverId: 1000 + conns, handshake });
+      open.push(id);
+    } else if (r < 45 && open.length > 0) {
+      const b = `p1.b${++borrowers}`;
+      const c = open[rand(open.length)] as string;
+      ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: b, label: 'req', site: 'x.ts:1', deadline: null });
+      if ([...holding.values()].includes(c)) ev({ type: 'borrower.timedout', borrowerId: b, waitedMs: 1_000, message: 'timeout acquiring', diagnosis });
+      else {
+        ev({ type: 'borrower.acquired', borrowerId: b, connId: c, waitedMs: rand(20) });
+        ev({ type: 'statement.started', connId: c, sql: 'SELECT 1' });
+        holding.set(b, c);
+      }
+    } else if (r < 70 && holding.size > 0) {
+      const [b, c] = [...holding.entries()][rand(holding.size)] as [string, string];
+      ev({ type: 'statement.finished', connId: c, ms: 2, error: null });
+      if (rand(5) === 0) ev({ type: 'borrower.flagged', borrowerId: b, connId: c, heldMs: 5_000, thresholdMs: 2_000 });
+      ev({ type: 'borrower.released', borrowerId: b, connId: c, heldMs: 3, dirty: false, destroyed: false });
+      holding.delete(b);
+    } else if (r < 78 && open.length > 2) {
+      const c = open.find((id) => ![...holding.values()].includes(id));
+      if (c) {
+        ev({ type: 'connection.closed', connId: c, reason: 'idle timeout', error: null });
+        open.splice(open.indexOf(c), 1);
+      }
+    } else if (r < 82) {
+      ev({ type: 'server.observed', sessions: open.map((_, i) => ({ id: 1000 + i, user: 'u', application: null, state: 'idle', inTransaction: false, transactionSince: null, waitEvent: null, query: null })), maxConnections: 100, reserved: 3, monitorId: 1, note: null });
+    } else if (r < 84) {
+      const faultId = ++fault;
+      ev({ type: 'fault.injected', faultId, kind: 'reset', detail: 'all' });
+      ev({ type: 'fault.lifted', faultId });
+      ev({ type: 'fault.recovered', faultId, kind: 'reset', detail: 'all', startedAt: t, clearedAt: t, servedAt: t + 40, failures: [], lost: 1, opened: 1, socketsLeftOpen: 0 });
+    } else if (r < 86) {
+      ev({ type: 'connection.connecting', poolId: 'p1', connId: `p1.x${++conns}` });
+      ev({ type: 'connection.closed', connId: `p1.x${conns}`, reason: 'connect failed', error: 'sorry, too many clients already' });
+    } else if (r < 88 && step < 3) {
+      ev({ type: 'scenario.changed', state: 'playing', current: step });
+      ev({ type: 'scenario.noted', index: step, text: `note ${step}` });
+      ev({ type: 'scenario.stepped', outcome: outcome(step, step === 2 ? 'failed' : 'passed') });
+      step++;
+    }
+  }
+  return { initial, events };
+}
+
+function recordingOf(s: { initial: Snapshot; events: PoolEvent[] }, notes: Recording['notes'] = []): Recording {
+  return { format: 'poolscope-recording', version: 1, recordedAt: '2026-11-24T16:00:00Z', target: target.display, initial: s.initial, events: s.events, notes };
+}
+
+describe('replaying a recording', () => {
+  it('gives the same snapshot from checkpoints as a straight fold, at every seq', () => {
+    const s = session(2_000);
+    const rec = recordingOf(s);
+    // Serialised as a file would be: the replay must not depend on shared objects.
+    const replay = new Replay(JSON.parse(JSON.stringify(rec)) as Recording, 64);
+    expect(replay.firstSeq).toBe(s.initial.seq);
+    expect(replay.lastSeq).toBe(s.events.at(-1)?.seq);
+    const straight = structuredClone(s.initial);
+    const fresh = JSON.parse(JSON.stringify(rec)) as Recording;
+    expect(replay.at(replay.firstSeq)).toEqual(straight);
+    for (const e of fresh.events) {
+      reduce(straight, e);
+      expect(replay.at(e.seq)).toEqual(straight);
+    }
+    // Seeking backwards after the forward pass still rebuilds the past exactly.
+    const mid = s.events[777] as PoolEvent;
+    expect(replay.at(mid.seq)).toEqual(reduceAll(structuredClone(s.initial), structuredClone(s.events.slice(0, 778))));
+  });
+
+  it('keeps the recorded events as they were (scenario steps are not written through)', () => {
+    const s = session(600);
+    const replay = new Replay(recordingOf(structuredClone(s)), 50);
+    const opened = replay.recording.events.find((e) => e.type === 'scenario.opened');
+    expect(opened?.type === 'scenario.opened' && opened.steps.map((o) => o.status)).toEqual(['pending', 'pending', 'pending']);
+    expect(replay.at((opened as PoolEvent).seq).scenario?.steps.map((o) => o.status)).toEqual(['pending', 'pending', 'pending']);
+  });
+
+  it('hands out snapshots the caller owns', () => {
+    const replay = new Replay(recordingOf(session(300)), 50);
+    const a = replay.at(replay.lastSeq);
+    a.counters.acquired = -1;
+    a.connections = {};
+    expect(replay.at(replay.lastSeq).counters.acquired).toBeGreaterThan(0);
+  });
+
+  it('steps event by event and clamps to the range', () => {
+    const s = session(200);
+    const replay = new Replay(recordingOf(s), 32);
+    const [e0, e1] = s.events as [PoolEvent, PoolEvent];
+    expect(replay.nextSeq(replay.firstSeq)).toBe(e0.seq);
+    expect(replay.nextSeq(e0.seq)).toBe(e1.seq);
+    expect(replay.prevSeq(e1.seq)).toBe(e0.seq);
+    expect(replay.prevSeq(e0.seq)).toBe(replay.firstSeq);
+    expect(replay.nextSeq(replay.lastSeq)).toBe(replay.lastSeq);
+    expect(replay.eventAt(e1.seq)).toBe(e1);
+    expect(replay.eventsBefore(e1.seq, 10)).toEqual([e0, e1]);
+  });
+
+  it('samples the charts at event time, up to the moment shown', () => {
+    const s = session(1_000);
+    const replay = new Replay(recordingOf(s));
+    const first = s.events[0] as PoolEvent;
+    const mid = s.events[500] as PoolEvent;
+    const cols = replay.seriesAt(mid.t);
+    expect(cols.t.length).toBeGreaterThan(1);
+    expect(cols.t[0]).toBeCloseTo(first.t / 1_000, 3);
+    expect((cols.t.at(-1) as number) * 1_000).toBeLessThanOrEqual(mid.t);
+    expect(cols.total.length).toBe(cols.t.length);
+    expect(Math.max(...(replay.seriesAt((s.events.at(-1) as PoolEvent).t).total as number[]))).toBeGreaterThan(0);
+  });
+
+  it('seeks anywhere in 100k events without folding them all', () => {
+    const s = session(100_000);
+    const replay = new Replay(recordingOf(s));
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) replay.at((s.events[(i * 7_919) % s.events.length] as PoolEvent).seq);
+    // A straight fold per seek would be ~100 x 100k reduces; checkpoints make it ~100 x 500.
+    expect((performance.now() - started) / 100).toBeLessThan(25);
+  });
+
+  it('replays an empty recording as its initial snapshot', () => {
+    const initial = emptySnapshot();
+    const replay = new Replay(recordingOf({ initial, events: [] }));
+    expect(replay.firstSeq).toBe(0);
+    expect(replay.lastSeq).toBe(0);
+    expect(replay.at(0)).toEqual(initial);
+  });
+});
+
+describe('marks in a recording', () => {
+  it('finds the first timeout, leak flag and refusal, every fault, recovery and note, in order', () => {
+    const s = session(3_000);
+    const marks = findMarks(recordingOf(s));
+    const kinds = (k: string) => marks.filter((m) => m.kind === k);
+    const firstOf = (type: string) => s.events.find((e) => e.type === type)?.seq;
+    expect(kinds('timeout').map((m) => m.seq)).toEqual([firstOf('borrower.timedout')]);
+    expect(kinds('leak').map((m) => m.seq)).toEqual([firstOf('borrower.flagged')]);
+    expect(kinds('refusal').map((m) => m.seq)).toEqual([s.events.find((e) => e.type === 'connection.closed' && e.reason === 'connect failed')?.seq]);
+    expect(kinds('refusal')[0]?.label).toContain('too many clients');
+    expect(kinds('fault').length).toBe(s.events.filter((e) => e.type === 'fault.injected').length);
+    expect(kinds('recovery').length).toBe(s.events.filter((e) => e.type === 'fault.recovered').length);
+    expect(kinds('recovery')[0]?.label).toBe('recovered from connections reset in 40 ms');
+    expect(kinds('note').map((m) => m.label)).toEqual(['note: note 0', 'note: note 1', 'note: note 2']);
+    expect(marks.map((m) => m.seq)).toEqual(marks.map((m) => m.seq).sort((a, b) => a - b));
+  });
+
+  it("adds the recorder's notes that have no event, once", () => {
+    const s = session(300);
+    const noted = s.events.find((e) => e.type === 'scenario.noted') as PoolEvent;
+    const marks = findMarks(recordingOf(s, [{ seq: noted.seq, text: 'note 0' }, { seq: 5, text: 'kept by the recorder' }]));
+    expect(marks.filter((m) => m.kind === 'note' && m.seq === noted.seq)).toHaveLength(1);
+    expect(marks.find((m) => m.seq === 5 && m.kind === 'note')?.label).toBe('note: kept by the recorder');
+  });
+
+  it('is empty for a quiet session', () => {
+    expect(findMarks({ events: [], notes: [] })).toEqual([]);
+  });
+});
+
+describe('recording files', () => {
+  const good = () => recordingOf(session(50));
+
+  it('opens a recording written as JSON', () => {
+    const parsed = parseRecording(JSON.stringify(good()));
+    expect(parsed.ok).toBe(true);
+    if (parsed.ok) expect(parsed.recording.events).toHaveLength(good().events.length);
+  });
+
+  it('says what is wrong with a bad file', () => {
+    const bad = (v: unknown) => {
+      const r = parseRecording(typeof v === 'string' ? v : JSON.stringify(v));
+      return r.ok ? 'opened' : r.error;
+    };
+    expect(bad('{"format": ')).toMatch(/^This file is not JSON \(/);
+    expect(bad({ ...good(), format: 'har' })).toBe('Not a recording Poolscope can open: format: not a Poolscope recording (format must be "poolscope-recording").');
+    expect(bad({ ...good(), version: 2 })).toBe('Not a recording Poolscope can open: version: unsupported recording version (this Poolscope reads version 1).');
+    expect(bad({ title: 'Demo', steps: [] })).toMatch(/^Not a recording Poolscope can open: format: /);
+    const noSeq = good();
+    (noSeq.events[3] as Partial<PoolEvent>).seq = undefined;
+    expect(bad(noSeq)).toMatch(/^Not a recording Poolscope can open: events\.3\.seq: /);
+    const { connections: _gone, ...initial } = good().initial;
+    expect(bad({ ...good(), initial })).toBe('Not a recording Poolscope can open: initial: the snapshot has no connections.');
+    const shuffled = good();
+    shuffled.events.reverse();
+    expect(bad(shuffled)).toMatch(/^Not a recording Poolscope can open: events\.1: seq \d+ does not follow \d+\.$/);
+    expect(bad({ ...good(), extra: 1 })).toMatch(/^Not a recording Poolscope can open: /);
+  });
+
+  it('replays a file whose snapshot the faults panel can read', () => {
+    const parsed = parseRecording(JSON.stringify(good()));
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(new Replay(parsed.recording).at(0).faults.toxics).toEqual(NO_TOXICS);
+  });
+});
