@@ -39,7 +39,7 @@ const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^:/@\s]*):([^@\s]*)@/gi;
 
 /** `postgres://u:secret@h/db` → `postgres://u:***@h/db`, wherever it appears in a text. */
 export function redactUrls(text: string): string {
-  return text.replace(URL_CREDENTIALS, '$1$2:***@');
+  return text.includes('://') ? text.replace(URL_CREDENTIALS, '$1$2:***@') : text;
 }
 
 function escapeRegExp(s: string): string {
@@ -60,7 +60,7 @@ export function scrubber(password?: string | null): Scrubber {
       ? new RegExp(escapeRegExp(password), 'g')
       : new RegExp(`(?<![\\w])${escapeRegExp(password)}(?![\\w])`, 'g');
   return (text) => {
-    const out = text.includes('://') ? redactUrls(text) : text;
+    const out = redactUrls(text);
     return out.includes(password) ? out.replace(pattern, '***') : out;
   };
 }

@@ -8,7 +8,7 @@ import type { EventLog } from '../event-log';
 import type { TargetSpec } from '../target-spec';
 import type { ConnectionTracker } from './connection-tracker';
 import type { Driver, QueryResult } from './driver';
-import { Lease } from './lease';
+import { Lease, statementTexts } from './lease';
 
 export interface BorrowOptions {
   /** What the borrower is, as people see it ("load #3", "leak"). */
@@ -42,6 +42,7 @@ export class InstrumentedPool<C = unknown> {
   readonly #log: EventLog;
   readonly #clock: Clock;
   readonly #scrub: Scrubber;
+  readonly #text: (sql: string) => string;
   readonly #waiters = new Map<string, Waiter>();
   readonly #leases = new Map<string, Lease<C>>();
   #nextBorrower = 0;
@@ -73,6 +74,7 @@ export class InstrumentedPool<C = unknown> {
     this.#log = opts.log;
     this.#clock = opts.clock;
     this.#scrub = scrubber(opts.spec.password);
+    this.#text = statementTexts(this.#scrub);
     this.#log.emit({ type: 'pool.created', poolId: this.id, target: this.target, settings: this.#driver.settings });
   }
 
@@ -219,6 +221,7 @@ export class InstrumentedPool<C = unknown> {
       log: this.#log,
       clock: this.#clock,
       scrub: this.#scrub,
+      text: this.#text,
       onDone: () => {
         this.#leases.delete(borrowerId);
         this.#onQuiet?.();

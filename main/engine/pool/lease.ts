@@ -7,10 +7,26 @@ import type { Driver, QueryResult } from './driver';
 
 const SQL_SHOWN = 200;
 const ROLLBACK = /^\s*(rollback|abort)\b/i;
+/** Distinct statement texts remembered per pool: an application runs a handful, again and again. */
+const TEXTS_KEPT = 512;
 
 function shown(sql: string): string {
   const oneLine = sql.replace(/\s+/g, ' ').trim();
   return oneLine.length > SQL_SHOWN ? `${oneLine.slice(0, SQL_SHOWN - 1)}…` : oneLine;
+}
+
+/** A statement as events show it (one line, cut, scrubbed), remembered: shaping it per statement cost more than the rest of the event. */
+export function statementTexts(scrub: Scrubber): (sql: string) => string {
+  const texts = new Map<string, string>();
+  return (sql) => {
+    let text = texts.get(sql);
+    if (text === undefined) {
+      text = scrub(shown(sql));
+      if (texts.size >= TEXTS_KEPT) texts.clear();
+      texts.set(sql, text);
+    }
+    return text;
+  };
 }
 
 /** One borrower's hold on one connection, from hand-out to release or destroy. */
@@ -24,6 +40,7 @@ export class Lease<C = unknown> {
   readonly #log: EventLog;
   readonly #clock: Clock;
   readonly #scrub: Scrubber;
+  readonly #text: (sql: string) => string;
   readonly #acquiredAt: number;
   readonly #onDone: () => void;
   #done = false;
@@ -37,6 +54,8 @@ export class Lease<C = unknown> {
     log: EventLog;
     clock: Clock;
     scrub: Scrubber;
+    /** The pool's statementTexts(scrub). */
+    text: (sql: string) => string;
     onDone: () => void;
   }) {
     this.borrowerId = o.borrowerId;
@@ -48,6 +67,7 @@ export class Lease<C = unknown> {
     this.#log = o.log;
     this.#clock = o.clock;
     this.#scrub = o.scrub;
+    this.#text = o.text;
     this.#onDone = o.onDone;
     this.#acquiredAt = o.clock.now();
   }
@@ -67,7 +87,7 @@ export class Lease<C = unknown> {
   async query(sql: string, params?: readonly unknown[]): Promise<QueryResult> {
     if (this.#done) throw new PoolscopeError('lease-ended', 'This connection was already released; borrow again to run a statement.');
     const started = this.#clock.now();
-    this.#log.emit({ type: 'statement.started', connId: this.connId, sql: this.#scrub(shown(sql)) });
+    this.#log.emit({ type: 'statement.started', connId: this.connId, sql: this.#text(sql) });
     let error: string | null = null;
     try {
       return await this.#driver.query(this.#conn, sql, params);

@@ -3,7 +3,15 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
-const root = path.resolve(import.meta.dirname, '../../..');
+// The checkout: the nearest folder up with the project's package.json (this file also runs
+// bundled into out/bench/ by `npm run bench`).
+function checkout(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'renderer'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no Poolscope checkout above ${from}`);
+  }
+}
+const root = checkout(import.meta.dirname);
 const built = path.join(root, 'out/renderer/index.html');
 
 async function newestSource(dir: string): Promise<number> {
