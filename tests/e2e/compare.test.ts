@@ -1,33 +1,20 @@
 import path from 'node:path';
-import type { Browser, Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Engine } from '../../main/engine/engine';
-import { PoolscopeService } from '../../main/engine/service';
-import { type WebHost, startWebHost } from '../../main/web/web-host';
-import { chromiumAvailable, launchChromium } from './helpers/chromium';
+import type { Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, SHOTS, openApp } from './helpers/app';
+import { chromiumAvailable } from './helpers/chromium';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const shots = path.join(root, 'docs/screenshots');
 
 describe.skipIf(!chromiumAvailable)('per-request connections and the transaction patterns in Chromium', () => {
-  let service: PoolscopeService;
-  let host: WebHost;
-  let browser: Browser;
+  let app: App;
   let page: Page;
 
   beforeAll(async () => {
-    service = new PoolscopeService(await Engine.start({ target: inject('pgUrl'), settings: { max: 4, acquireTimeoutMs: 30_000 } }));
-    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
-    await page.goto(host.url);
+    app = await openApp({ settings: { max: 4, acquireTimeoutMs: 30_000 }, height: 1400 });
+    ({ page } = app);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await host?.close();
-    await service?.stop();
-  });
+  afterAll(() => app?.close());
 
   const ratio = async () => Number.parseFloat((await page.getByTestId('compare-ratio').textContent().catch(() => '')) ?? '');
 
@@ -68,7 +55,7 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
     // Both panels in view below the sticky header (a full-page shot would draw the header mid-page).
     const top = (await page.locator('[aria-labelledby="compare-title"]').boundingBox())?.y ?? 0;
     await page.mouse.wheel(0, top - 400);
-    await page.screenshot({ path: path.join(shots, 'compare.png') });
+    await page.screenshot({ path: path.join(SHOTS, 'compare.png') });
     await page.getByTestId('control-pattern-stop').click();
     await expect.poll(() => page.getByTestId('pattern-state').textContent()).toBe('stopped');
     expect(await page.getByTestId('pattern-error').count()).toBe(0);

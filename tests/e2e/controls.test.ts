@@ -1,39 +1,26 @@
 import path from 'node:path';
-import type { Browser, Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Engine } from '../../main/engine/engine';
-import { PoolscopeService } from '../../main/engine/service';
-import { type WebHost, startWebHost } from '../../main/web/web-host';
-import { chromiumAvailable, launchChromium } from './helpers/chromium';
-import { type SentCommand, recordCommands } from './helpers/sent-commands';
+import type { Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PoolscopeService } from '../../main/engine/service';
+import { type App, SHOTS, openApp } from './helpers/app';
+import { chromiumAvailable } from './helpers/chromium';
+import type { SentCommand } from './helpers/sent-commands';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const shots = path.join(root, 'docs/screenshots');
 
 describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the browser host', () => {
+  // Starts smaller than the tests want: the UI sets the pool size itself.
+  let app: App;
   let service: PoolscopeService;
-  let host: WebHost;
-  let browser: Browser;
   let page: Page;
-  /** Every command the page sent, in order (the host hands each one to service.handle). */
-  const sent: SentCommand[] = [];
+  /** Every command the page sent, in order. */
+  let sent: SentCommand[];
 
   beforeAll(async () => {
-    // Starts smaller than the tests want: the UI sets the pool size itself.
-    service = new PoolscopeService(await Engine.start({ target: inject('pgUrl'), settings: { max: 4, acquireTimeoutMs: 30_000 } }));
-    recordCommands(service, sent);
-    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-    await page.goto(host.url);
-    await page.getByTestId('target-summary').filter({ hasText: 'poolscope_demo' }).waitFor();
+    app = await openApp({ settings: { max: 4, acquireTimeoutMs: 30_000 } });
+    ({ service, page, sent } = app);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await host?.close();
-    await service?.stop();
-  });
+  afterAll(() => app?.close());
 
   const gauge = async (name: string) => Number(await page.getByTestId(`gauge-${name}`).textContent());
   const snapshot = () => service.engine.snapshot().snapshot;
@@ -116,7 +103,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     expect(await page.getByTestId('timeout-holder').count()).toBe(10);
     await page.setViewportSize({ width: 1440, height: 1400 });
     await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: path.join(shots, 'controls.png') });
+    await page.screenshot({ path: path.join(SHOTS, 'controls.png') });
     await page.setViewportSize({ width: 1440, height: 1000 });
 
     const acquired = snapshot().counters.acquired;

@@ -1,45 +1,27 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright';
+import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../main/engine/engine';
-import { PoolscopeService } from '../../main/engine/service';
-import { type WebHost, startWebHost } from '../../main/web/web-host';
-import { chromiumAvailable, launchChromium } from './helpers/chromium';
-import { type SentCommand, recordCommands } from './helpers/sent-commands';
+import type { PoolscopeService } from '../../main/engine/service';
+import { type App, SHOTS, openApp } from './helpers/app';
+import { chromiumAvailable } from './helpers/chromium';
+import type { SentCommand } from './helpers/sent-commands';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const shots = path.join(root, 'docs/screenshots');
 
 // The database's side, faults and app instances, driven from the page. The engine runs its
 // own embedded PostgreSQL here (the run's shared one is not the engine's to restart).
 describe.skipIf(!chromiumAvailable)('the database, faults and app instances in Chromium', () => {
-  let dataDir: string;
+  let app: App;
   let service: PoolscopeService;
-  let host: WebHost;
-  let browser: Browser;
   let page: Page;
   /** Every command the page sent, in order. */
-  const sent: SentCommand[] = [];
+  let sent: SentCommand[];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-faults-'));
-    service = new PoolscopeService(await Engine.start({ embedded: { dataDir }, settings: { max: 4, acquireTimeoutMs: 10_000 } }));
-    recordCommands(service, sent);
-    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
-    await page.goto(host.url);
-    await page.getByTestId('target-summary').filter({ hasText: 'poolscope_demo' }).waitFor();
+    app = await openApp({ embedded: true, settings: { max: 4, acquireTimeoutMs: 10_000 }, height: 1400 });
+    ({ service, page, sent } = app);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await host?.close();
-    await service?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => app?.close());
 
   const snapshot = () => service.engine.snapshot().snapshot;
   const rows = () => page.getByTestId('conn-row');
@@ -146,7 +128,7 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await new Promise((r) => setTimeout(r, 2_000));
     await page.setViewportSize({ width: 1440, height: 2300 });
     await page.mouse.wheel(0, -100_000);
-    await page.screenshot({ path: path.join(shots, 'faults.png') });
+    await page.screenshot({ path: path.join(SHOTS, 'faults.png') });
     await page.setViewportSize({ width: 1440, height: 1400 });
 
     await page.getByTestId('control-instances-stop').click();

@@ -1,45 +1,29 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Download, Page } from 'playwright';
+import type { Download, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../main/engine/engine';
-import { PoolscopeService } from '../../main/engine/service';
-import { type WebHost, startWebHost } from '../../main/web/web-host';
+import type { PoolscopeService } from '../../main/engine/service';
 import { reduce } from '../../shared/reducer';
 import type { Recording } from '../../shared/scenario';
 import { poolCounts } from '../../shared/snapshot';
-import { chromiumAvailable, launchChromium } from './helpers/chromium';
+import { type App, SHOTS, openApp } from './helpers/app';
+import { chromiumAvailable } from './helpers/chromium';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const shots = path.join(root, 'docs/screenshots');
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 // Scenarios played from the page, a session recorded and replayed with its scrubber, and
 // PNG exports. The engine runs its own embedded PostgreSQL (scenarios reconfigure its pool).
 describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromium', () => {
-  let dataDir: string;
+  let app: App;
   let service: PoolscopeService;
-  let host: WebHost;
-  let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-scenarios-'));
-    service = new PoolscopeService(await Engine.start({ embedded: { dataDir }, settings: { max: 4, acquireTimeoutMs: 10_000 } }));
-    host = await startWebHost({ service, root: path.join(root, 'out/renderer') });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
-    await page.goto(host.url);
-    await page.getByTestId('target-summary').filter({ hasText: 'poolscope_demo' }).waitFor();
+    app = await openApp({ embedded: true, settings: { max: 4, acquireTimeoutMs: 10_000 }, acceptDownloads: true });
+    ({ service, page } = app);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await host?.close();
-    await service?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => app?.close());
 
   const steps = () => page.getByTestId('scenario-step');
   const statuses = () => steps().evaluateAll((els) => els.map((el) => el.getAttribute('data-status')));
@@ -77,7 +61,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     await page.getByTestId('control-step').click();
     await expect.poll(note).toMatch(/^The first leaked connection is flagged/);
     await page.getByTestId('scenario-note').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(shots, 'scenarios.png') });
+    await page.screenshot({ path: path.join(SHOTS, 'scenarios.png') });
 
     // Restart: back to the first step, the banner gone, the scenario's load stopped.
     await page.getByTestId('control-restart').click();
