@@ -13,3 +13,17 @@ export async function attempt(action: () => Promise<void>, setBusy: (busy: boole
     setBusy(false);
   }
 }
+
+/** Sends a checked form's request through attempt(), or shows why the form was not sent. */
+export async function submit<T>(
+  checked: { ok: true; value: T } | { ok: false; error: string },
+  send: (value: T) => Promise<unknown>,
+  setBusy: (busy: boolean) => void,
+  setError: (message: string | null) => void,
+): Promise<void> {
+  if (!checked.ok) {
+    setError(checked.error);
+    return;
+  }
+  await attempt(async () => void (await send(checked.value)), setBusy, setError);
+}
