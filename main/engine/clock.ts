@@ -10,8 +10,11 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
+// timeOrigin is a getter; read once, it is half the cost of now() otherwise (tests/bench).
+const origin = performance.timeOrigin;
+
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: () => origin + performance.now(),
   setTimer: (fn, ms) => setTimeout(fn, ms),
   clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };

@@ -17,7 +17,6 @@ export interface EngineOptions {
   settings?: Partial<PoolSettings>;
   embedded?: Omit<EmbeddedOptions, 'onProgress'>;
   clock?: Clock;
-  logCapacity?: number;
 }
 
 /**
@@ -53,7 +52,7 @@ export class Engine {
   constructor(opts: EngineOptions = {}) {
     this.#opts = opts;
     this.clock = opts.clock ?? systemClock;
-    this.log = new EventLog(this.clock, opts.logCapacity);
+    this.log = new EventLog(this.clock);
   }
 
   /** Constructs and starts an engine. Throws PoolscopeError. */

@@ -41,6 +41,32 @@ describe('borrower bookkeeping (manual clock)', () => {
     holder.release();
   });
 
+  it('times out borrowers who joined the line at different moments, each at its own deadline', async () => {
+    const { clock, log, pool } = setup(1, 1_000);
+    const holder = await pool.borrow();
+    const outcomes: string[] = [];
+    const wait = (label: string) => pool.borrow({ label }).then(() => outcomes.push(`${label} served`), () => outcomes.push(`${label} timed out`));
+    const first = wait('first');
+    clock.advance(300);
+    const second = wait('second');
+    clock.advance(300);
+    const third = wait('third');
+
+    clock.advance(400); // t = 1000: the first is due
+    await first;
+    expect(outcomes).toEqual(['first timed out']);
+    clock.advance(299);
+    await Promise.resolve();
+    expect(outcomes).toEqual(['first timed out']);
+    clock.advance(1); // t = 1300: the second is due
+    await second;
+    holder.release(); // the third is served before its deadline and must not be timed out
+    await third;
+    clock.advance(1_000);
+    expect(outcomes).toEqual(['first timed out', 'second timed out', 'third served']);
+    expect(log.live.counters.timedOut).toBe(2);
+  });
+
   it('gives back a connection the driver hands to a borrower that already timed out', async () => {
     const { clock, log, driver, pool } = setup(1, 500);
     const holder = await pool.borrow();

@@ -20,6 +20,8 @@ export interface BorrowOptions {
 interface Waiter {
   id: string;
   enqueuedAt: number;
+  /** When the engine times the borrower out; Infinity when the driver does (pg) or never. */
+  deadline: number;
   /** Answers the borrower with an error unless the driver answered first. */
   fail: (err: Error) => boolean;
 }
@@ -45,6 +47,7 @@ export class InstrumentedPool<C = unknown> {
   readonly #text: (sql: string) => string;
   readonly #waiters = new Map<string, Waiter>();
   readonly #leases = new Map<string, Lease<C>>();
+  #deadlineTimer: TimerHandle | null = null;
   #nextBorrower = 0;
   #ended: Promise<void> | null = null;
   /** Settles with end(), however it was reached (a drain that finished, or a stop). */
@@ -114,22 +117,18 @@ export class InstrumentedPool<C = unknown> {
 
     return new Promise<Lease<C>>((resolve, reject) => {
       let settled = false;
-      let timer: TimerHandle | null = null;
       const settle = (err: Error | null, lease?: Lease<C>): boolean => {
         if (settled) return false;
         settled = true;
-        if (timer !== null) this.#clock.clearTimer(timer);
         this.#waiters.delete(id);
         this.#onQuiet?.();
         if (err) reject(err);
         else resolve(lease as Lease<C>);
         return true;
       };
-      this.#waiters.set(id, { id, enqueuedAt, fail: settle });
-
-      if (this.settings.acquireTimeoutByEngine && timeoutMs > 0) {
-        timer = this.#clock.setTimer(() => settle(this.#timedOut(id, enqueuedAt)), timeoutMs);
-      }
+      const deadline = this.settings.acquireTimeoutByEngine && timeoutMs > 0 ? enqueuedAt + timeoutMs : Infinity;
+      this.#waiters.set(id, { id, enqueuedAt, deadline, fail: settle });
+      if (deadline < Infinity && this.#deadlineTimer === null) this.#armDeadline(deadline);
 
       this.#driver.acquire((err, conn) => {
         if (settled) {
@@ -146,6 +145,23 @@ export class InstrumentedPool<C = unknown> {
         settle(null, this.#hand(id, enqueuedAt, conn));
       });
     });
+  }
+
+  // Where the driver has no acquire timeout (mysql2), ours: one timer for the whole
+  // line, not one per borrower. Every borrower waits as long, so the line is in
+  // deadline order and the first waiter is always the next due.
+  #armDeadline(at: number): void {
+    this.#deadlineTimer = this.#clock.setTimer(() => {
+      this.#deadlineTimer = null;
+      const now = this.#clock.now();
+      for (const w of this.#waiters.values()) {
+        if (w.deadline > now) {
+          if (w.deadline < Infinity) this.#armDeadline(w.deadline);
+          return;
+        }
+        w.fail(this.#timedOut(w.id, w.enqueuedAt));
+      }
+    }, Math.max(0, at - this.#clock.now()));
   }
 
   /** Borrow, run one statement, release (or destroy when the connection broke). */
@@ -190,6 +206,8 @@ export class InstrumentedPool<C = unknown> {
     if (this.#ended) return this.#ended;
     // Failing the waiters below settles them synchronously; a drain must not react.
     this.#onQuiet = null;
+    if (this.#deadlineTimer !== null) this.#clock.clearTimer(this.#deadlineTimer);
+    this.#deadlineTimer = null;
     this.#ended = (async () => {
       this.#log.emit({ type: 'pool.ending', poolId: this.id });
       this.#tracker.poolEnding();
