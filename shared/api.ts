@@ -222,8 +222,8 @@ export interface Commands {
 
 /**
  * Events from `from` to `to` (sequence numbers, inclusive), in order. Statement events
- * may arrive summarized (`statement.summary`), so `events` can hold fewer entries than
- * `to - from + 1`; a batch whose `from` is not the previous `to` + 1 means events were
+ * and borrowers served clean may arrive summarized (`statement.summary`,
+ * `borrower.summary`), so `events` can hold fewer entries than `to - from + 1`; a batch whose `from` is not the previous `to` + 1 means events were
  * lost on the way and the receiver rebases on `snapshot.get`.
  */
 export interface Batch {

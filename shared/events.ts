@@ -148,6 +148,26 @@ export type PoolEventBody =
       finishedAt: number | null;
       lastError: string | null;
     }
+  /**
+   * Borrowers that came and went on one connection within one transport batch, folded by
+   * the coalescer: each enqueued, acquired this connection, ran its statements outside a
+   * transaction and released it clean, and no other event of the connection came
+   * between. Folding it leaves the snapshot as the raw events would: the counters, the
+   * acquire-wait histogram (one entry per wait) and the connection idle since `releasedAt`.
+   */
+  | {
+      type: 'borrower.summary';
+      connId: string;
+      served: number;
+      /** Each borrower's wait, ms, in order. */
+      waits: number[];
+      /** Statements run by these borrowers, and how many failed (the last failure's text). */
+      started: number;
+      errors: number;
+      lastError: string | null;
+      finishedAt: number | null;
+      releasedAt: number;
+    }
   | { type: 'load.changed'; running: boolean; concurrency: number; rate: number | null; query: string; sleepMs: number | null; leakOneIn: number | null }
   /** What the load's requests saw over the last interval (borrow to release): a low-rate aggregate. */
   | { type: 'load.stats'; intervalMs: number; requests: number; ok: number; failed: number; timedOut: number; leaked: number; shed: number; inFlight: number; p50Ms: number | null; p99Ms: number | null }

@@ -38,8 +38,10 @@ function setTx(conn: ConnectionView, tx: TxStatus, t: number): void {
 }
 
 export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
-  s.seq = e.seq;
-  s.t = e.t;
+  // The latest, not the last: a coalescer's summary stands where its run began and
+  // carries the seq and time where it ended.
+  if (e.seq > s.seq) s.seq = e.seq;
+  if (e.t > s.t) s.t = e.t;
   const c = s.counters;
   switch (e.type) {
     case 'embedded.progressed':
@@ -259,6 +261,30 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (conn.tx !== 'idle') conn.txStatements += e.started;
       const b = conn.borrowerId === null ? undefined : s.borrowers[conn.borrowerId];
       if (b) b.statements += e.started;
+      break;
+    }
+    case 'borrower.summary': {
+      c.enqueued += e.served;
+      c.acquired += e.served;
+      c.released += e.served;
+      for (const w of e.waits) record(s.acquireWait, w);
+      c.statements += e.started;
+      c.statementErrors += e.errors;
+      const conn = s.connections[e.connId];
+      if (!conn) break;
+      conn.uses += e.served;
+      conn.borrowerId = null;
+      conn.statement = null;
+      if (e.finishedAt !== null) {
+        conn.statementSince = null;
+        conn.lastStatementAt = e.finishedAt;
+      }
+      if (e.lastError !== null) conn.lastError = e.lastError;
+      // Each borrower took it out of idle and put it back: idle since the last release.
+      if (!leaving(conn.state)) {
+        conn.state = 'idle';
+        conn.stateSince = e.releasedAt;
+      }
       break;
     }
     case 'fault.changed':

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../shared/api';
 import { applyBatch } from '../../shared/reducer';
 import { emptySnapshot } from '../../shared/snapshot';
+import type { Snapshot } from '../../shared/snapshot';
 import { ManualClock } from '../../main/engine/clock';
 import { Coalescer } from '../../main/engine/coalescer';
+import { LeakDetector } from '../../main/engine/leak-detector';
 import { EventLog } from '../../main/engine/event-log';
 import { ConnectionTracker } from '../../main/engine/pool/connection-tracker';
 import { InstrumentedPool } from '../../main/engine/pool/instrumented-pool';
@@ -11,13 +13,13 @@ import { poolSettings } from '../../main/engine/pool/pool-settings';
 import { parseTargetUrl, targetInfo } from '../../main/engine/target-spec';
 import { MemoryDriver } from './helpers/memory-driver';
 
-function setup() {
+function setup(acquireTimeoutMs = 0) {
   const clock = new ManualClock();
   const log = new EventLog(clock);
   const batches: Batch[] = [];
   const coalescer = new Coalescer(log, clock, (b) => (batches.push(b), true));
-  const spec = parseTargetUrl('postgres://app@db/shop');
-  const settings = poolSettings('postgres', { max: 3, acquireTimeoutMs: 0 });
+  const spec = parseTargetUrl('mysql://app@db/shop');
+  const settings = poolSettings('mysql', { max: 3, acquireTimeoutMs });
   const tracker = new ConnectionTracker(log, clock, 'p1', settings, null);
   const pool = new InstrumentedPool({ id: 'p1', spec, target: targetInfo(spec), driver: new MemoryDriver(settings, tracker), tracker, log, clock });
   return { clock, log, pool, batches, coalescer };
@@ -49,6 +51,59 @@ describe('the coalescer', () => {
     expect(batches.flatMap((b) => b.events).some((e) => e.type === 'statement.summary')).toBe(true);
     // Contiguous: every batch starts where the previous one ended.
     for (let i = 1; i < batches.length; i++) expect(batches[i]?.from).toBe((batches[i - 1]?.to ?? 0) + 1);
+  });
+
+  it('folds borrowers served clean into summaries, and rebuilds the engine snapshot under mixed traffic', async () => {
+    const { clock, log, pool, batches, coalescer } = setup(40);
+    const leaks = new LeakDetector(log, clock);
+    leaks.set(30);
+    const rebuilt = emptySnapshot();
+    let applied = 0;
+    // The receiver's view after every batch, not only at the end: a summary must not
+    // leave a connection or the line wrong in between.
+    const check = (): Snapshot => {
+      for (; applied < batches.length; applied++) applyBatch(rebuilt, batches[applied] as Batch);
+      return rebuilt;
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const inFlight: Promise<unknown>[] = [];
+    for (let i = 0; i < 400; i++) {
+      // Five borrowers ask for three connections: a line forms; some wait past their deadline.
+      inFlight.push(
+        pool
+          .borrow({ label: `r${i}` })
+          .then(async (lease) => {
+            const r = random();
+            if (r < 0.1) await lease.query('BEGIN');
+            await lease.query('SELECT 1');
+            if (r > 0.9) await lease.query('SELECT broken').catch(() => undefined);
+            // Mostly short holds; a few long ones get flagged as leaks and make others time out.
+            clock.advance(r > 0.5 && r < 0.53 ? 60 : Math.floor(random() * 4));
+            if (r < 0.05) await lease.query('COMMIT');
+            if (r > 0.97) lease.destroy();
+            else lease.release();
+          })
+          .catch(() => undefined),
+      );
+      if (inFlight.length >= 5) await inFlight.shift();
+      clock.advance(Math.floor(random() * 2));
+      if (i % 50 === 0) {
+        coalescer.flush();
+        expect(check()).toEqual({ ...log.live, seq: log.seq });
+      }
+    }
+    await Promise.all(inFlight);
+    coalescer.flush();
+    expect(check()).toEqual(log.live);
+    const sent = batches.flatMap((b) => b.events);
+    const summaries = sent.filter((e) => e.type === 'borrower.summary');
+    expect(summaries.reduce((n, e) => n + (e.type === 'borrower.summary' ? e.served : 0), 0)).toBeGreaterThan(100);
+    // Every borrower that did not come and go clean still arrives as its own events.
+    expect(sent.some((e) => e.type === 'borrower.released' && (e.dirty || e.destroyed))).toBe(true);
+    expect(sent.some((e) => e.type === 'borrower.timedout')).toBe(true);
+    expect(log.live.counters.leaksFlagged).toBeGreaterThan(0);
+    leaks.stop();
   });
 
   it('sends at most 60 batches a second however many events arrive', () => {

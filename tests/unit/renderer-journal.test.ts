@@ -78,5 +78,8 @@ describe('the event journal', () => {
     expect(describeEvent(ev({ type: 'statement.summary', connId: 'c', started: 3, errors: 1, sql: null, since: null, finishedAt: 1, lastError: 'boom' }))).toBe(
       '3 statements, 1 error (boom)',
     );
+    expect(
+      describeEvent(ev({ type: 'borrower.summary', connId: 'c', served: 2, waits: [0.5, 4], started: 3, errors: 0, lastError: null, finishedAt: 1, releasedAt: 2 })),
+    ).toBe('2 borrowers served, waited up to 4.0 ms, 3 statements');
   });
 });

@@ -106,6 +106,11 @@ export function describeEvent(e: PoolEvent): string {
       return `held ${formatMs(e.heldMs)}, past the leak threshold of ${formatMs(e.thresholdMs)}`;
     case 'leak.thresholdset':
       return e.thresholdMs === 0 ? 'leak detection off' : `leak threshold ${formatMs(e.thresholdMs)}`;
+    case 'borrower.summary': {
+      const waited = e.waits.length > 0 ? `, waited up to ${formatMs(e.waits.reduce((m, w) => Math.max(m, w), 0))}` : '';
+      const errors = e.errors > 0 ? `, ${e.errors} error${e.errors === 1 ? '' : 's'}${e.lastError === null ? '' : ` (${e.lastError})`}` : '';
+      return `${e.served} borrower${e.served === 1 ? '' : 's'} served${waited}, ${e.started} statement${e.started === 1 ? '' : 's'}${errors}`;
+    }
     case 'borrower.released':
       return `held ${formatMs(e.heldMs)}${e.dirty ? ', dirty' : ''}${e.destroyed ? ', destroyed' : ''}`;
     case 'statement.started':

@@ -74,6 +74,7 @@ export function impliedState(e: PoolEvent): ConnState | null {
     case 'statement.started':
     case 'statement.finished':
     case 'statement.summary':
+    case 'borrower.summary':
       return 'borrowed';
     case 'tx.began':
     case 'tx.ended':
