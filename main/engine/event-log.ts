@@ -44,12 +44,13 @@ export class EventLog {
   /**
    * Stamps `body` itself, which becomes the event: callers hand over a fresh object and
    * keep no reference. Copying it (a spread over a dozen event shapes) cost more than
-   * the rest of emit together (tests/bench).
+   * the rest of emit together (tests/bench). `t` is for a caller that has just read the
+   * clock for its own figures (a wait, a hold): the hot path reads it once per event.
    */
-  emit(body: PoolEventBody): PoolEvent {
+  emit(body: PoolEventBody, t = this.#clock.now()): PoolEvent {
     const e = body as PoolEvent;
     e.seq = ++this.#seq;
-    e.t = this.#clock.now();
+    e.t = t;
     this.#ring[e.seq % this.#ring.length] = e;
     // Unfolded events must stay in the ring: far behind, fold now.
     if (e.seq - this.#folded >= this.#ring.length >> 1) this.#fold();

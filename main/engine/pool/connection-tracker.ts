@@ -188,9 +188,9 @@ export class ConnectionTracker {
     rec.uses++;
   }
 
-  released(rec: ConnRecord): void {
+  released(rec: ConnRecord, at: number): void {
     rec.borrowed = false;
-    rec.idleSince = this.#clock.now();
+    rec.idleSince = at;
   }
 
   // pg-pool and mysql2 close connections for idle timeouts, max uses and max lifetime

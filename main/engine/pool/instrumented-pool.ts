@@ -8,7 +8,7 @@ import type { EventLog } from '../event-log';
 import type { TargetSpec } from '../target-spec';
 import type { ConnectionTracker } from './connection-tracker';
 import type { Driver, QueryResult } from './driver';
-import { Lease, statementTexts } from './lease';
+import { Lease, type LeaseContext, statementTexts } from './lease';
 
 export interface BorrowOptions {
   /** What the borrower is, as people see it ("load #3", "leak"). */
@@ -44,7 +44,7 @@ export class InstrumentedPool<C = unknown> {
   readonly #log: EventLog;
   readonly #clock: Clock;
   readonly #scrub: Scrubber;
-  readonly #text: (sql: string) => string;
+  readonly #leaseContext: LeaseContext<C>;
   readonly #waiters = new Map<string, Waiter>();
   readonly #leases = new Map<string, Lease<C>>();
   #deadlineTimer: TimerHandle | null = null;
@@ -77,7 +77,18 @@ export class InstrumentedPool<C = unknown> {
     this.#log = opts.log;
     this.#clock = opts.clock;
     this.#scrub = scrubber(opts.spec.password);
-    this.#text = statementTexts(this.#scrub);
+    this.#leaseContext = {
+      driver: this.#driver,
+      tracker: this.#tracker,
+      log: this.#log,
+      clock: this.#clock,
+      scrub: this.#scrub,
+      text: statementTexts(this.#scrub),
+      done: (borrowerId) => {
+        this.#leases.delete(borrowerId);
+        this.#onQuiet?.();
+      },
+    };
     this.#log.emit({ type: 'pool.created', poolId: this.id, target: this.target, settings: this.#driver.settings });
   }
 
@@ -105,14 +116,17 @@ export class InstrumentedPool<C = unknown> {
     const site = opts.site ?? callSite(this.borrow);
     const enqueuedAt = this.#clock.now();
     const timeoutMs = this.settings.acquireTimeoutMs;
-    this.#log.emit({
-      type: 'borrower.enqueued',
-      poolId: this.id,
-      borrowerId: id,
-      label: opts.label ?? 'borrower',
-      site,
-      deadline: timeoutMs > 0 ? enqueuedAt + timeoutMs : null,
-    });
+    this.#log.emit(
+      {
+        type: 'borrower.enqueued',
+        poolId: this.id,
+        borrowerId: id,
+        label: opts.label ?? 'borrower',
+        site,
+        deadline: timeoutMs > 0 ? enqueuedAt + timeoutMs : null,
+      },
+      enqueuedAt,
+    );
     if (this.#ended) return Promise.reject(this.#fail(id, enqueuedAt, new PoolscopeError('pool-ended', 'The pool has ended; no new borrowers are served.')));
 
     return new Promise<Lease<C>>((resolve, reject) => {
@@ -229,22 +243,8 @@ export class InstrumentedPool<C = unknown> {
     const rec = this.#driver.record(conn);
     this.#tracker.acquired(rec);
     const now = this.#clock.now();
-    this.#log.emit({ type: 'borrower.acquired', borrowerId, connId: rec.id, waitedMs: now - enqueuedAt });
-    const lease: Lease<C> = new Lease<C>({
-      borrowerId,
-      conn,
-      rec,
-      driver: this.#driver,
-      tracker: this.#tracker,
-      log: this.#log,
-      clock: this.#clock,
-      scrub: this.#scrub,
-      text: this.#text,
-      onDone: () => {
-        this.#leases.delete(borrowerId);
-        this.#onQuiet?.();
-      },
-    });
+    this.#log.emit({ type: 'borrower.acquired', borrowerId, connId: rec.id, waitedMs: now - enqueuedAt }, now);
+    const lease = new Lease<C>(this.#leaseContext, borrowerId, conn, rec, now);
     this.#leases.set(borrowerId, lease);
     return lease;
   }

@@ -29,47 +29,36 @@ export function statementTexts(scrub: Scrubber): (sql: string) => string {
   };
 }
 
+/** What every lease of one pool shares; built once per pool, not per borrow. */
+export interface LeaseContext<C> {
+  driver: Driver<C>;
+  tracker: ConnectionTracker;
+  log: EventLog;
+  clock: Clock;
+  scrub: Scrubber;
+  /** The pool's statementTexts(scrub). */
+  text: (sql: string) => string;
+  /** Called once, when the lease is released or destroyed. */
+  done: (borrowerId: string) => void;
+}
+
 /** One borrower's hold on one connection, from hand-out to release or destroy. */
 export class Lease<C = unknown> {
   readonly borrowerId: string;
   readonly connId: string;
   readonly #conn: C;
   readonly #rec: ConnRecord;
-  readonly #driver: Driver<C>;
-  readonly #tracker: ConnectionTracker;
-  readonly #log: EventLog;
-  readonly #clock: Clock;
-  readonly #scrub: Scrubber;
-  readonly #text: (sql: string) => string;
+  readonly #ctx: LeaseContext<C>;
   readonly #acquiredAt: number;
-  readonly #onDone: () => void;
   #done = false;
 
-  constructor(o: {
-    borrowerId: string;
-    conn: C;
-    rec: ConnRecord;
-    driver: Driver<C>;
-    tracker: ConnectionTracker;
-    log: EventLog;
-    clock: Clock;
-    scrub: Scrubber;
-    /** The pool's statementTexts(scrub). */
-    text: (sql: string) => string;
-    onDone: () => void;
-  }) {
-    this.borrowerId = o.borrowerId;
-    this.connId = o.rec.id;
-    this.#conn = o.conn;
-    this.#rec = o.rec;
-    this.#driver = o.driver;
-    this.#tracker = o.tracker;
-    this.#log = o.log;
-    this.#clock = o.clock;
-    this.#scrub = o.scrub;
-    this.#text = o.text;
-    this.#onDone = o.onDone;
-    this.#acquiredAt = o.clock.now();
+  constructor(ctx: LeaseContext<C>, borrowerId: string, conn: C, rec: ConnRecord, acquiredAt: number) {
+    this.#ctx = ctx;
+    this.borrowerId = borrowerId;
+    this.connId = rec.id;
+    this.#conn = conn;
+    this.#rec = rec;
+    this.#acquiredAt = acquiredAt;
   }
 
   get done(): boolean {
@@ -77,7 +66,7 @@ export class Lease<C = unknown> {
   }
 
   get serverId(): number | null {
-    return this.#driver.serverId(this.#conn);
+    return this.#ctx.driver.serverId(this.#conn);
   }
 
   get txStatus(): TxStatus {
@@ -86,17 +75,19 @@ export class Lease<C = unknown> {
 
   async query(sql: string, params?: readonly unknown[]): Promise<QueryResult> {
     if (this.#done) throw new PoolscopeError('lease-ended', 'This connection was already released; borrow again to run a statement.');
-    const started = this.#clock.now();
-    this.#log.emit({ type: 'statement.started', connId: this.connId, sql: this.#text(sql) });
+    const { driver, log, clock } = this.#ctx;
+    const started = clock.now();
+    log.emit({ type: 'statement.started', connId: this.connId, sql: this.#ctx.text(sql) }, started);
     let error: string | null = null;
     try {
-      return await this.#driver.query(this.#conn, sql, params);
+      return await driver.query(this.#conn, sql, params);
     } catch (err) {
-      error = this.#scrub(messageOf(err));
-      if (this.#driver.isFatal(err)) this.#tracker.broken(this.#rec, err);
+      error = this.#ctx.scrub(messageOf(err));
+      if (driver.isFatal(err)) this.#ctx.tracker.broken(this.#rec, err);
       throw err;
     } finally {
-      this.#log.emit({ type: 'statement.finished', connId: this.connId, ms: this.#clock.now() - started, error });
+      const now = clock.now();
+      log.emit({ type: 'statement.finished', connId: this.connId, ms: now - started, error }, now);
       this.#syncTx(sql);
     }
   }
@@ -104,32 +95,38 @@ export class Lease<C = unknown> {
   /** Gives the connection back to the pool. A second call does nothing. */
   release(): void {
     if (this.#finish(false)) {
-      if (this.#rec.broken || this.#rec.closed) this.#driver.destroy(this.#conn);
-      else this.#driver.release(this.#conn);
+      const { driver } = this.#ctx;
+      if (this.#rec.broken || this.#rec.closed) driver.destroy(this.#conn);
+      else driver.release(this.#conn);
     }
   }
 
   /** Closes the connection instead of returning it (the pool opens another when needed). */
   destroy(): void {
     if (this.#finish(true)) {
-      this.#tracker.closing(this.#rec, 'destroyed');
-      this.#driver.destroy(this.#conn);
+      this.#ctx.tracker.closing(this.#rec, 'destroyed');
+      this.#ctx.driver.destroy(this.#conn);
     }
   }
 
   #finish(destroyed: boolean): boolean {
     if (this.#done) return false;
     this.#done = true;
-    this.#onDone();
-    this.#log.emit({
-      type: 'borrower.released',
-      borrowerId: this.borrowerId,
-      connId: this.connId,
-      heldMs: this.#clock.now() - this.#acquiredAt,
-      dirty: !destroyed && this.#rec.tx !== 'idle' && !this.#rec.broken,
-      destroyed,
-    });
-    this.#tracker.released(this.#rec);
+    const { log, clock, tracker } = this.#ctx;
+    this.#ctx.done(this.borrowerId);
+    const now = clock.now();
+    log.emit(
+      {
+        type: 'borrower.released',
+        borrowerId: this.borrowerId,
+        connId: this.connId,
+        heldMs: now - this.#acquiredAt,
+        dirty: !destroyed && this.#rec.tx !== 'idle' && !this.#rec.broken,
+        destroyed,
+      },
+      now,
+    );
+    tracker.released(this.#rec, now);
     return true;
   }
 
@@ -137,14 +134,15 @@ export class Lease<C = unknown> {
   // tx events. COMMIT of a failed pg transaction is a rollback, as the server says.
   #syncTx(sql: string): void {
     const before = this.#rec.tx;
-    const now = this.#rec.broken || this.#rec.closed ? 'idle' : this.#driver.txStatus(this.#conn);
+    const now = this.#rec.broken || this.#rec.closed ? 'idle' : this.#ctx.driver.txStatus(this.#conn);
     if (now === before) return;
     this.#rec.tx = now;
-    if (before === 'idle') this.#log.emit({ type: 'tx.began', connId: this.connId });
-    if (now === 'failed') this.#log.emit({ type: 'tx.failed', connId: this.connId });
+    const { log } = this.#ctx;
+    if (before === 'idle') log.emit({ type: 'tx.began', connId: this.connId });
+    if (now === 'failed') log.emit({ type: 'tx.failed', connId: this.connId });
     if (now === 'idle') {
       const outcome = before === 'failed' || ROLLBACK.test(sql) || this.#rec.broken ? 'rolled back' : 'committed';
-      this.#log.emit({ type: 'tx.ended', connId: this.connId, outcome });
+      log.emit({ type: 'tx.ended', connId: this.connId, outcome });
     }
   }
 }
