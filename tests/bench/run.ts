@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { missingChromium } from '../e2e/helpers/chromium';
 import { runBench } from './bench';
 import { FULL, QUICK } from './config';
 import { checkTargets, formatReport } from './report';
@@ -14,6 +15,13 @@ const quick = values.quick || process.env.npm_config_quick === 'true';
 const cfg = quick ? QUICK : FULL;
 const out = path.resolve(values.out ?? path.join(import.meta.dirname, '../../docs/bench/latest.json'));
 if (!(globalThis as { gc?: unknown }).gc) console.warn('bench: run with --expose-gc (npm run bench does) for heap figures after a full collection');
+
+// The view and soak parts drive the page in Chromium: say so now, not minutes in.
+const noBrowser = missingChromium();
+if (noBrowser !== null) {
+  console.error(`bench: the view and soak parts need Chromium, and there is ${noBrowser}`);
+  process.exit(2);
+}
 
 const report = await runBench(cfg, (line) => console.error(`  ${line}`));
 const targets = checkTargets(report);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, SHOTS, openApp } from './helpers/app';
-import { chromiumAvailable } from './helpers/chromium';
+import { chromiumAvailable } from './helpers/chromium-gate';
 
 
 describe.skipIf(!chromiumAvailable)('per-request connections and the transaction patterns in Chromium', () => {

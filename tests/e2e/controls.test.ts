@@ -3,7 +3,7 @@ import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { type App, SHOTS, openApp } from './helpers/app';
-import { chromiumAvailable } from './helpers/chromium';
+import { chromiumAvailable } from './helpers/chromium-gate';
 import type { SentCommand } from './helpers/sent-commands';
 
 

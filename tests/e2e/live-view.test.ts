@@ -9,7 +9,8 @@ import { Engine } from '../../main/engine/engine';
 import { NO_SECRET_BOX, SavedTargets } from '../../main/engine/saved-targets';
 import { PoolscopeService } from '../../main/engine/service';
 import { type WebHost, startWebHost } from '../../main/web/web-host';
-import { chromiumAvailable, launchChromium } from './helpers/chromium';
+import { launchChromium } from './helpers/chromium';
+import { chromiumAvailable } from './helpers/chromium-gate';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const shots = path.join(root, 'docs/screenshots');

@@ -7,7 +7,7 @@ import { reduce } from '../../shared/reducer';
 import type { Recording } from '../../shared/scenario';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
-import { chromiumAvailable } from './helpers/chromium';
+import { chromiumAvailable } from './helpers/chromium-gate';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

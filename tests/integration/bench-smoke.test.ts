@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runBench } from '../bench/bench';
 import { SMOKE } from '../bench/config';
 import { checkTargets, formatReport } from '../bench/report';
-import { chromiumAvailable } from '../e2e/helpers/chromium';
+import { chromiumAvailable } from '../e2e/helpers/chromium-gate';
 import { mysqlAvailable } from './helpers/servers';
 
 // The bench harness in a tiny configuration, so that it cannot rot: every figure is
