@@ -1,20 +1,29 @@
 import type { PoolEvent, PoolEventBody } from '../../shared/events';
 import { reduce } from '../../shared/reducer';
 import { emptySnapshot, type Snapshot } from '../../shared/snapshot';
-import type { Clock } from './clock';
+import type { Clock, TimerHandle } from './clock';
+import { EventFolder } from './event-folder';
 
 export type EventListener = (e: PoolEvent) => void;
+/** A folded chunk of events (see EventFolder) and the seq of the last event it covers. */
+export type ChunkListener = (events: readonly PoolEvent[], to: number) => void;
+
+// How long events may wait to be folded, and how many: the live snapshot folds on read
+// anyway; these bound the work a fold does and how late a transport sees events.
+const FOLD_AFTER_MS = 8;
+const FOLD_AT = 4_096;
 
 /**
  * Stamps events with a monotonic sequence number and the clock's time, keeps the
- * latest in a small ring (for a reader that attaches late, and as the fold's queue),
- * folds them into the live snapshot with the shared reducer, and hands each to
- * listeners synchronously (the transport's coalescer batches them).
+ * latest in a small ring (for a reader that attaches late), hands each to listeners
+ * synchronously, and folds them into the live snapshot with the shared reducer.
  *
- * Folding is deferred off the borrower's path: events are folded when the snapshot is
- * read, or once the event loop has nothing more urgent (setImmediate), whichever comes
- * first. A reader never sees a stale snapshot; the request that caused the events does
- * not wait for them to be folded (tests/bench: about 5 µs per request at SELECT 1).
+ * Folding is deferred off the borrower's path and done in chunks: events are folded when
+ * the snapshot is read, or FOLD_AFTER_MS after the first unfolded one, whichever comes
+ * first, so a reader never sees a stale snapshot. A chunk goes through the EventFolder
+ * first (a borrower served clean becomes part of one summary per connection), is reduced
+ * into the live snapshot, and is handed as it is to the transports' coalescers: the
+ * per-request events are summarised once, whatever the number of windows.
  *
  * The ring is small on purpose: every event it holds survives the young generation,
  * and with 65,536 of them the promotions cost the watched pool about 3 µs of CPU per
@@ -27,9 +36,11 @@ export class EventLog {
   #seq = 0;
   readonly #live: Snapshot = emptySnapshot();
   readonly #listeners = new Set<EventListener>();
+  readonly #chunkListeners = new Set<ChunkListener>();
+  readonly #folder = new EventFolder();
   /** The last seq folded into #live. */
   #folded = 0;
-  #foldScheduled = false;
+  #foldTimer: TimerHandle | null = null;
 
   constructor(clock: Clock, capacity = 2_048) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('EventLog capacity must be a positive integer');
@@ -52,26 +63,35 @@ export class EventLog {
     e.seq = ++this.#seq;
     e.t = t;
     this.#ring[e.seq % this.#ring.length] = e;
-    // Unfolded events must stay in the ring: far behind, fold now.
-    if (e.seq - this.#folded >= this.#ring.length >> 1) this.#fold();
-    else if (!this.#foldScheduled) {
-      this.#foldScheduled = true;
-      setImmediate(() => this.#fold());
-    }
+    this.#folder.push(e);
+    if (this.#folder.size >= FOLD_AT) this.fold();
+    else if (this.#foldTimer === null) this.#foldTimer = this.#clock.setTimer(() => this.fold(), FOLD_AFTER_MS);
     for (const l of this.#listeners) l(e);
     return e;
   }
 
-  #fold(): void {
-    this.#foldScheduled = false;
-    const ring = this.#ring;
-    for (let s = this.#folded + 1; s <= this.#seq; s++) reduce(this.#live, ring[s % ring.length] as PoolEvent);
+  /** Folds the events not folded yet into the live snapshot and hands them, as one folded chunk, to chunk listeners. */
+  fold(): void {
+    if (this.#foldTimer !== null) this.#clock.clearTimer(this.#foldTimer);
+    this.#foldTimer = null;
+    if (this.#folded === this.#seq) return;
+    const chunk = this.#folder.take();
+    for (const e of chunk) reduce(this.#live, e);
+    this.#live.seq = this.#seq;
     this.#folded = this.#seq;
+    for (const l of this.#chunkListeners) l(chunk, this.#seq);
   }
 
+  /** Every event, as it is emitted. */
   subscribe(listener: EventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Folded chunks, in order, each ending at `to` (transports: see Coalescer). */
+  subscribeFolded(listener: ChunkListener): () => void {
+    this.#chunkListeners.add(listener);
+    return () => this.#chunkListeners.delete(listener);
   }
 
   /** Events after `seq`, oldest first; null when some of them have already left the ring. */
@@ -93,7 +113,7 @@ export class EventLog {
 
   /** The live snapshot itself, for engine code that only reads it. */
   get live(): Readonly<Snapshot> {
-    if (this.#folded < this.#seq) this.#fold();
+    if (this.#folded < this.#seq) this.fold();
     return this.#live;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../shared/api';
-import { applyBatch } from '../../shared/reducer';
+import { applyBatch, reduce } from '../../shared/reducer';
 import { emptySnapshot } from '../../shared/snapshot';
 import type { Snapshot } from '../../shared/snapshot';
 import { ManualClock } from '../../main/engine/clock';
@@ -28,6 +28,8 @@ function setup(acquireTimeoutMs = 0) {
 describe('the coalescer', () => {
   it('folds statement runs into summaries that rebuild exactly the snapshot the engine has', async () => {
     const { clock, log, pool, batches, coalescer } = setup();
+    const raw = log.snapshot();
+    log.subscribe((e) => reduce(raw, e));
     for (let round = 0; round < 20; round++) {
       const leases = await Promise.all([pool.borrow(), pool.borrow()]);
       for (const [i, lease] of leases.entries()) {
@@ -44,7 +46,8 @@ describe('the coalescer', () => {
     coalescer.flush();
     const rebuilt = emptySnapshot();
     for (const b of batches) applyBatch(rebuilt, b);
-    expect(rebuilt).toEqual(log.live);
+    expect(rebuilt).toEqual(raw);
+    expect(log.live).toEqual(raw);
 
     const sent = batches.reduce((n, b) => n + b.events.length, 0);
     expect(sent).toBeLessThan(log.seq * 0.8);
@@ -57,6 +60,11 @@ describe('the coalescer', () => {
     const { clock, log, pool, batches, coalescer } = setup(40);
     const leaks = new LeakDetector(log, clock);
     leaks.set(30);
+    // The reference: every raw event reduced one by one (from the pool's creation on). The
+    // engine's own snapshot is folded from the same summarised chunks as the batches, so it
+    // is checked against it too.
+    const raw = log.snapshot();
+    log.subscribe((e) => reduce(raw, e));
     const rebuilt = emptySnapshot();
     let applied = 0;
     // The receiver's view after every batch, not only at the end: a summary must not
@@ -90,15 +98,17 @@ describe('the coalescer', () => {
       clock.advance(Math.floor(random() * 2));
       if (i % 50 === 0) {
         coalescer.flush();
-        expect(check()).toEqual({ ...log.live, seq: log.seq });
+        expect(check()).toEqual(raw);
+        expect(log.live).toEqual(raw);
       }
     }
     await Promise.all(inFlight);
     coalescer.flush();
-    expect(check()).toEqual(log.live);
+    expect(check()).toEqual(raw);
+    expect(log.live).toEqual(raw);
     const sent = batches.flatMap((b) => b.events);
     const summaries = sent.filter((e) => e.type === 'borrower.summary');
-    expect(summaries.reduce((n, e) => n + (e.type === 'borrower.summary' ? e.served : 0), 0)).toBeGreaterThan(100);
+    expect(summaries.reduce((n, e) => n + (e.type === 'borrower.summary' ? e.served : 0), 0)).toBeGreaterThan(50);
     // Every borrower that did not come and go clean still arrives as its own events.
     expect(sent.some((e) => e.type === 'borrower.released' && (e.dirty || e.destroyed))).toBe(true);
     expect(sent.some((e) => e.type === 'borrower.timedout')).toBe(true);

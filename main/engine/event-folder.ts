@@ -1,0 +1,166 @@
+import type { EventOf, PoolEvent } from '../../shared/events';
+
+type StatementRun = EventOf<'statement.summary'>;
+type Served = EventOf<'borrower.summary'>;
+
+/** A borrower that enqueued in the current chunk, followed until it releases. */
+interface Lifecycle {
+  /** Where its enqueued and acquired events and its statement run sit in the pending list (-1: none). */
+  enqueuedAt: number;
+  acquiredAt: number;
+  runAt: number;
+  connId: string | null;
+  waitedMs: number;
+  /** Nothing but its own borrow, statements and release touched it or its connection. */
+  clean: boolean;
+}
+
+/**
+ * Folds a chunk of events (everything between two take()s) so that the per-request
+ * events do not have to be reduced or sent one by one:
+ * - each connection's consecutive statement events become one `statement.summary`;
+ * - a borrower that enqueued, acquired, ran its statements and released clean becomes
+ *   part of its connection's `borrower.summary` (its events are dropped from the chunk),
+ *   as long as no other event of that connection came between.
+ * Reducing the chunks gives the snapshot the raw events give, wherever the chunks are cut
+ * (tests/unit/coalescer.test.ts).
+ */
+export class EventFolder {
+  /** This chunk's events in order; null where a borrower's event was folded into a summary. */
+  #pending: (PoolEvent | null)[] = [];
+  readonly #runs = new Map<string, StatementRun>();
+  readonly #served = new Map<string, Served>();
+  /** Lifecycles by borrower, and by the connection they hold. */
+  readonly #lives = new Map<string, Lifecycle>();
+  readonly #holding = new Map<string, Lifecycle>();
+
+  /** Entries held, folded ones included (a bound on what the next take() returns). */
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  /** The chunk folded so far, in order; starts the next. */
+  take(): PoolEvent[] {
+    const events: PoolEvent[] = [];
+    for (const e of this.#pending) if (e !== null) events.push(e);
+    this.#pending = [];
+    this.#runs.clear();
+    this.#served.clear();
+    this.#lives.clear();
+    this.#holding.clear();
+    return events;
+  }
+
+  push(e: PoolEvent): void {
+    switch (e.type) {
+      case 'borrower.enqueued':
+        this.#lives.set(e.borrowerId, { enqueuedAt: this.#pending.length, acquiredAt: -1, runAt: -1, connId: null, waitedMs: 0, clean: true });
+        this.#pending.push(e);
+        break;
+      case 'borrower.acquired':
+        this.#acquired(e);
+        break;
+      case 'statement.started':
+      case 'statement.finished':
+        this.#statement(e);
+        break;
+      case 'borrower.released':
+        this.#released(e);
+        break;
+      default:
+        this.#other(e);
+    }
+  }
+
+  #acquired(e: EventOf<'borrower.acquired'>): void {
+    const life = this.#lives.get(e.borrowerId);
+    if (!life) return this.#other(e);
+    this.#runs.delete(e.connId);
+    life.connId = e.connId;
+    life.waitedMs = e.waitedMs;
+    life.acquiredAt = this.#pending.length;
+    this.#holding.set(e.connId, life);
+    this.#pending.push(e);
+  }
+
+  #statement(e: EventOf<'statement.started'> | EventOf<'statement.finished'>): void {
+    const holder = this.#holding.get(e.connId);
+    // Statements of a borrower that is not followed are raw events of the connection.
+    if (!holder) this.#served.delete(e.connId);
+    let run = this.#runs.get(e.connId);
+    if (!run) {
+      run = { type: 'statement.summary', connId: e.connId, started: 0, errors: 0, sql: null, since: null, finishedAt: null, lastError: null, seq: e.seq, t: e.t };
+      this.#runs.set(e.connId, run);
+      if (holder) {
+        if (holder.runAt === -1) holder.runAt = this.#pending.length;
+        else holder.clean = false;
+      }
+      this.#pending.push(run);
+    }
+    if (e.type === 'statement.started') {
+      run.started++;
+      run.sql = e.sql;
+      run.since = e.t;
+    } else {
+      run.sql = null;
+      run.since = null;
+      run.finishedAt = e.t;
+      if (e.error !== null) {
+        run.errors++;
+        run.lastError = e.error;
+      }
+    }
+    run.seq = e.seq;
+    run.t = e.t;
+  }
+
+  #released(e: EventOf<'borrower.released'>): void {
+    const life = this.#lives.get(e.borrowerId);
+    const run = this.#runs.get(e.connId);
+    this.#lives.delete(e.borrowerId);
+    this.#holding.delete(e.connId);
+    this.#runs.delete(e.connId);
+    if (!life || !life.clean || life.connId !== e.connId || e.dirty || e.destroyed || (run !== undefined && run.sql !== null)) {
+      this.#served.delete(e.connId);
+      this.#pending.push(e);
+      return;
+    }
+    const pending = this.#pending;
+    pending[life.enqueuedAt] = null;
+    pending[life.acquiredAt] = null;
+    if (life.runAt !== -1) pending[life.runAt] = null;
+    let sum = this.#served.get(e.connId);
+    if (!sum) {
+      sum = { type: 'borrower.summary', connId: e.connId, served: 0, waits: [], started: 0, errors: 0, lastError: null, finishedAt: null, releasedAt: e.t, seq: e.seq, t: e.t };
+      this.#served.set(e.connId, sum);
+      pending.push(sum);
+    }
+    sum.served++;
+    sum.waits.push(life.waitedMs);
+    if (run) {
+      sum.started += run.started;
+      sum.errors += run.errors;
+      if (run.lastError !== null) sum.lastError = run.lastError;
+      if (run.finishedAt !== null) sum.finishedAt = run.finishedAt;
+    }
+    sum.releasedAt = e.t;
+    sum.seq = e.seq;
+    sum.t = e.t;
+  }
+
+  // Any other event of a connection ends its runs and spoils its holder's lifecycle: what
+  // follows may see a new transaction state or holder. One about a borrower spoils its own.
+  #other(e: PoolEvent): void {
+    if ('connId' in e) {
+      this.#runs.delete(e.connId);
+      this.#served.delete(e.connId);
+      const holder = this.#holding.get(e.connId);
+      if (holder) holder.clean = false;
+    }
+    if ('borrowerId' in e) {
+      const life = this.#lives.get(e.borrowerId);
+      if (life) life.clean = false;
+    }
+    this.#pending.push(e);
+  }
+}
