@@ -133,9 +133,9 @@ export type PoolEventBody =
   | { type: 'statement.started'; connId: string; sql: string }
   | { type: 'statement.finished'; connId: string; ms: number; error: string | null }
   /**
-   * A run of statement events of one connection, folded by the transport's coalescer:
-   * no other event of that connection came between them, so its transaction state and
-   * holder were the same throughout. `sql`/`since` describe the statement still running
+   * A run of statement events of one connection within one chunk, folded by the event
+   * log's EventFolder: no other event of that connection came between them, so its
+   * transaction state and holder were the same throughout. `sql`/`since` describe the statement still running
    * at the end of the run (null when none is).
    */
   | {
@@ -149,8 +149,8 @@ export type PoolEventBody =
       lastError: string | null;
     }
   /**
-   * Borrowers that came and went on one connection within one transport batch, folded by
-   * the coalescer: each enqueued, acquired this connection, ran its statements outside a
+   * Borrowers that came and went on one connection within one chunk, folded by the event
+   * log's EventFolder: each enqueued, acquired this connection, ran its statements outside a
    * transaction and released it clean, and no other event of the connection came
    * between. Folding it leaves the snapshot as the raw events would: the counters, the
    * acquire-wait histogram (one entry per wait) and the connection idle since `releasedAt`.

@@ -38,8 +38,8 @@ function setTx(conn: ConnectionView, tx: TxStatus, t: number): void {
 }
 
 export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
-  // The latest, not the last: a coalescer's summary stands where its run began and
-  // carries the seq and time where it ended.
+  // The latest, not the last: a summary (main/engine/event-folder.ts) stands where its
+  // run began and carries the seq and time where it ended.
   if (e.seq > s.seq) s.seq = e.seq;
   if (e.t > s.t) s.t = e.t;
   const c = s.counters;
