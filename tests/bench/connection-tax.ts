@@ -13,14 +13,14 @@ import { Comparison } from '../../main/engine/load/comparison';
 import type { TargetSpec } from '../../main/engine/target-spec';
 import type { BenchConfig } from './config';
 import type { BenchServer } from './servers';
-import { barePool, closedLoop, type RunResult } from './workload';
-import { Samples, round, sleep } from './stats';
+import { type RunResult, type SideFigures, barePool, closedLoop, figures } from './workload';
+import { round, sleep } from './stats';
 
 export interface TaxRow {
   engine: EngineKind;
   concurrency: number;
-  pooled: { perSecond: number; p50Us: number };
-  perRequest: { perSecond: number; p50Us: number };
+  pooled: SideFigures;
+  perRequest: SideFigures;
   /** pooled / per-request throughput. */
   throughputRatio: number;
   /** per-request p50 / pooled p50. */
@@ -51,18 +51,6 @@ function perRequest(spec: TargetSpec): () => Promise<void> {
         conn.end(() => (err ? reject(err) : resolve()));
       });
     });
-}
-
-function summary(runs: RunResult[]): { perSecond: number; p50Us: number } {
-  const all = new Samples();
-  let requests = 0;
-  let seconds = 0;
-  for (const r of runs) {
-    all.addAll(r.latencyUs);
-    requests += r.requests;
-    seconds += r.seconds;
-  }
-  return { perSecond: round(requests / seconds, 1), p50Us: round(all.quantile(0.5), 1) };
 }
 
 async function appComparison(spec: TargetSpec, concurrency: number, seconds: number): Promise<TaxRow['app']> {
@@ -105,8 +93,8 @@ export async function measureTax(cfg: BenchConfig['tax'], server: BenchServer, l
   } finally {
     await pool.end();
   }
-  const pooled = summary(runs.pooled);
-  const side = summary(runs.perRequest);
+  const pooled = figures(runs.pooled);
+  const side = figures(runs.perRequest);
   const throughput = round(pooled.perSecond / side.perSecond, 2);
   const app = await appComparison(server.spec, cfg.concurrency, cfg.appSeconds);
   const row: TaxRow = {

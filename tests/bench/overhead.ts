@@ -5,16 +5,8 @@
 import type { EngineKind } from '../../shared/events';
 import type { BenchConfig } from './config';
 import type { BenchServer } from './servers';
-import { type Query, type RunResult, barePool, closedLoop, inspectedPool } from './workload';
-import { Samples, round } from './stats';
-
-export interface SideFigures {
-  requests: number;
-  failed: number;
-  perSecond: number;
-  p50Us: number;
-  p99Us: number;
-}
+import { type Query, type RunResult, type SideFigures, barePool, closedLoop, figures, inspectedPool } from './workload';
+import { round } from './stats';
 
 export interface OverheadRow {
   engine: EngineKind;
@@ -26,20 +18,6 @@ export interface OverheadRow {
   throughputRatio: number;
   /** inspected p50 − bare p50, microseconds. */
   addedP50Us: number;
-}
-
-function figures(runs: RunResult[]): SideFigures {
-  const all = new Samples();
-  let requests = 0;
-  let failed = 0;
-  let seconds = 0;
-  for (const r of runs) {
-    all.addAll(r.latencyUs);
-    requests += r.requests;
-    failed += r.failed;
-    seconds += r.seconds;
-  }
-  return { requests, failed, perSecond: round(requests / seconds, 1), p50Us: round(all.quantile(0.5), 1), p99Us: round(all.quantile(0.99), 1) };
 }
 
 export async function measureOverhead(cfg: BenchConfig['overhead'], server: BenchServer, log: (line: string) => void): Promise<OverheadRow[]> {

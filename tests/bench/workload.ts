@@ -1,7 +1,7 @@
 // The two sides every comparison runs: the driver's own pool, bare, and the same pool
 // under Poolscope's instrumentation exactly as the app hosts it (openPool with an event
-// log, the transport's coalescer and the leak detector subscribed). Same settings, same
-// statements, same closed-loop clients.
+// log, the transport's coalescer and the leak detector subscribed). Same settings (the
+// drivers' own option builders), same statements, same closed-loop clients.
 
 import mysql from 'mysql2';
 import pg from 'pg';
@@ -12,10 +12,12 @@ import { systemClock } from '../../main/engine/clock';
 import { Coalescer } from '../../main/engine/coalescer';
 import { EventLog } from '../../main/engine/event-log';
 import { LeakDetector } from '../../main/engine/leak-detector';
+import { mysqlPoolOptions } from '../../main/engine/pool/mysql-driver';
 import { openPool } from '../../main/engine/pool/open-pool';
+import { pgPoolConfig } from '../../main/engine/pool/pg-driver';
 import { poolSettings } from '../../main/engine/pool/pool-settings';
 import type { TargetSpec } from '../../main/engine/target-spec';
-import { Samples } from './stats';
+import { Samples, round } from './stats';
 
 export type Query = 'select1' | 'point';
 
@@ -40,18 +42,7 @@ export function barePool(spec: TargetSpec, max: number, query: Query): BenchPool
   const s = poolSettings(spec.engine, { max });
   const { sql, params } = statement(spec.engine, query);
   if (spec.engine === 'postgres') {
-    const pool = new pg.Pool({
-      host: spec.host,
-      port: spec.port,
-      database: spec.database,
-      user: spec.user,
-      password: spec.password ?? undefined,
-      max: s.max,
-      min: s.min ?? 0,
-      connectionTimeoutMillis: s.acquireTimeoutMs,
-      idleTimeoutMillis: s.idleTimeoutMs,
-      application_name: 'poolscope',
-    });
+    const pool = new pg.Pool(pgPoolConfig(spec, s));
     pool.on('error', () => {});
     return {
       async request() {
@@ -65,20 +56,7 @@ export function barePool(spec: TargetSpec, max: number, query: Query): BenchPool
       end: () => pool.end(),
     };
   }
-  const pool = mysql.createPool({
-    host: spec.host,
-    port: spec.port,
-    user: spec.user,
-    password: spec.password ?? undefined,
-    database: spec.database,
-    connectionLimit: s.max,
-    maxIdle: s.maxIdle ?? s.max,
-    idleTimeout: s.idleTimeoutMs,
-    queueLimit: s.queueLimit ?? 0,
-    waitForConnections: true,
-    connectTimeout: s.acquireTimeoutMs,
-    connectAttributes: { program_name: 'poolscope' },
-  });
+  const pool = mysql.createPool(mysqlPoolOptions(spec, s));
   return {
     request: () =>
       new Promise<void>((resolve, reject) => {
@@ -161,4 +139,27 @@ export async function closedLoop(request: () => Promise<void>, concurrency: numb
   };
   await Promise.all(Array.from({ length: concurrency }, client));
   return { requests: latencyUs.count, failed, seconds: (performance.now() - started) / 1_000, latencyUs };
+}
+
+export interface SideFigures {
+  requests: number;
+  failed: number;
+  perSecond: number;
+  p50Us: number;
+  p99Us: number;
+}
+
+/** The runs of one side taken together: requests over their summed time, quantiles over all their latencies. */
+export function figures(runs: RunResult[]): SideFigures {
+  const all = new Samples();
+  let requests = 0;
+  let failed = 0;
+  let seconds = 0;
+  for (const r of runs) {
+    all.addAll(r.latencyUs);
+    requests += r.requests;
+    failed += r.failed;
+    seconds += r.seconds;
+  }
+  return { requests, failed, perSecond: round(requests / seconds, 1), p50Us: round(all.quantile(0.5), 1), p99Us: round(all.quantile(0.99), 1) };
 }

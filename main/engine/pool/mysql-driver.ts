@@ -33,6 +33,25 @@ interface Status {
   flags: number;
 }
 
+/** mysql2's pool options for a target and settings (the bench's bare pool uses them too). */
+export function mysqlPoolOptions(spec: TargetSpec, settings: PoolSettings): mysql.PoolOptions {
+  return {
+    host: spec.host,
+    port: spec.port,
+    user: spec.user,
+    password: spec.password ?? undefined,
+    database: spec.database,
+    ssl: spec.tls ? { rejectUnauthorized: false } : undefined,
+    connectionLimit: settings.max,
+    maxIdle: settings.maxIdle ?? settings.max,
+    idleTimeout: settings.idleTimeoutMs,
+    queueLimit: settings.queueLimit ?? 0,
+    waitForConnections: settings.waitForConnections ?? true,
+    connectTimeout: settings.acquireTimeoutMs > 0 ? settings.acquireTimeoutMs : 10_000,
+    connectAttributes: { program_name: 'poolscope' },
+  };
+}
+
 /**
  * mysql2's pool, observed. mysql2 lets the connection config supply the socket
  * (`stream` as a factory), so every physical connection starts in our hands: the
@@ -47,19 +66,7 @@ export function createMysqlDriver(spec: TargetSpec, settings: PoolSettings, trac
   let lastCreated: ConnRecord | null = null;
 
   const pool = mysql.createPool({
-    host: spec.host,
-    port: spec.port,
-    user: spec.user,
-    password: spec.password ?? undefined,
-    database: spec.database,
-    ssl: spec.tls ? { rejectUnauthorized: false } : undefined,
-    connectionLimit: settings.max,
-    maxIdle: settings.maxIdle ?? settings.max,
-    idleTimeout: settings.idleTimeoutMs,
-    queueLimit: settings.queueLimit ?? 0,
-    waitForConnections: settings.waitForConnections ?? true,
-    connectTimeout: settings.acquireTimeoutMs > 0 ? settings.acquireTimeoutMs : 10_000,
-    connectAttributes: { program_name: 'poolscope' },
+    ...mysqlPoolOptions(spec, settings),
     stream: (opts: { config: object }) => {
       const rec = tracker.begin();
       lastCreated = rec;

@@ -16,6 +16,26 @@ type ConnectCallback = Parameters<pg.Client['connect']>[0] & object;
 
 const TX: Record<string, TxStatus> = { I: 'idle', T: 'active', E: 'failed' };
 
+/** pg.Pool's configuration for a target and settings (the bench's bare pool uses it too). */
+export function pgPoolConfig(spec: TargetSpec, settings: PoolSettings): pg.PoolConfig {
+  return {
+    host: spec.host,
+    port: spec.port,
+    database: spec.database,
+    user: spec.user,
+    password: spec.password ?? undefined,
+    ssl: spec.tls ? { rejectUnauthorized: false } : undefined,
+    max: settings.max,
+    min: settings.min ?? 0,
+    connectionTimeoutMillis: settings.acquireTimeoutMs,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    query_timeout: settings.queryTimeoutMs || undefined,
+    maxUses: settings.maxUses ?? undefined,
+    maxLifetimeSeconds: settings.maxLifetimeSeconds ?? undefined,
+    application_name: 'poolscope',
+  };
+}
+
 /**
  * pg.Pool with a Client subclass: pg.Pool accepts `Client`, so every physical
  * connection is constructed by us and its wire events (socket connected, TLS,
@@ -72,23 +92,7 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
     }
   }
 
-  const pool = new pg.Pool({
-    Client: InstrumentedClient as unknown as typeof pg.Client,
-    host: spec.host,
-    port: spec.port,
-    database: spec.database,
-    user: spec.user,
-    password: spec.password ?? undefined,
-    ssl: spec.tls ? { rejectUnauthorized: false } : undefined,
-    max: settings.max,
-    min: settings.min ?? 0,
-    connectionTimeoutMillis: settings.acquireTimeoutMs,
-    idleTimeoutMillis: settings.idleTimeoutMs,
-    query_timeout: settings.queryTimeoutMs || undefined,
-    maxUses: settings.maxUses ?? undefined,
-    maxLifetimeSeconds: settings.maxLifetimeSeconds ?? undefined,
-    application_name: 'poolscope',
-  });
+  const pool = new pg.Pool({ ...pgPoolConfig(spec, settings), Client: InstrumentedClient as unknown as typeof pg.Client });
   // An idle client's error is re-emitted on the pool; the client's own listener has
   // already recorded it, and an unhandled 'error' would end the process.
   pool.on('error', () => {});
