@@ -5,6 +5,8 @@ import type { Clock, TimerHandle } from '../clock';
 import { describeConnectError } from '../connect-errors';
 import { PoolscopeError, type Scrubber, messageOf, scrubber } from '../errors';
 import type { EventLog } from '../event-log';
+import { LinkedList } from '../linked-list';
+import { Borrower } from './borrower';
 import type { TargetSpec } from '../target-spec';
 import type { ConnectionTracker } from './connection-tracker';
 import type { Driver, QueryResult } from './driver';
@@ -15,15 +17,6 @@ export interface BorrowOptions {
   label?: string;
   /** Call site to show; captured from the caller's stack when absent. */
   site?: string;
-}
-
-interface Waiter {
-  id: string;
-  enqueuedAt: number;
-  /** When the engine times the borrower out; Infinity when the driver does (pg) or never. */
-  deadline: number;
-  /** Answers the borrower with an error unless the driver answered first. */
-  fail: (err: Error) => boolean;
 }
 
 /**
@@ -45,8 +38,10 @@ export class InstrumentedPool<C = unknown> {
   readonly #clock: Clock;
   readonly #scrub: Scrubber;
   readonly #leaseContext: LeaseContext<C>;
-  readonly #waiters = new Map<string, Waiter>();
-  readonly #leases = new Map<string, Lease<C>>();
+  /** Borrowers waiting for a connection, in the order they asked. */
+  readonly #waiting = new LinkedList<Borrower>();
+  /** Borrowers holding a connection, in the order they got it. */
+  readonly #holding = new LinkedList<Borrower>();
   #deadlineTimer: TimerHandle | null = null;
   #nextBorrower = 0;
   #ended: Promise<void> | null = null;
@@ -84,8 +79,8 @@ export class InstrumentedPool<C = unknown> {
       clock: this.#clock,
       scrub: this.#scrub,
       text: statementTexts(this.#scrub),
-      done: (borrowerId) => {
-        this.#leases.delete(borrowerId);
+      done: (borrower) => {
+        this.#holding.remove(borrower);
         this.#onQuiet?.();
       },
     };
@@ -107,8 +102,9 @@ export class InstrumentedPool<C = unknown> {
   }
 
   /** The lease a borrower holds now, if any (to release or destroy a leaked one from its row). */
-  lease(borrowerId: string): Lease<C> | undefined {
-    return this.#leases.get(borrowerId);
+  lease(borrowerId: string): Lease<unknown> | undefined {
+    for (const b of this.#holding) if (b.id === borrowerId) return b.lease ?? undefined;
+    return undefined;
   }
 
   borrow(opts: BorrowOptions = {}): Promise<Lease<C>> {
@@ -129,36 +125,33 @@ export class InstrumentedPool<C = unknown> {
     );
     if (this.#ended) return Promise.reject(this.#fail(id, enqueuedAt, new PoolscopeError('pool-ended', 'The pool has ended; no new borrowers are served.')));
 
-    return new Promise<Lease<C>>((resolve, reject) => {
-      let settled = false;
-      const settle = (err: Error | null, lease?: Lease<C>): boolean => {
-        if (settled) return false;
-        settled = true;
-        this.#waiters.delete(id);
-        this.#onQuiet?.();
-        if (err) reject(err);
-        else resolve(lease as Lease<C>);
-        return true;
-      };
-      const deadline = this.settings.acquireTimeoutByEngine && timeoutMs > 0 ? enqueuedAt + timeoutMs : Infinity;
-      this.#waiters.set(id, { id, enqueuedAt, deadline, fail: settle });
-      if (deadline < Infinity && this.#deadlineTimer === null) this.#armDeadline(deadline);
-
-      this.#driver.acquire((err, conn) => {
-        if (settled) {
-          // Our own timeout (or the pool's end) already answered this borrower; the
-          // driver still handed a connection to its queued callback: give it back.
-          if (conn !== undefined) this.#driver.release(conn);
-          return;
-        }
-        if (err || conn === undefined) {
-          const e = err ?? new Error('the driver returned no connection');
-          settle(this.#driver.isAcquireTimeout(e) ? this.#timedOut(id, enqueuedAt) : this.#fail(id, enqueuedAt, describeConnectError(e, this.#spec, this.#via)));
-          return;
-        }
-        settle(null, this.#hand(id, enqueuedAt, conn));
-      });
+    const deadline = this.settings.acquireTimeoutByEngine && timeoutMs > 0 ? enqueuedAt + timeoutMs : Infinity;
+    // The executor runs at once: both are set before they are read.
+    let resolve!: (lease: Lease<C>) => void;
+    let reject!: (err: Error) => void;
+    const answer = new Promise<Lease<C>>((yes, no) => {
+      resolve = yes;
+      reject = no;
     });
+    const b = new Borrower(id, enqueuedAt, deadline, reject);
+    this.#waiting.push(b);
+    if (deadline < Infinity && this.#deadlineTimer === null) this.#armDeadline(deadline);
+
+    this.#driver.acquire((err, conn) => {
+      if (!b.waiting) {
+        // Our own timeout (or the pool's end) already answered this borrower; the
+        // driver still handed a connection to its queued callback: give it back.
+        if (conn !== undefined) this.#driver.release(conn);
+        return;
+      }
+      if (err || conn === undefined) {
+        const e = err ?? new Error('the driver returned no connection');
+        this.#refuse(b, this.#driver.isAcquireTimeout(e) ? this.#timedOut(b) : this.#fail(id, enqueuedAt, describeConnectError(e, this.#spec, this.#via)));
+        return;
+      }
+      resolve(this.#hand(b, conn));
+    });
+    return answer;
   }
 
   // Where the driver has no acquire timeout (mysql2), ours: one timer for the whole
@@ -168,12 +161,12 @@ export class InstrumentedPool<C = unknown> {
     this.#deadlineTimer = this.#clock.setTimer(() => {
       this.#deadlineTimer = null;
       const now = this.#clock.now();
-      for (const w of this.#waiters.values()) {
-        if (w.deadline > now) {
-          if (w.deadline < Infinity) this.#armDeadline(w.deadline);
+      for (let b = this.#waiting.first; b !== null; b = this.#waiting.first) {
+        if (b.deadline > now) {
+          if (b.deadline < Infinity) this.#armDeadline(b.deadline);
           return;
         }
-        w.fail(this.#timedOut(w.id, w.enqueuedAt));
+        this.#refuse(b, this.#timedOut(b));
       }
     }, Math.max(0, at - this.#clock.now()));
   }
@@ -204,9 +197,9 @@ export class InstrumentedPool<C = unknown> {
    */
   drain(): Promise<void> {
     if (this.#ended) return this.#ended;
-    this.#log.emit({ type: 'pool.draining', poolId: this.id, waiting: this.#waiters.size, holding: this.#leases.size });
+    this.#log.emit({ type: 'pool.draining', poolId: this.id, waiting: this.#waiting.size, holding: this.#holding.size });
     this.#onQuiet = () => {
-      if (this.#waiters.size === 0 && this.#leases.size === 0) void this.end();
+      if (this.#waiting.size === 0 && this.#holding.size === 0) void this.end();
     };
     this.#onQuiet();
     return this.#whenEnded;
@@ -225,10 +218,10 @@ export class InstrumentedPool<C = unknown> {
     this.#ended = (async () => {
       this.#log.emit({ type: 'pool.ending', poolId: this.id });
       this.#tracker.poolEnding();
-      for (const w of [...this.#waiters.values()]) {
-        w.fail(this.#fail(w.id, w.enqueuedAt, new PoolscopeError('pool-ended', 'The pool ended while this borrower waited for a connection.')));
+      for (let b = this.#waiting.first; b !== null; b = this.#waiting.first) {
+        this.#refuse(b, this.#fail(b.id, b.enqueuedAt, new PoolscopeError('pool-ended', 'The pool ended while this borrower waited for a connection.')));
       }
-      for (const lease of [...this.#leases.values()]) lease.destroy();
+      for (let b = this.#holding.first; b !== null; b = this.#holding.first) b.lease?.destroy();
       await this.#driver.end();
       // The driver's end resolves before the last sockets report closed; wait for them
       // so that an ended pool has provably left nothing open.
@@ -239,22 +232,34 @@ export class InstrumentedPool<C = unknown> {
     return this.#ended;
   }
 
-  #hand(borrowerId: string, enqueuedAt: number, conn: C): Lease<C> {
+  /** The borrower leaves the line with a connection. */
+  #hand(b: Borrower, conn: C): Lease<C> {
     const rec = this.#driver.record(conn);
+    b.waiting = false;
+    this.#waiting.remove(b);
     this.#tracker.acquired(rec);
     const now = this.#clock.now();
-    this.#log.emit({ type: 'borrower.acquired', borrowerId, connId: rec.id, waitedMs: now - enqueuedAt }, now);
-    const lease = new Lease<C>(this.#leaseContext, borrowerId, conn, rec, now);
-    this.#leases.set(borrowerId, lease);
+    this.#log.emit({ type: 'borrower.acquired', borrowerId: b.id, connId: rec.id, waitedMs: now - b.enqueuedAt }, now);
+    const lease = new Lease<C>(this.#leaseContext, b, conn, rec, now);
+    b.lease = lease;
+    this.#holding.push(b);
     return lease;
   }
 
-  #timedOut(borrowerId: string, enqueuedAt: number): PoolscopeError {
+  /** The borrower leaves the line with an error. */
+  #refuse(b: Borrower, err: Error): void {
+    b.waiting = false;
+    this.#waiting.remove(b);
+    this.#onQuiet?.();
+    b.reject(err);
+  }
+
+  #timedOut(b: Borrower): PoolscopeError {
     const now = this.#clock.now();
-    const waitedMs = now - enqueuedAt;
-    const diagnosis = diagnoseTimeout(this.#log.live, this.id, borrowerId, now);
+    const waitedMs = now - b.enqueuedAt;
+    const diagnosis = diagnoseTimeout(this.#log.live, this.id, b.id, now);
     const message = timeoutMessage(this.target.display, waitedMs, diagnosis, this.settings.acquireTimeoutByEngine);
-    this.#log.emit({ type: 'borrower.timedout', borrowerId, waitedMs, message, diagnosis });
+    this.#log.emit({ type: 'borrower.timedout', borrowerId: b.id, waitedMs, message, diagnosis });
     return new PoolscopeError('acquire-timeout', message);
   }
 

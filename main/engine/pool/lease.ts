@@ -2,6 +2,7 @@ import type { TxStatus } from '../../../shared/events';
 import type { Clock } from '../clock';
 import { PoolscopeError, type Scrubber, messageOf } from '../errors';
 import type { EventLog } from '../event-log';
+import type { Borrower } from './borrower';
 import type { ConnRecord, ConnectionTracker } from './connection-tracker';
 import type { Driver, QueryResult } from './driver';
 
@@ -39,22 +40,24 @@ export interface LeaseContext<C> {
   /** The pool's statementTexts(scrub). */
   text: (sql: string) => string;
   /** Called once, when the lease is released or destroyed. */
-  done: (borrowerId: string) => void;
+  done: (borrower: Borrower) => void;
 }
 
 /** One borrower's hold on one connection, from hand-out to release or destroy. */
 export class Lease<C = unknown> {
   readonly borrowerId: string;
   readonly connId: string;
+  readonly #borrower: Borrower;
   readonly #conn: C;
   readonly #rec: ConnRecord;
   readonly #ctx: LeaseContext<C>;
   readonly #acquiredAt: number;
   #done = false;
 
-  constructor(ctx: LeaseContext<C>, borrowerId: string, conn: C, rec: ConnRecord, acquiredAt: number) {
+  constructor(ctx: LeaseContext<C>, borrower: Borrower, conn: C, rec: ConnRecord, acquiredAt: number) {
     this.#ctx = ctx;
-    this.borrowerId = borrowerId;
+    this.#borrower = borrower;
+    this.borrowerId = borrower.id;
     this.connId = rec.id;
     this.#conn = conn;
     this.#rec = rec;
@@ -113,7 +116,7 @@ export class Lease<C = unknown> {
     if (this.#done) return false;
     this.#done = true;
     const { log, clock, tracker } = this.#ctx;
-    this.#ctx.done(this.borrowerId);
+    this.#ctx.done(this.#borrower);
     const now = clock.now();
     log.emit(
       {
