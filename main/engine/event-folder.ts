@@ -40,25 +40,41 @@ interface Lifecycle {
  * A connection's entry is emptied instead, and a borrower's stays until take().
  */
 export class EventFolder {
-  /** This chunk's events in order; null where a borrower's event was folded into a summary. */
-  #pending: (PoolEvent | null)[] = [];
+  /**
+   * This chunk's events in order, in the first #count slots; null where a borrower's
+   * event was folded into a summary. Kept from chunk to chunk: an array grown anew for
+   * each chunk was old-generation garbage too.
+   */
+  readonly #pending: (PoolEvent | null)[] = [];
+  #count = 0;
   readonly #conns = new Map<string, ConnFold>();
   /** Lifecycles by borrower, released ones included. */
   readonly #lives = new Map<string, Lifecycle>();
 
   /** Entries held, folded ones included (a bound on what the next take() returns). */
   get size(): number {
-    return this.#pending.length;
+    return this.#count;
   }
 
   /** The chunk folded so far, in order; starts the next. */
   take(): PoolEvent[] {
     const events: PoolEvent[] = [];
-    for (const e of this.#pending) if (e !== null) events.push(e);
-    this.#pending = [];
+    const pending = this.#pending;
+    for (let i = 0; i < this.#count; i++) {
+      const e = pending[i];
+      if (e) events.push(e);
+    }
+    pending.fill(null, 0, this.#count);
+    this.#count = 0;
     this.#conns.clear();
     this.#lives.clear();
     return events;
+  }
+
+  /** Appends to the chunk; returns the entry's position. */
+  #add(e: PoolEvent): number {
+    this.#pending[this.#count] = e;
+    return this.#count++;
   }
 
   #conn(connId: string): ConnFold {
@@ -73,8 +89,7 @@ export class EventFolder {
   push(e: PoolEvent): void {
     switch (e.type) {
       case 'borrower.enqueued':
-        this.#lives.set(e.borrowerId, { enqueuedAt: this.#pending.length, acquiredAt: -1, runAt: -1, connId: null, waitedMs: 0, clean: true });
-        this.#pending.push(e);
+        this.#lives.set(e.borrowerId, { enqueuedAt: this.#add(e), acquiredAt: -1, runAt: -1, connId: null, waitedMs: 0, clean: true });
         break;
       case 'borrower.acquired':
         this.#acquired(e);
@@ -99,8 +114,7 @@ export class EventFolder {
     c.holder = life;
     life.connId = e.connId;
     life.waitedMs = e.waitedMs;
-    life.acquiredAt = this.#pending.length;
-    this.#pending.push(e);
+    life.acquiredAt = this.#add(e);
   }
 
   #statement(e: EventOf<'statement.started'> | EventOf<'statement.finished'>): void {
@@ -112,11 +126,11 @@ export class EventFolder {
     if (!run) {
       run = { type: 'statement.summary', connId: e.connId, started: 0, errors: 0, sql: null, since: null, finishedAt: null, lastError: null, seq: e.seq, t: e.t };
       c.run = run;
+      const at = this.#add(run);
       if (holder) {
-        if (holder.runAt === -1) holder.runAt = this.#pending.length;
+        if (holder.runAt === -1) holder.runAt = at;
         else holder.clean = false;
       }
-      this.#pending.push(run);
     }
     if (e.type === 'statement.started') {
       run.started++;
@@ -144,7 +158,7 @@ export class EventFolder {
     if (!life || !life.clean || life.connId !== e.connId || e.dirty || e.destroyed || (run !== null && run.sql !== null)) {
       if (life) life.clean = false;
       c.served = null;
-      this.#pending.push(e);
+      this.#add(e);
       return;
     }
     const pending = this.#pending;
@@ -157,7 +171,7 @@ export class EventFolder {
     if (!sum) {
       sum = { type: 'borrower.summary', connId: e.connId, served: 0, waits: [], started: 0, errors: 0, lastError: null, finishedAt: null, releasedAt: e.t, seq: e.seq, t: e.t };
       c.served = sum;
-      pending.push(sum);
+      this.#add(sum);
     }
     sum.served++;
     sum.waits.push(life.waitedMs);
@@ -187,6 +201,6 @@ export class EventFolder {
       const life = this.#lives.get(e.borrowerId);
       if (life) life.clean = false;
     }
-    this.#pending.push(e);
+    this.#add(e);
   }
 }

@@ -12,7 +12,10 @@ const names = (list: LinkedList<Entry>) => [...list].map((e) => e.name);
 describe('the linked list of waiting and holding borrowers', () => {
   it('keeps entries in order as any of them leaves, and can take them again', () => {
     const list = new LinkedList<Entry>();
-    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => new Entry(n));
+    const a = new Entry('a');
+    const b = new Entry('b');
+    const c = new Entry('c');
+    const d = new Entry('d');
     for (const e of [a, b, c, d]) list.push(e);
     expect(names(list)).toEqual(['a', 'b', 'c', 'd']);
     list.remove(b);

@@ -26,7 +26,11 @@ export interface Driver<C> {
   acquire(cb: (err: Error | null, conn?: C) => void): void;
   record(conn: C): ConnRecord;
   serverId(conn: C): number | null;
-  query(conn: C, sql: string, params?: readonly unknown[]): Promise<QueryResult>;
+  /**
+   * Runs one statement; `done` is called once, with the driver's own error or the result.
+   * A callback, not a promise: the lease wraps it in the one promise its caller awaits.
+   */
+  query(conn: C, sql: string, params: readonly unknown[] | undefined, done: (err: Error | null, result?: QueryResult) => void): void;
   /** Transaction status as last read from the wire. */
   txStatus(conn: C): TxStatus;
   release(conn: C): void;

@@ -76,23 +76,28 @@ export class Lease<C = unknown> {
     return this.#rec.tx;
   }
 
-  async query(sql: string, params?: readonly unknown[]): Promise<QueryResult> {
-    if (this.#done) throw new PoolscopeError('lease-ended', 'This connection was already released; borrow again to run a statement.');
+  query(sql: string, params?: readonly unknown[]): Promise<QueryResult> {
+    if (this.#done) return Promise.reject(new PoolscopeError('lease-ended', 'This connection was already released; borrow again to run a statement.'));
     const { driver, log, clock } = this.#ctx;
     const started = clock.now();
     log.emit({ type: 'statement.started', connId: this.connId, sql: this.#ctx.text(sql) }, started);
-    let error: string | null = null;
-    try {
-      return await driver.query(this.#conn, sql, params);
-    } catch (err) {
-      error = this.#ctx.scrub(messageOf(err));
-      if (driver.isFatal(err)) this.#ctx.tracker.broken(this.#rec, err);
-      throw err;
-    } finally {
-      const now = clock.now();
-      log.emit({ type: 'statement.finished', connId: this.connId, ms: now - started, error }, now);
-      this.#syncTx(sql);
-    }
+    return new Promise((resolve, reject) => {
+      const done = (err: Error | null, result?: QueryResult) => {
+        const now = clock.now();
+        const error = err ? this.#ctx.scrub(messageOf(err)) : null;
+        if (err && driver.isFatal(err)) this.#ctx.tracker.broken(this.#rec, err);
+        log.emit({ type: 'statement.finished', connId: this.connId, ms: now - started, error }, now);
+        this.#syncTx(sql);
+        if (err) reject(err);
+        else resolve(result as QueryResult);
+      };
+      // A driver that throws instead of calling back (bad parameters) has answered too.
+      try {
+        driver.query(this.#conn, sql, params, done);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
   }
 
   /** Gives the connection back to the pool. A second call does nothing. */

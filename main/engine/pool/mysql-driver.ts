@@ -3,7 +3,7 @@ import mysql from 'mysql2';
 import type { PoolSettings, TxStatus } from '../../../shared/events';
 import type { TargetSpec } from '../target-spec';
 import type { ConnRecord, ConnectionTracker } from './connection-tracker';
-import type { Driver, QueryResult } from './driver';
+import type { Driver } from './driver';
 
 const SERVER_STATUS_IN_TRANS = 1;
 // A deadlock or lock-wait timeout rolls the whole transaction back, and an ERR packet
@@ -139,28 +139,24 @@ export function createMysqlDriver(spec: TargetSpec, settings: PoolSettings, trac
     },
     record: recordOf,
     serverId: (conn) => conn.threadId,
-    query(conn, sql, params): Promise<QueryResult> {
+    query(conn, sql, params, done) {
       const st = status.get(recordOf(conn)) as Status;
-      return new Promise((resolve, reject) => {
-        const done = (err: mysql.QueryError | null, result: unknown) => {
-          if (err) {
-            if (ROLLS_BACK.has(err.errno ?? 0)) st.flags &= ~SERVER_STATUS_IN_TRANS;
-            reject(err);
-            return;
-          }
-          if (Array.isArray(result)) {
-            resolve({ rows: result, affected: null, insertId: null });
-          } else {
-            const header = result as mysql.ResultSetHeader & { serverStatus?: number };
-            if (typeof header.serverStatus === 'number') st.flags = header.serverStatus;
-            resolve({ rows: [], affected: header.affectedRows, insertId: header.insertId || null });
-          }
-        };
-        const values = params as unknown[] | undefined;
-        // The options form costs mysql2 a copy of every option per query: only when a timeout needs it.
-        if (settings.queryTimeoutMs > 0) conn.query({ sql, values, timeout: settings.queryTimeoutMs }, done);
-        else conn.query(sql, values, done);
-      });
+      const answered = (err: mysql.QueryError | null, result: unknown) => {
+        if (err) {
+          if (ROLLS_BACK.has(err.errno ?? 0)) st.flags &= ~SERVER_STATUS_IN_TRANS;
+          done(err);
+        } else if (Array.isArray(result)) {
+          done(null, { rows: result, affected: null, insertId: null });
+        } else {
+          const header = result as mysql.ResultSetHeader & { serverStatus?: number };
+          if (typeof header.serverStatus === 'number') st.flags = header.serverStatus;
+          done(null, { rows: [], affected: header.affectedRows, insertId: header.insertId || null });
+        }
+      };
+      const values = params as unknown[] | undefined;
+      // The options form costs mysql2 a copy of every option per query: only when a timeout needs it.
+      if (settings.queryTimeoutMs > 0) conn.query({ sql, values, timeout: settings.queryTimeoutMs }, answered);
+      else conn.query(sql, values, answered);
     },
     txStatus(conn): TxStatus {
       const st = status.get(recordOf(conn));

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { PoolSettings, TxStatus } from '../../../shared/events';
 import type { TargetSpec } from '../target-spec';
 import type { ConnRecord, ConnectionTracker } from './connection-tracker';
-import type { Driver, QueryResult } from './driver';
+import type { Driver } from './driver';
 
 /** pg's Client keeps its protocol connection (an EventEmitter of wire messages) here. */
 interface WireClient {
@@ -112,9 +112,11 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
     },
     record: recordOf,
     serverId: (client) => (client as unknown as WireClient).processID,
-    async query(client, sql, params): Promise<QueryResult> {
-      const r = await client.query(sql, params as unknown[] | undefined);
-      return { rows: r.rows, affected: r.command === 'SELECT' ? null : r.rowCount, insertId: null };
+    query(client, sql, params, done) {
+      client.query(sql, (params ?? []) as unknown[], (err, r) => {
+        if (err) done(err);
+        else done(null, { rows: r.rows, affected: r.command === 'SELECT' ? null : r.rowCount, insertId: null });
+      });
     },
     txStatus(client) {
       return TX[(client as unknown as WireClient).getTransactionStatus() ?? 'I'] ?? 'idle';

@@ -45,10 +45,11 @@ export class MemoryDriver implements Driver<MemConn> {
   isAcquireTimeout = () => false;
   counts = () => ({ total: this.all.length, idle: this.free.length, waiting: this.queue.length });
 
-  async query(c: MemConn, sql: string): Promise<QueryResult> {
+  query(c: MemConn, sql: string, _params: unknown, done: (err: Error | null, result?: QueryResult) => void): void {
     if (/^begin/i.test(sql)) c.tx = 'active';
     if (/^(commit|rollback)/i.test(sql)) c.tx = 'idle';
-    return { rows: [{ version: 'memory 1.0' }], affected: null, insertId: null };
+    // Answers later, as a driver does: the statement is in flight until then.
+    queueMicrotask(() => done(null, { rows: [{ version: 'memory 1.0' }], affected: null, insertId: null }));
   }
 
   release(c: MemConn): void {
