@@ -16,6 +16,24 @@ type ConnectCallback = Parameters<pg.Client['connect']>[0] & object;
 
 const TX: Record<string, TxStatus> = { I: 'idle', T: 'active', E: 'failed' };
 
+/** An ErrorResponse that fails the statement, not the connection. */
+function isStatementError(err: Error): boolean {
+  const severity = (err as { severity?: unknown }).severity;
+  return typeof severity === 'string' && severity !== 'FATAL' && severity !== 'PANIC';
+}
+
+// pg answers a failed statement at its ErrorResponse; the ReadyForQuery after it carries
+// the transaction's new status (E, failed). Answer once it came, or once the connection is gone.
+function afterReady(wire: EventEmitter, answer: () => void): void {
+  const once = () => {
+    wire.off('readyForQuery', once);
+    wire.off('end', once);
+    answer();
+  };
+  wire.on('readyForQuery', once);
+  wire.on('end', once);
+}
+
 /** pg.Pool's configuration for a target and settings (the bench's bare pool uses it too). */
 export function pgPoolConfig(spec: TargetSpec, settings: PoolSettings): pg.PoolConfig {
   return {
@@ -114,8 +132,9 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
     serverId: (client) => (client as unknown as WireClient).processID,
     query(client, sql, params, done) {
       client.query(sql, (params ?? []) as unknown[], (err, r) => {
-        if (err) done(err);
-        else done(null, { rows: r.rows, affected: r.command === 'SELECT' ? null : r.rowCount, insertId: null });
+        if (!err) done(null, { rows: r.rows, affected: r.command === 'SELECT' ? null : r.rowCount, insertId: null });
+        else if (isStatementError(err)) afterReady((client as unknown as WireClient).connection, () => done(err));
+        else done(err);
       });
     },
     txStatus(client) {
