@@ -16,9 +16,8 @@ const FOLD_AFTER_MS = 16;
 const FOLD_AT = 4_096;
 
 /**
- * Stamps events with a monotonic sequence number and the clock's time, keeps the
- * latest in a small ring (for a reader that attaches late), hands each to listeners
- * synchronously, and folds them into the live snapshot with the shared reducer.
+ * Stamps events with a monotonic sequence number and the clock's time, hands each to
+ * listeners synchronously, and folds them into the live snapshot with the shared reducer.
  *
  * Folding is deferred off the borrower's path and done in chunks: events are folded when
  * the snapshot is read, or FOLD_AFTER_MS after the first unfolded one, whichever comes
@@ -27,14 +26,14 @@ const FOLD_AT = 4_096;
  * into the live snapshot, and is handed as it is to the transports' coalescers: the
  * per-request events are summarised once, whatever the number of windows.
  *
- * The ring is small on purpose: every event it holds survives the young generation,
- * and with 65,536 of them the promotions cost the watched pool about 3 µs of CPU per
- * request (tests/bench, MariaDB SELECT 1 at 8 clients). Whoever needs every event
- * (a recording, a test) subscribes.
+ * It keeps no past events: whoever needs every event (a recording, a test) subscribes, and
+ * a window starts from the snapshot. A ring of the latest ones, which nothing but tests
+ * read, made every event survive a scavenge: with 65,536 of them the promotions cost the
+ * watched pool about 3 µs of CPU per request, and 2,048 still a third of its scavenge
+ * time (tests/bench, MariaDB SELECT 1).
  */
 export class EventLog {
   readonly #clock: Clock;
-  readonly #ring: (PoolEvent | undefined)[];
   #seq = 0;
   readonly #live: Snapshot = emptySnapshot();
   readonly #listeners = new Set<EventListener>();
@@ -44,10 +43,8 @@ export class EventLog {
   #folded = 0;
   #foldTimer: TimerHandle | null = null;
 
-  constructor(clock: Clock, capacity = 2_048) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('EventLog capacity must be a positive integer');
+  constructor(clock: Clock) {
     this.#clock = clock;
-    this.#ring = new Array<PoolEvent | undefined>(capacity);
   }
 
   get seq(): number {
@@ -64,7 +61,6 @@ export class EventLog {
     const e = body as PoolEvent;
     e.seq = ++this.#seq;
     e.t = t;
-    this.#ring[e.seq % this.#ring.length] = e;
     this.#folder.push(e);
     if (this.#folder.size >= FOLD_AT) this.fold();
     else if (this.#foldTimer === null) this.#foldTimer = this.#clock.setTimer(() => this.fold(), FOLD_AFTER_MS);
@@ -94,18 +90,6 @@ export class EventLog {
   subscribeFolded(listener: ChunkListener): () => void {
     this.#chunkListeners.add(listener);
     return () => this.#chunkListeners.delete(listener);
-  }
-
-  /** Events after `seq`, oldest first; null when some of them have already left the ring. */
-  since(seq: number): PoolEvent[] | null {
-    const from = seq + 1;
-    if (from <= this.#seq - this.#ring.length) return null;
-    const out: PoolEvent[] = [];
-    for (let s = Math.max(from, 1); s <= this.#seq; s++) {
-      const e = this.#ring[s % this.#ring.length];
-      if (e) out.push(e);
-    }
-    return out;
   }
 
   /** A copy of the current snapshot, safe to hand out. */

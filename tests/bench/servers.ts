@@ -30,7 +30,7 @@ export interface BenchServers {
 
 /** Opens a short-lived instrumented pool to read the version (and install the demo schema). */
 async function prepare(spec: TargetSpec, install: boolean): Promise<string> {
-  const pool = openPool({ id: 'setup', spec, log: new EventLog(systemClock, 1_024), clock: systemClock, settings: { max: 1 } });
+  const pool = openPool({ id: 'setup', spec, log: new EventLog(systemClock), clock: systemClock, settings: { max: 1 } });
   try {
     if (install) await installDemo(pool);
     return await pool.verify();

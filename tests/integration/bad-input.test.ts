@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PoolEvent } from '../../shared/events';
 import { Engine } from '../../main/engine/engine';
 import type { PoolscopeError } from '../../main/engine/errors';
 import { ENGINES, mysqlUrl, pgUrl } from './helpers/servers';
@@ -123,11 +124,15 @@ describe('passwords', () => {
   it('never appear in any event, even around errors', async () => {
     const password = new URL(pgUrl()).password;
     expect(password.length).toBeGreaterThan(8);
-    const e = await Engine.start({ target: pgUrl() });
+    const e = new Engine({ target: pgUrl() });
+    const events: PoolEvent[] = [];
+    e.log.subscribe((ev) => events.push(ev));
     try {
+      await e.start();
       await e.pool.query(`SELECT '${password}'::int`).catch(() => undefined);
       await e.pool.query('SELECT 1');
-      expect(JSON.stringify(e.log.since(0))).not.toContain(password);
+      expect(events.length).toBeGreaterThan(5);
+      expect(JSON.stringify(events)).not.toContain(password);
     } finally {
       await e.stop();
     }

@@ -4,7 +4,7 @@ import { isBorrowedState, poolCounts } from '../../../shared/snapshot';
 import type { Engine } from '../../../main/engine/engine';
 
 /**
- * Keeps every event of an engine and checks, after each one, what must always hold:
+ * Keeps every event of an engine from the moment it is made, and checks, after each one, what must always hold:
  * total <= max; a borrowed connection has exactly the borrower that holds it; the
  * waiting list is exactly the waiting borrowers.
  */
@@ -16,7 +16,6 @@ export class Recorder {
 
   constructor(engine: Engine) {
     this.#engine = engine;
-    this.events.push(...(engine.log.since(0) ?? []));
     this.#stop = engine.log.subscribe((e) => {
       this.events.push(e);
       this.#check(e);

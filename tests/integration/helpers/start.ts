@@ -14,8 +14,15 @@ export function engineStarter(engine: EngineKind) {
     }
   });
   return async (settings: Partial<PoolSettings> = {}) => {
-    const e = await Engine.start({ target: engine === 'postgres' ? pgUrl() : mysqlUrl, settings });
+    // Recording from before the start: the checks cover the first connections too.
+    const e = new Engine({ target: engine === 'postgres' ? pgUrl() : mysqlUrl, settings });
     const rec = new Recorder(e);
+    try {
+      await e.start();
+    } catch (err) {
+      rec.stop();
+      throw err;
+    }
     started.push({ engine: e, rec });
     return { engine: e, rec };
   };
