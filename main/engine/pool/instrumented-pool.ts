@@ -221,7 +221,7 @@ export class InstrumentedPool<C = unknown> {
       for (let b = this.#waiting.first; b !== null; b = this.#waiting.first) {
         this.#refuse(b, this.#fail(b.id, b.enqueuedAt, new PoolscopeError('pool-ended', 'The pool ended while this borrower waited for a connection.')));
       }
-      for (let b = this.#holding.first; b !== null; b = this.#holding.first) b.lease?.destroy();
+      for (const b of [...this.#holding]) b.lease?.destroy();
       await this.#driver.end();
       // The driver's end resolves before the last sockets report closed; wait for them
       // so that an ended pool has provably left nothing open.
