@@ -140,4 +140,28 @@ describe('borrower bookkeeping (manual clock)', () => {
     expect(log.live.connections[lease.connId]?.state).toBe('borrowed');
     expect(log.live.counters).toMatchObject({ txBegan: 1, txCommitted: 1, statements: 3 });
   });
+
+  it('answers a borrower whose driver throws instead of calling back, and leaves no one waiting', async () => {
+    const { log, driver, pool } = setup(1, 1_000);
+    driver.acquire = () => {
+      throw new Error('connectionLimit must be a number');
+    };
+    await expect(pool.borrow({ label: 'unlucky' })).rejects.toThrow(/connectionLimit must be a number/);
+    expect(log.live.waiting).toEqual([]);
+    expect(log.live.counters.failed).toBe(1);
+    await pool.drain();
+  });
+
+  it('takes the first answer of a driver that answers a statement twice', async () => {
+    const { log, events, driver, pool } = setup(1, 0);
+    driver.query = (_c, _sql, _params, done) => {
+      done(new Error('could not serialise the value'));
+      done(null, { rows: [], affected: null, insertId: null });
+    };
+    const lease = await pool.borrow();
+    await expect(lease.query('SELECT $1', [1])).rejects.toThrow(/could not serialise/);
+    expect(events.filter((e) => e.type === 'statement.finished')).toHaveLength(1);
+    lease.release();
+    expect(log.live.counters).toMatchObject({ statements: 1, statementErrors: 1 });
+  });
 });

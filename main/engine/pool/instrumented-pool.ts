@@ -137,7 +137,7 @@ export class InstrumentedPool<C = unknown> {
     this.#waiting.push(b);
     if (deadline < Infinity && this.#deadlineTimer === null) this.#armDeadline(deadline);
 
-    this.#driver.acquire((err, conn) => {
+    const onConnection = (err: Error | null, conn?: C): void => {
       if (!b.waiting) {
         // Our own timeout (or the pool's end) already answered this borrower; the
         // driver still handed a connection to its queued callback: give it back.
@@ -150,7 +150,13 @@ export class InstrumentedPool<C = unknown> {
         return;
       }
       resolve(this.#hand(b, conn));
-    });
+    };
+    // A driver that throws instead of calling back (say, on its own bad options) has answered too.
+    try {
+      this.#driver.acquire(onConnection);
+    } catch (err) {
+      onConnection(err instanceof Error ? err : new Error(String(err)));
+    }
     return answer;
   }
 
@@ -248,6 +254,8 @@ export class InstrumentedPool<C = unknown> {
 
   /** The borrower leaves the line with an error. */
   #refuse(b: Borrower, err: Error): void {
+    // Answered already (an event listener that ended the pool while the error was made).
+    if (!b.waiting) return;
     b.waiting = false;
     this.#waiting.remove(b);
     this.#onQuiet?.();

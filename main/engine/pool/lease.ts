@@ -82,7 +82,12 @@ export class Lease<C = unknown> {
     const started = clock.now();
     log.emit({ type: 'statement.started', connId: this.connId, sql: this.#ctx.text(sql) }, started);
     return new Promise((resolve, reject) => {
+      // Drivers may answer twice (pg after a value it could not serialise, mysql2 after a
+      // query timeout): the first answer is the statement's, a second one is ignored.
+      let answered = false;
       const done = (err: Error | null, result?: QueryResult) => {
+        if (answered) return;
+        answered = true;
         const now = clock.now();
         const error = err ? this.#ctx.scrub(messageOf(err)) : null;
         if (err && driver.isFatal(err)) this.#ctx.tracker.broken(this.#rec, err);

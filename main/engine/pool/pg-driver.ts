@@ -22,14 +22,21 @@ function isStatementError(err: Error): boolean {
   return typeof severity === 'string' && severity !== 'FATAL' && severity !== 'PANIC';
 }
 
+// How long a failed statement's answer waits for the ReadyForQuery after its ErrorResponse:
+// the server sends both at once, but a network fault may stop the second.
+const READY_WAIT_MS = 1_000;
+
 // pg answers a failed statement at its ErrorResponse; the ReadyForQuery after it carries
-// the transaction's new status (E, failed). Answer once it came, or once the connection is gone.
+// the transaction's new status (E, failed). Answer once it came, once the connection is
+// gone, or after READY_WAIT_MS, never later.
 function afterReady(wire: EventEmitter, answer: () => void): void {
   const once = () => {
+    clearTimeout(timer);
     wire.off('readyForQuery', once);
     wire.off('end', once);
     answer();
   };
+  const timer = setTimeout(once, READY_WAIT_MS);
   wire.on('readyForQuery', once);
   wire.on('end', once);
 }
