@@ -36,7 +36,8 @@ interface Lifecycle {
  * (tests/unit/coalescer.test.ts).
  *
  * Nothing is deleted from its maps within a chunk: a Map that gains and loses a key per
- * request reallocates its table every few operations, in the old generation (tests/bench).
+ * request reallocates its table every few operations, and those tables ended up as garbage
+ * in the old generation (tests/bench).
  * A connection's entry is emptied instead, and a borrower's stays until take().
  */
 export class EventFolder {

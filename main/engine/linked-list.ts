@@ -7,8 +7,8 @@ export interface Linked<T> {
 /**
  * A doubly linked list over its entries' own links, for sets that gain and lose an entry
  * per request (the pool's waiting and holding borrowers). A Map or Set used so reallocates
- * its table every few operations, and V8 allocates those tables in the old generation:
- * garbage there on every borrow, which the pool watched paid for in major GCs (tests/bench).
+ * its table every few operations, and the tables ended up as garbage in the old generation
+ * (the heap sampler's promoted bytes), which the pool watched paid for in major GCs (tests/bench).
  */
 export class LinkedList<T extends Linked<T>> {
   #first: T | null = null;

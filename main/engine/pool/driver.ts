@@ -27,8 +27,9 @@ export interface Driver<C> {
   record(conn: C): ConnRecord;
   serverId(conn: C): number | null;
   /**
-   * Runs one statement; `done` is called once, with the driver's own error or the result.
-   * A callback, not a promise: the lease wraps it in the one promise its caller awaits.
+   * Runs one statement; `done` gets the driver's own error or the result (a driver may call
+   * it twice: the lease takes the first). A callback, not a promise: the lease wraps it in
+   * the one promise its caller awaits.
    */
   query(conn: C, sql: string, params: readonly unknown[] | undefined, done: (err: Error | null, result?: QueryResult) => void): void;
   /** Transaction status as last read from the wire. */
