@@ -241,8 +241,7 @@ export class InstrumentedPool<C = unknown> {
   /** The borrower leaves the line with a connection. */
   #hand(b: Borrower, conn: C): Lease<C> {
     const rec = this.#driver.record(conn);
-    b.waiting = false;
-    this.#waiting.remove(b);
+    this.#leaveLine(b);
     this.#tracker.acquired(rec);
     const now = this.#clock.now();
     this.#log.emit({ type: 'borrower.acquired', borrowerId: b.id, connId: rec.id, waitedMs: now - b.enqueuedAt }, now);
@@ -256,10 +255,14 @@ export class InstrumentedPool<C = unknown> {
   #refuse(b: Borrower, err: Error): void {
     // Answered already (an event listener that ended the pool while the error was made).
     if (!b.waiting) return;
-    b.waiting = false;
-    this.#waiting.remove(b);
+    this.#leaveLine(b);
     this.#onQuiet?.();
     b.reject(err);
+  }
+
+  #leaveLine(b: Borrower): void {
+    b.waiting = false;
+    this.#waiting.remove(b);
   }
 
   #timedOut(b: Borrower): PoolscopeError {

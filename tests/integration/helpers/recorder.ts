@@ -4,9 +4,9 @@ import { isBorrowedState, poolCounts } from '../../../shared/snapshot';
 import type { Engine } from '../../../main/engine/engine';
 
 /**
- * Keeps every event of an engine from the moment it is made, and checks, after each one, what must always hold:
- * total <= max; a borrowed connection has exactly the borrower that holds it; the
- * waiting list is exactly the waiting borrowers.
+ * Keeps every event of an engine from the moment it is made, and checks, after each one,
+ * what must always hold: total <= max; a borrowed connection has exactly the borrower that
+ * holds it; the waiting list is exactly the waiting borrowers.
  */
 export class Recorder {
   readonly events: PoolEvent[] = [];
