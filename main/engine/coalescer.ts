@@ -27,10 +27,10 @@ export class Coalescer {
     this.#clock = clock;
     this.#send = send;
     this.#intervalMs = 1_000 / perSecond;
-    // Events already emitted belong to the snapshot the receiver starts from, not to a batch.
-    log.fold();
-    this.#from = log.seq + 1;
-    this.#to = log.seq;
+    // Events already folded belong to the snapshot the receiver starts from, not to a batch.
+    const folded = log.live.seq;
+    this.#from = folded + 1;
+    this.#to = folded;
     this.#unsubscribe = log.subscribeFolded((events, to) => this.#take(events, to));
   }
 

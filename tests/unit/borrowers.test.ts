@@ -16,8 +16,10 @@ function setup(max: number, acquireTimeoutMs: number) {
   const settings = poolSettings('mysql', { max, acquireTimeoutMs });
   const tracker = new ConnectionTracker(log, clock, 'p1', settings, spec.password);
   const driver = new MemoryDriver(settings, tracker);
-  const events: PoolEvent[] = [];
-  log.subscribe((e) => events.push(e));
+  const seen: PoolEvent[] = [];
+  log.subscribe((e) => seen.push(e));
+  // What listeners are handed by the end of this turn of the event loop.
+  const events = () => (log.deliver(), seen);
   const pool = new InstrumentedPool({ id: 'p1', spec, target: targetInfo(spec), driver, tracker, log, clock });
   return { clock, log, events, driver, pool };
 }
@@ -38,7 +40,7 @@ describe('borrower bookkeeping (manual clock)', () => {
     expect(err).toMatchObject({ code: 'acquire-timeout' });
     expect((err as Error).message).toContain('Timed out after 1000 ms');
     expect((err as Error).message).toContain('total 1, borrowed 1, idle 0, connecting 0, waiting 0 others; max 1');
-    const ev = events.find((e) => e.type === 'borrower.timedout');
+    const ev = events().find((e) => e.type === 'borrower.timedout');
     expect(ev).toMatchObject({ waitedMs: 1_000 });
     expect(log.live.waiting).toEqual([]);
     holder.release();
@@ -104,7 +106,7 @@ describe('borrower bookkeeping (manual clock)', () => {
     w1?.release();
     (await waits[2])?.release();
     expect(order).toEqual(['w0', 'w1', 'w2']);
-    const waited = events.filter((e) => e.type === 'borrower.acquired').map((e) => ('waitedMs' in e ? e.waitedMs : -1));
+    const waited = events().filter((e) => e.type === 'borrower.acquired').map((e) => ('waitedMs' in e ? e.waitedMs : -1));
     // holder waited 0; w0 asked at +10 and got it at +100; w1 at +20 → +105; w2 at +30 → +105.
     expect(waited).toEqual([0, 90, 85, 75]);
     expect(log.live.acquireWait.total).toBe(4);
@@ -160,7 +162,7 @@ describe('borrower bookkeeping (manual clock)', () => {
     };
     const lease = await pool.borrow();
     await expect(lease.query('SELECT $1', [1])).rejects.toThrow(/could not serialise/);
-    expect(events.filter((e) => e.type === 'statement.finished')).toHaveLength(1);
+    expect(events().filter((e) => e.type === 'statement.finished')).toHaveLength(1);
     lease.release();
     expect(log.live.counters).toMatchObject({ statements: 1, statementErrors: 1 });
   });

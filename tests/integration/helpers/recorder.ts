@@ -9,17 +9,29 @@ import type { Engine } from '../../../main/engine/engine';
  * holds it; the waiting list is exactly the waiting borrowers.
  */
 export class Recorder {
-  readonly events: PoolEvent[] = [];
-  readonly violations: string[] = [];
+  readonly #events: PoolEvent[] = [];
+  readonly #violations: string[] = [];
   readonly #engine: Engine;
   readonly #stop: () => void;
 
   constructor(engine: Engine) {
     this.#engine = engine;
     this.#stop = engine.log.subscribe((e) => {
-      this.events.push(e);
+      this.#events.push(e);
       this.#check(e);
     });
+  }
+
+  /** Every event emitted so far: those the log would hand over at the end of this turn are delivered now. */
+  get events(): readonly PoolEvent[] {
+    this.#engine.log.deliver();
+    return this.#events;
+  }
+
+  /** The invariants broken so far, checked at every event up to now (delivered first, as `events`). */
+  get violations(): readonly string[] {
+    this.#engine.log.deliver();
+    return this.#violations;
   }
 
   of<K extends PoolEventType>(type: K): EventOf<K>[] {
@@ -54,20 +66,20 @@ export class Recorder {
     const s = this.#engine.log.live;
     for (const poolId of Object.keys(s.pools)) {
       const c = poolCounts(s, poolId);
-      if (c.total > c.max) this.violations.push(`seq ${e.seq} ${e.type}: total ${c.total} > max ${c.max}`);
+      if (c.total > c.max) this.#violations.push(`seq ${e.seq} ${e.type}: total ${c.total} > max ${c.max}`);
     }
     for (const conn of Object.values(s.connections)) {
       const holder = conn.borrowerId === null ? undefined : s.borrowers[conn.borrowerId];
       if (isBorrowedState(conn.state) && (!holder || holder.connId !== conn.id)) {
-        this.violations.push(`seq ${e.seq} ${e.type}: ${conn.id} is ${conn.state} without its holder`);
+        this.#violations.push(`seq ${e.seq} ${e.type}: ${conn.id} is ${conn.state} without its holder`);
       }
       if (conn.state === 'idle' && conn.borrowerId !== null) {
-        this.violations.push(`seq ${e.seq} ${e.type}: ${conn.id} is idle but held by ${conn.borrowerId}`);
+        this.#violations.push(`seq ${e.seq} ${e.type}: ${conn.id} is idle but held by ${conn.borrowerId}`);
       }
     }
     const waiting = Object.values(s.borrowers).filter((b) => b.state === 'waiting').map((b) => b.id);
     if (waiting.length !== s.waiting.length || waiting.some((id) => !s.waiting.includes(id))) {
-      this.violations.push(`seq ${e.seq} ${e.type}: waiting list ${s.waiting.length} != waiting borrowers ${waiting.length}`);
+      this.#violations.push(`seq ${e.seq} ${e.type}: waiting list ${s.waiting.length} != waiting borrowers ${waiting.length}`);
     }
   }
 }
