@@ -15,6 +15,7 @@ export interface BenchConfig {
     /** Pool size of both sides (the app's default). */
     poolMax: number;
   };
+  /** `appSeconds`: the app's comparison in all, split into one segment after each of the bench's rounds. */
   tax: { concurrency: number; runSeconds: number; rounds: number; appSeconds: number };
   pipeline: { rates: number[]; stepSeconds: number };
   view: { connections: number; waiting: number; eventsPerSecond: number; settleSeconds: number; measureSeconds: number };
@@ -23,8 +24,11 @@ export interface BenchConfig {
 
 export const FULL: BenchConfig = {
   name: 'full',
-  overhead: { concurrency: [1, 8, 64], runSeconds: 5, rounds: 3, warmSeconds: 1, poolMax: 10 },
-  tax: { concurrency: 2, runSeconds: 5, rounds: 3, appSeconds: 10 },
+  // Many short rounds rather than a few long ones: the machine's speed here changes from
+  // one few-second spell to the next, and 5 s runs in 3 rounds put a whole spell on one side
+  // (PostgreSQL SELECT 1 at 1 client read 74%, 88% and 100% in three runs of the same hot path).
+  overhead: { concurrency: [1, 8, 64], runSeconds: 1, rounds: 15, warmSeconds: 1, poolMax: 10 },
+  tax: { concurrency: 2, runSeconds: 5, rounds: 3, appSeconds: 30 },
   pipeline: { rates: [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 400_000], stepSeconds: 5 },
   view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 3, measureSeconds: 10 },
   soak: { seconds: 600, warmSeconds: 30, concurrency: 32, sampleSeconds: 10 },
@@ -32,8 +36,8 @@ export const FULL: BenchConfig = {
 
 export const QUICK: BenchConfig = {
   name: 'quick',
-  overhead: { concurrency: [1, 8, 64], runSeconds: 1.5, rounds: 2, warmSeconds: 0.5, poolMax: 10 },
-  // The app's panel reports once a second; 10 s gives it the intervals FULL has (5 s gave 3: too few to compare at 20%).
+  overhead: { concurrency: [1, 8, 64], runSeconds: 0.5, rounds: 6, warmSeconds: 0.5, poolMax: 10 },
+  // The app's panel reports once a second; a segment's first report is left out, and 5 s gave 3 reports in all: too few to compare at 20%.
   tax: { concurrency: 2, runSeconds: 2, rounds: 2, appSeconds: 10 },
   pipeline: { rates: [50_000, 100_000, 200_000, 300_000], stepSeconds: 2 },
   view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 2, measureSeconds: 5 },
