@@ -132,7 +132,9 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await page.setViewportSize({ width: 1440, height: 1400 });
 
     await page.getByTestId('control-instances-stop').click();
-    await expect.poll(() => page.getByTestId('instances-state').textContent()).toBe('stopped');
+    // Stop waits for the 500 ms requests in flight and ends each pool: 546-711 ms measured,
+    // too close to vitest's default 1 s poll.
+    await expect.poll(() => page.getByTestId('instances-state').textContent(), { timeout: 5_000 }).toBe('stopped');
   });
 
   it('sweeps pool sizes and marks the best one', async () => {
