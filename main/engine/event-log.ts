@@ -7,6 +7,11 @@ import { EventFolder } from './event-folder';
 export type EventListener = (e: PoolEvent) => void;
 /** A folded chunk of events (see EventFolder) and the seq of the last event it covers. */
 export type ChunkListener = (events: readonly PoolEvent[], to: number) => void;
+/** A listener and the last seq emitted before it subscribed: it gets the events after. */
+interface Subscriber {
+  readonly listener: EventListener;
+  readonly after: number;
+}
 
 // How long events may wait to be folded, and how many: the live snapshot folds on read
 // anyway; these bound the work a fold does and how late a transport sees events. About
@@ -44,7 +49,7 @@ export class EventLog {
   readonly #clock: Clock;
   #seq = 0;
   readonly #live: Snapshot = emptySnapshot();
-  readonly #listeners = new Set<EventListener>();
+  readonly #subscribers = new Set<Subscriber>();
   readonly #chunkListeners = new Set<ChunkListener>();
   readonly #folder = new EventFolder();
   /** Emitted, not yet delivered; kept from turn to turn. The first one in schedules delivery. */
@@ -92,9 +97,10 @@ export class EventLog {
         const e = events[i] as PoolEvent;
         this.#folder.push(e);
         this.#delivered = e.seq;
-        for (const l of this.#listeners) {
+        for (const s of this.#subscribers) {
+          if (e.seq <= s.after) continue;
           try {
-            l(e);
+            s.listener(e);
           } catch (err) {
             // A listener's bug must not stop the others, nor reach the pool that emitted long ago.
             console.error(`poolscope: an event listener failed on ${e.type} (seq ${e.seq}):`, err);
@@ -131,15 +137,20 @@ export class EventLog {
     for (const l of this.#chunkListeners) l(chunk, this.#delivered);
   }
 
-  /** Every event emitted while subscribed, in order (handed over as the class comment says). */
+  /**
+   * Every event emitted while subscribed, in order (handed over as the class comment says).
+   * From inside a delivery (a listener subscribing another, or leaving), a new listener
+   * gets the events emitted after it subscribed, and one that leaves gets nothing more.
+   */
   subscribe(listener: EventListener): () => void {
-    // Events emitted before it subscribed are not its own; those emitted before it
-    // unsubscribes are.
+    // Events emitted before it subscribed are not its own (a delivery under way may still
+    // hold some); those emitted before it unsubscribes are.
     this.deliver();
-    this.#listeners.add(listener);
+    const s: Subscriber = { listener, after: this.#seq };
+    this.#subscribers.add(s);
     return () => {
       this.deliver();
-      this.#listeners.delete(listener);
+      this.#subscribers.delete(s);
     };
   }
 

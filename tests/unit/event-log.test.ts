@@ -107,4 +107,19 @@ describe('the event log', () => {
     await turn();
     expect(seen).toEqual([2]);
   });
+
+  it('hands a listener subscribed during a delivery only the events emitted after it subscribed', async () => {
+    const log = new EventLog(new ManualClock());
+    const late: number[] = [];
+    log.subscribe((e) => {
+      if (e.seq !== 1) return;
+      log.subscribe((later) => late.push(later.seq));
+      log.emit({ type: 'leak.thresholdset', thresholdMs: 8 });
+    });
+    // Emitted in one turn: 2 is still to be delivered when the first listener subscribes the second.
+    log.emit({ type: 'leak.thresholdset', thresholdMs: 5 });
+    log.emit({ type: 'leak.thresholdset', thresholdMs: 6 });
+    await turn();
+    expect(late).toEqual([3]);
+  });
 });
