@@ -66,10 +66,6 @@ export class EventLog {
     this.#clock = clock;
   }
 
-  get seq(): number {
-    return this.#seq;
-  }
-
   /**
    * Stamps `body` itself, which becomes the event: callers hand over a fresh object and
    * keep no reference. Copying it (a spread over a dozen event shapes) cost more than
