@@ -3,7 +3,7 @@ import { NO_TOXICS, type Toxics } from '../../shared/faults';
 import type { Snapshot } from '../../shared/snapshot';
 import { type Clock, systemClock } from './clock';
 import { type EmbeddedOptions, type EmbeddedServer, startEmbeddedPostgres } from './embedded/embedded-postgres';
-import { PoolscopeError, messageOf, redactUrls } from './errors';
+import { PoolscopeError, maskTarget, messageOf } from './errors';
 import { EventLog } from './event-log';
 import { FaultProxy } from './faults/fault-proxy';
 import type { InstrumentedPool } from './pool/instrumented-pool';
@@ -81,7 +81,7 @@ export class Engine {
    */
   async connect(target: string | unknown | undefined, settings?: Partial<PoolSettings>): Promise<void> {
     const spec = await (target === undefined ? this.#embeddedSpec() : Promise.resolve().then(() => parseTarget(target))).catch((err: unknown) =>
-      this.#failed(typeof target === 'string' ? redactUrls(target) : 'the target', err),
+      this.#failed(typeof target === 'string' ? maskTarget(target) : 'the target', err),
     );
     // Faults belong to a target: the new one is dialled directly, the old proxy serves
     // the draining pool until it ends.
