@@ -10,7 +10,7 @@ import type { Snapshot } from '../../shared/snapshot';
 import { Engine } from '../../main/engine/engine';
 import { BUILT_IN_NAMES, builtIn } from '../../main/engine/scenarios/builtins';
 import { type RunReport, runHeadless } from '../../main/engine/scenarios/headless';
-import { PoolscopeService } from '../../main/engine/service';
+import { PoolscopeService, scenarioFrom } from '../../main/engine/service';
 import { ENGINES, mysqlAvailable, mysqlUrl, pgUrl } from './helpers/servers';
 import { sleep } from './helpers/start';
 
@@ -133,6 +133,26 @@ describe('poolscope run and list', () => {
     expect(unreachable.code).toBe(2);
     expect(JSON.parse(unreachable.stdout).error).toMatch(/could not be reached/);
     expect(unreachable.stdout + unreachable.stderr).not.toContain('s3cret-pw');
+  });
+
+  it("a step's result is masked before it is cut: the target's password in a row leaves no prefix in the step's message, as reported and recorded", async () => {
+    const password = decodeURIComponent(new URL(pgUrl()).password);
+    // The password starts before the 200 characters of the result shown and ends after them.
+    const scenario = scenarioFrom(
+      JSON.stringify({
+        title: 'A result holding the password',
+        steps: [{ 'tx.begin': { label: 't' } }, { 'tx.run': { borrowerId: '$t', sql: `SELECT repeat('x', 150) AS pad, '${password}' AS dsn` } }, { 'tx.rollback': { borrowerId: '$t' } }],
+      }),
+      'result.json',
+    );
+    const { report, recording } = await runHeadless(scenario, { target: pgUrl(), record: true });
+    expect(report.exitCode, report.error ?? '').toBe(0);
+    const message = report.steps[1]?.message ?? '';
+    expect(message).toMatch(/^\{"rows":\[\{"pad":"x{150}","dsn":"\*\*\*"\}\],"affected":null\}$/);
+    // The step's summary quotes the scenario's own SQL; its outcome's message is the result's.
+    const recorded = recording?.events.flatMap((e) => (e.type === 'scenario.stepped' ? [e.outcome.message ?? ''] : [])) ?? [];
+    expect(recorded).toContain(message);
+    for (const text of [message, ...recorded]) expect(text).not.toContain(password.slice(0, 6));
   });
 
   it('list names the 9 built-ins', async () => {
