@@ -1,12 +1,13 @@
-import type { MenuItemConstructorOptions } from 'electron';
 import { describe, expect, it } from 'vitest';
 import { menuTemplate } from '../../main/electron/menu';
 
 // The desktop app's menu: no way to DevTools (nor Reload, which would drop the page's state)
 // unless a developer asks for them (POOLSCOPE_DEVTOOLS=1 on an unpacked app).
 
-function roles(items: MenuItemConstructorOptions[]): string[] {
-  return items.flatMap((i) => [...(i.role ? [i.role] : []), ...(Array.isArray(i.submenu) ? roles(i.submenu) : [])]);
+type Item = ReturnType<typeof menuTemplate>[number];
+
+function roles(items: Item[]): string[] {
+  return items.flatMap((i) => [...(i.role ? [i.role] : []), ...(Array.isArray(i.submenu) ? roles(i.submenu as Item[]) : [])]);
 }
 
 describe('the application menu', () => {
