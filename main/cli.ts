@@ -11,7 +11,7 @@ import type { Scenario } from '../shared/scenario';
 import { poolCounts } from '../shared/snapshot';
 import { quantile } from '../shared/histogram';
 import { Engine } from './engine/engine';
-import { PoolscopeError, messageOf } from './engine/errors';
+import { PoolscopeError, maskTarget, messageOf, redactUrls } from './engine/errors';
 import { NO_SECRET_BOX, SavedTargets, defaultSavedTargetsFile } from './engine/saved-targets';
 import { BUILT_IN_NAMES, builtIn, builtInInfos } from './engine/scenarios/builtins';
 import { type RunReport, runHeadless } from './engine/scenarios/headless';
@@ -37,6 +37,11 @@ const USAGE = `Usage: poolscope watch [--target URL]
   --json         run, list: one JSON object on stdout (steps, expects, outcomes, counters)
   --record FILE  run: write a recording of the run (events, snapshot, notes) to FILE`;
 
+/** Why the engine did not start: its own message (a target in it is masked), else any URL in the text masked. */
+function startFailure(err: unknown): string {
+  return err instanceof PoolscopeError ? err.message : `could not start: ${redactUrls(messageOf(err))}`;
+}
+
 /** Exit code 2: nothing could run (bad usage, a target or file that cannot be used); `run` keeps 1 for a failed expect. */
 function fail(message: string): never {
   console.error(`poolscope: ${message}`);
@@ -61,7 +66,7 @@ async function watch(target: string | undefined): Promise<void> {
   try {
     await engine.start();
   } catch (err) {
-    fail(err instanceof PoolscopeError ? err.message : `could not start: ${messageOf(err)}`);
+    fail(startFailure(err));
   }
   const e = engine;
   const pool = e.pool;
@@ -140,7 +145,7 @@ async function web(target: string | undefined, port: number, open: boolean): Pro
     await started;
   } catch (err) {
     await host.close();
-    fail(err instanceof PoolscopeError ? err.message : `could not start: ${messageOf(err)}`);
+    fail(startFailure(err));
   }
   const pool = engine.pool;
   const info = engine.log.live.pools[pool.id];
@@ -268,5 +273,5 @@ if (values.help || command === undefined) {
 } else if (command === 'list') {
   list(values.json ?? false);
 } else {
-  fail(`unknown command "${command}".\n${USAGE}`);
+  fail(`unknown command "${maskTarget(command)}".\n${USAGE}`);
 }

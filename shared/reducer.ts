@@ -1,7 +1,7 @@
 import type { PoolEvent, TxStatus } from './events';
 import { record } from './histogram';
 import { REFUSED_BY_SERVER } from './faults';
-import { CLOSED_KEPT, RECOVERIES_KEPT, type ConnState, type ConnectionView, type Snapshot, isBorrowedState } from './snapshot';
+import { CLOSED_KEPT, RECOVERIES_KEPT, type ConnState, type ConnectionView, type Snapshot, idRecord, isBorrowedState, ownRecords } from './snapshot';
 
 // The one reducer: the engine folds its events into the live snapshot with it, the
 // renderer folds batches with it, a replay rebuilds any moment with it.
@@ -38,6 +38,9 @@ function setTx(conn: ConnectionView, tx: TxStatus, t: number): void {
 }
 
 export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
+  // A snapshot that came through JSON or structuredClone: its id-keyed records get null
+  // prototypes before the first event is folded in (one check per event otherwise).
+  if (Object.getPrototypeOf(s.connections) !== null) ownRecords(s);
   // The latest, not the last: a summary (main/engine/event-folder.ts) stands where its
   // run began and carries the seq and time where it ended.
   if (e.seq > s.seq) s.seq = e.seq;
@@ -314,7 +317,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
         poolSize: e.poolSize,
         query: e.query,
         poolIds: e.poolIds,
-        refusals: same && s.instances ? s.instances.refusals : {},
+        refusals: same && s.instances ? s.instances.refusals : idRecord(),
         lastRefusal: same && s.instances ? s.instances.lastRefusal : null,
       };
       break;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PoolEvent } from './events';
+import { type Agree, type Holds, poolEventSchema, snapshotSchema } from './event-schema';
 import type { Snapshot } from './snapshot';
 
 // Scenarios: a script of steps over the typed API, for workshops (played in the app, one
@@ -147,10 +148,61 @@ export const recordingSchema = z
   .object({
     format: z.literal('poolscope-recording', { error: 'not a Poolscope recording (format must be "poolscope-recording")' }),
     version: z.literal(1, { error: 'unsupported recording version (this Poolscope reads version 1)' }),
-    recordedAt: z.string(),
-    target: z.string().nullable(),
-    initial: z.record(z.string(), z.unknown()),
-    events: z.array(z.object({ type: z.string(), seq: z.number().int(), t: z.number() }).passthrough()),
-    notes: z.array(z.object({ seq: z.number().int(), text: z.string() })),
+    recordedAt: z.string().max(100),
+    target: z.string().max(10_000).nullable(),
+    initial: snapshotSchema,
+    events: z.array(poolEventSchema),
+    notes: z.array(z.strictObject({ seq: z.number().int().min(0), text: z.string().max(100_000) })).max(100_000),
   })
   .strict();
+
+export type RecordingAgrees = Holds<Agree<z.infer<typeof recordingSchema>, Recording>>;
+
+/** How far an event's time may stand before the first event's (an event stamped with a time read a moment earlier). */
+const BEFORE_FIRST_MS = 60_000;
+/** The longest recording read: a clock that would step through more is a broken file, not a session. */
+export const RECORDING_SPAN_MAX_MS = 31 * 24 * 3_600_000;
+
+/** `events[812] (connection.opened).connId`, `initial.connections["__proto__"]`: where in the file. */
+function where(path: readonly PropertyKey[], json: unknown): string {
+  let out = '';
+  let at: unknown = json;
+  for (const [i, key] of path.entries()) {
+    at = typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[key as string] : undefined;
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && /^[A-Za-z_]\w*$/.test(key)) out += `${out ? '.' : ''}${key}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+    // An event names its type, so the reader knows which one is at fault.
+    if (i === 1 && path[0] === 'events') {
+      const type = typeof at === 'object' && at !== null ? (at as { type?: unknown }).type : undefined;
+      out += typeof type === 'string' ? ` (${type.slice(0, 40)})` : '';
+    }
+  }
+  return out;
+}
+
+/**
+ * A recording read from a file (parsed JSON), checked before anything replays it: every
+ * field of the snapshot and of every event against the schemas (the API's own), seqs
+ * increasing, times within the recording's span. The refusal names the event index, its
+ * type and the field: `events[812] (connection.opened).connId: not a connection id ...`.
+ */
+export function checkRecording(json: unknown): { ok: true; recording: Recording } | { ok: false; error: string } {
+  const r = recordingSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = issue ? where(issue.path, json) : '';
+    return { ok: false, error: `${path ? `${path}: ` : ''}${issue?.message ?? 'invalid'}` };
+  }
+  const { initial, events } = r.data;
+  const first = events[0];
+  let seq = initial.seq;
+  for (const [i, e] of events.entries()) {
+    if (e.seq <= seq) return { ok: false, error: `events[${i}] (${e.type}).seq: ${e.seq} does not follow ${seq}` };
+    seq = e.seq;
+    if (first && (e.t < first.t - BEFORE_FIRST_MS || e.t > first.t + RECORDING_SPAN_MAX_MS)) {
+      return { ok: false, error: `events[${i}] (${e.type}).t: ${e.t} is not within 60 s before and 31 days after the first event (t ${first.t})` };
+    }
+  }
+  return { ok: true, recording: r.data };
+}

@@ -1,5 +1,5 @@
 import type { ServerSession } from './events';
-import type { Snapshot } from './snapshot';
+import { type Snapshot, idRecord } from './snapshot';
 
 export type Disagreement = 'session gone' | 'in a transaction on the server, idle in the pool' | 'orphan';
 
@@ -24,7 +24,7 @@ export function joinServerView(s: Snapshot): ServerJoin | null {
   if (!server) return null;
   const byId = new Map(server.sessions.map((x) => [x.id, x]));
   const known = new Set<number>();
-  const byConnection: ServerJoin['byConnection'] = {};
+  const byConnection: ServerJoin['byConnection'] = idRecord();
   for (const conn of Object.values(s.connections)) {
     if (conn.serverId === null || conn.state === 'connecting') continue;
     known.add(conn.serverId);

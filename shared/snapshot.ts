@@ -179,6 +179,30 @@ export interface Snapshot {
   recording: { active: boolean; fromSeq: number | null };
 }
 
+/**
+ * A record keyed by ids (pools, connections, borrowers...), with no prototype: a key such as
+ * `__proto__` is an ordinary entry, and a lookup by an unknown id never finds Object.prototype.
+ */
+export function idRecord<T>(from?: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, from);
+}
+
+/**
+ * Gives a snapshot's id-keyed records null prototypes again. JSON and structuredClone drop
+ * prototypes, so a snapshot that crossed IPC, the socket, a file or a replay checkpoint has
+ * plain objects; reduce() calls this before it folds an event in, so every snapshot the one
+ * reducer writes to indexes by id safely, whatever its origin. (Files are checked before
+ * that: shared/event-schema.ts admits only the ids the engine makes.)
+ */
+export function ownRecords(s: Snapshot): Snapshot {
+  if (Object.getPrototypeOf(s.pools) !== null) s.pools = idRecord(s.pools);
+  if (Object.getPrototypeOf(s.connections) !== null) s.connections = idRecord(s.connections);
+  if (Object.getPrototypeOf(s.borrowers) !== null) s.borrowers = idRecord(s.borrowers);
+  if (Object.getPrototypeOf(s.counters.closedBy) !== null) s.counters.closedBy = idRecord(s.counters.closedBy);
+  if (s.instances && Object.getPrototypeOf(s.instances.refusals) !== null) s.instances.refusals = idRecord(s.instances.refusals);
+  return s;
+}
+
 export const RECOVERIES_KEPT = 20;
 
 export const CLOSED_KEPT = 50;
@@ -187,7 +211,7 @@ export function emptySnapshot(): Snapshot {
   return {
     seq: 0,
     t: 0,
-    pools: {},
+    pools: idRecord(),
     activePoolId: null,
     targetError: null,
     load: null,
@@ -195,9 +219,9 @@ export function emptySnapshot(): Snapshot {
     comparison: null,
     patterns: null,
     server: null,
-    connections: {},
+    connections: idRecord(),
     closed: [],
-    borrowers: {},
+    borrowers: idRecord(),
     waiting: [],
     counters: {
       enqueued: 0,
@@ -209,7 +233,7 @@ export function emptySnapshot(): Snapshot {
       dirtyReturns: 0,
       opened: 0,
       closed: 0,
-      closedBy: {},
+      closedBy: idRecord(),
       statements: 0,
       statementErrors: 0,
       txBegan: 0,

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, session } from 'electron';
+import { app, BrowserWindow, Menu, session } from 'electron';
 import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
 import { messageOf } from '../engine/errors';
 import { APP_URL, registerAppScheme, serveApp } from './app-protocol';
 import { EngineHost } from './engine-host';
 import { attachWindow, handleCaptures, handleInvokes } from './ipc';
+import { menuTemplate } from './menu';
 
 // The Electron shell: one secure window on app://poolscope/, the engine service behind IPC.
 //
@@ -12,6 +13,7 @@ import { attachWindow, handleCaptures, handleInvokes } from './ipc';
 //
 // Prefer POOLSCOPE_TARGET for a URL with a password: command lines are visible to every user
 // of the machine (ps). Messages never show it (the engine scrubs them).
+// POOLSCOPE_DEVTOOLS=1 (an unpacked app only) brings back DevTools and Reload for development.
 
 const RENDERER_DIR = join(import.meta.dirname, '../renderer');
 const PRELOAD = join(import.meta.dirname, '../preload/preload.cjs');
@@ -46,6 +48,26 @@ function targetOption(argv: readonly string[], env: NodeJS.ProcessEnv): string |
 }
 
 const target = targetOption(process.argv, process.env);
+
+// One Poolscope window per user (per userData dir): a second launch hands over to the running
+// one, which comes to the front, and exits without starting an engine (it would meet the
+// first's embedded database, which the data dir lock refuses anyway). Its --target is not
+// applied to the running window: switch targets there.
+const primary = app.requestSingleInstanceLock();
+if (!primary) {
+  console.log('poolscope: Poolscope is already running; its window is brought to the front.');
+  app.exit(0);
+}
+app.on('second-instance', () => {
+  const win = BrowserWindow.getAllWindows()[0];
+  if (!win) return;
+  if (win.isMinimized()) win.restore();
+  win.show();
+  win.focus();
+});
+
+// DevTools only for a developer who asks, in an unpacked app; never in a packaged one.
+const devTools = !app.isPackaged && process.env.POOLSCOPE_DEVTOOLS === '1';
 
 // Before ready: app:// must be privileged (standard, secure) before any session exists.
 registerAppScheme();
@@ -84,6 +106,7 @@ function createWindow(engine: EngineHost): void {
       sandbox: true,
       nodeIntegration: false,
       webSecurity: true,
+      devTools,
     },
   });
   attachWindow(win.webContents, engine);
@@ -148,6 +171,8 @@ process.on('SIGTERM', onSignal);
 app
   .whenReady()
   .then(() => {
+    if (!primary) return;
+    Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(process.platform, devTools)));
     lockDownSession();
     serveApp(session.defaultSession, RENDERER_DIR);
     // The engine starts now and the window loads meanwhile: the page shows the start's progress

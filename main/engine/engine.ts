@@ -3,7 +3,7 @@ import { NO_TOXICS, type Toxics } from '../../shared/faults';
 import type { Snapshot } from '../../shared/snapshot';
 import { type Clock, systemClock } from './clock';
 import { type EmbeddedOptions, type EmbeddedServer, startEmbeddedPostgres } from './embedded/embedded-postgres';
-import { PoolscopeError, messageOf, redactUrls } from './errors';
+import { PoolscopeError, maskTarget, messageOf } from './errors';
 import { EventLog } from './event-log';
 import { FaultProxy } from './faults/fault-proxy';
 import type { InstrumentedPool } from './pool/instrumented-pool';
@@ -33,13 +33,15 @@ export class Engine {
   #spec: TargetSpec | null = null;
   #nextPool = 0;
   readonly #draining = new Set<Promise<void>>();
-  /** The embedded server, if a restart can be asked for now; else why not. */
+  /** A restart of the embedded server under way: a second one waits for it to finish. */
+  #restarting = false;
+  /** The embedded server, if a restart can be asked for now (running, or dead: a restart brings it back); else why not. */
   checkRestartable(): EmbeddedServer {
     const db = this.#embedded;
     if (!db || !this.#spec?.embedded) {
       throw new PoolscopeError('not-embedded', `Only the embedded PostgreSQL can be restarted from here; the target is ${this.#spec ? targetInfo(this.#spec).display : 'not connected'}. Restart that server with its own tools.`);
     }
-    if (!db.running) throw new PoolscopeError('not-embedded', 'The embedded PostgreSQL is stopped or restarting already: wait until it is up.');
+    if (this.#restarting) throw new PoolscopeError('not-embedded', 'The embedded PostgreSQL is restarting already: wait until it is up.');
     return db;
   }
 
@@ -79,7 +81,7 @@ export class Engine {
    */
   async connect(target: string | unknown | undefined, settings?: Partial<PoolSettings>): Promise<void> {
     const spec = await (target === undefined ? this.#embeddedSpec() : Promise.resolve().then(() => parseTarget(target))).catch((err: unknown) =>
-      this.#failed(typeof target === 'string' ? redactUrls(target) : 'the target', err),
+      this.#failed(typeof target === 'string' ? maskTarget(target) : 'the target', err),
     );
     // Faults belong to a target: the new one is dialled directly, the old proxy serves
     // the draining pool until it ends.
@@ -202,9 +204,14 @@ export class Engine {
    */
   async restartEmbedded(downMs: number): Promise<void> {
     const db = this.checkRestartable();
-    await db.stop();
-    await new Promise((r) => this.clock.setTimer(() => r(undefined), downMs));
-    await db.start();
+    this.#restarting = true;
+    try {
+      await db.stop();
+      await new Promise((r) => this.clock.setTimer(() => r(undefined), downMs));
+      await db.start();
+    } finally {
+      this.#restarting = false;
+    }
   }
 
   /** Every pool not yet ended (the active one, draining ones, side pools). */

@@ -6,7 +6,7 @@ import { NO_TOXICS, type Toxics } from '../../shared/faults';
 import { joinServerView } from '../../shared/server-join';
 import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
-import { PoolscopeError, messageOf, redactUrls } from './errors';
+import { PoolscopeError, messageOf, redactUrls, scrub } from './errors';
 import { RecoveryWatch } from './faults/recovery';
 import { Instances } from './load/instances';
 import { Sweep } from './load/sweep';
@@ -65,7 +65,7 @@ export class PoolscopeService {
     this.#recovery = new RecoveryWatch(engine);
     this.#instances = new Instances(engine);
     this.#sweep = new Sweep(engine);
-    this.scenarios = new ScenarioRunner((cmd, req) => this.handle(cmd, req), engine.log, engine.clock);
+    this.scenarios = new ScenarioRunner((cmd, req) => this.handle(cmd, req), engine.log, engine.clock, (text) => scrub(text, engine.targetSpec?.password));
     this.#recorder = new SessionRecorder(engine.log, engine.clock);
     // The database's own view follows the active target: a new pool that passed its check
     // (the engine makes it active right after) gets a monitor of its own.

@@ -1,6 +1,6 @@
 import type { EngineKind, TargetInfo } from '../../shared/events';
 import { targetFieldsSchema, type TargetFields } from '../../shared/target-schema';
-import { PoolscopeError, redactUrls } from './errors';
+import { PoolscopeError, maskTarget } from './errors';
 
 /** Everything needed to connect. Holds the password: never put one in an event or a message. */
 export interface TargetSpec {
@@ -34,7 +34,7 @@ function decode(part: string, what: string, shown: string): string {
 }
 
 export function parseTargetUrl(url: string): TargetSpec {
-  const shown = redactUrls(url.trim());
+  const shown = maskTarget(url);
   let u: URL;
   try {
     u = new URL(url.trim());
@@ -49,6 +49,8 @@ export function parseTargetUrl(url: string): TargetSpec {
     );
   }
   if (!u.hostname) throw new PoolscopeError('bad-target', `The URL "${shown}" has no host. ${EXPECTED}`);
+  // The parser ends the host at the first / or ?: an @ after it means the password held one, unencoded.
+  if (`${u.pathname}${u.search}`.includes('@')) throw new PoolscopeError('bad-target', `The URL "${shown}" has an @ after its host: a password with / ? # or @ in it must be percent-encoded (%2F %3F %23 %40).`);
   const database = decode(u.pathname.replace(/^\//, ''), 'database name', shown);
   if (!database) throw new PoolscopeError('bad-target', `The URL "${shown}" names no database. ${EXPECTED}`);
   const port = u.port ? Number(u.port) : DEFAULT_PORT[engine];

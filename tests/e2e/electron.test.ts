@@ -1,4 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFile } from 'node:fs/promises';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -46,6 +48,8 @@ describe.skipIf(!binary || noDisplay)('electron shell', () => {
   let app: ElectronApplication;
   let page: Page;
   let dataDir: string | null = null;
+  let args: string[] = [];
+  let launchEnv: Record<string, string> = {};
 
   beforeAll(async () => {
     // Always build: main/electron and the preload are not covered by the e2e build check.
@@ -65,7 +69,8 @@ describe.skipIf(!binary || noDisplay)('electron shell', () => {
     }
     // As root, Chromium starts only without its process sandbox, and Electron checks that before
     // our main script runs, so the switch must come from the command line.
-    const args = process.getuid?.() === 0 ? ['--no-sandbox', ROOT] : [ROOT];
+    args = process.getuid?.() === 0 ? ['--no-sandbox', ROOT] : [ROOT];
+    launchEnv = env;
     app = await _electron.launch({ executablePath: binary!, args, cwd: ROOT, env, timeout: 60_000 });
     page = await app.firstWindow();
     await page.waitForLoadState('domcontentloaded');
@@ -124,6 +129,36 @@ describe.skipIf(!binary || noDisplay)('electron shell', () => {
     expect(shape).toEqual({ keys: ['capturePage', 'invoke', 'subscribe', 'version'], frozen: true, version: expect.any(String) });
   });
 
+  it('has a menu without DevTools or reload, and DevTools cannot be opened', async () => {
+    const menu = await app.evaluate(({ BrowserWindow, Menu }) => {
+      const roles: string[] = [];
+      const walk = (items: Electron.MenuItem[]) => {
+        for (const i of items) {
+          if (i.role) roles.push(i.role);
+          if (i.submenu) walk(i.submenu.items);
+        }
+      };
+      walk(Menu.getApplicationMenu()?.items ?? []);
+      const contents = BrowserWindow.getAllWindows()[0]?.webContents;
+      contents?.openDevTools();
+      return { roles, devTools: contents?.isDevToolsOpened() ?? null };
+    });
+    expect(menu.roles.map((r) => r.toLowerCase())).not.toContain('toggledevtools');
+    expect(menu.roles.map((r) => r.toLowerCase())).not.toContain('reload');
+    expect(menu.roles.map((r) => r.toLowerCase())).toContain('editmenu');
+    expect(menu.devTools).toBe(false);
+  });
+
+  it('a second launch hands over to the running window and exits', async () => {
+    const second = spawn(binary!, args, { cwd: ROOT, env: launchEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    second.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(second, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(out).toContain('Poolscope is already running');
+    expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
+  });
+
   it('answers snapshot.get, refuses a bad request and streams batches', async () => {
     // snapshot.get answers while the engine starts; wait until it has a pool (or gave up).
     let snapshot: Snapshot | null = null;
@@ -153,4 +188,20 @@ describe.skipIf(!binary || noDisplay)('electron shell', () => {
     expect(streamed.batches).toBeGreaterThan(0);
     expect(streamed.events).toBeGreaterThan(0);
   }, 120_000);
+});
+
+// The fuses the packaged app ships with, flipped on a copy of the real executable and read back
+// (scripts/electron-fuses.ts). No display needed: the copy is not run.
+describe.skipIf(!binary)('electron fuses on the real binary', () => {
+  it('flips every fuse to its chosen value', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poolscope-fuses-e2e-'));
+    try {
+      const copy = join(dir, 'electron');
+      await copyFile(binary!, copy);
+      const { applyFuses } = await import('../../scripts/electron-fuses');
+      expect(await applyFuses(copy)).toMatchObject({ RunAsNode: false, EnableNodeOptionsEnvironmentVariable: false, EnableNodeCliInspectArguments: false, OnlyLoadAppFromAsar: true, EnableEmbeddedAsarIntegrityValidation: true, EnableCookieEncryption: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

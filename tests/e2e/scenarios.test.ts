@@ -143,6 +143,42 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     expect(await page.getByTestId('replay-bar').count()).toBe(0);
   });
 
+  it('refuses a crafted recording, naming the event and field, and stays unpolluted and working; a time of 1e19 is refused, not hung', async () => {
+    expect((await service.handle('record.start', undefined)).ok).toBe(true);
+    await service.engine.pool.query('SELECT 1');
+    const stopped = await service.handle('record.stop', undefined);
+    if (!stopped.ok) throw new Error(stopped.error.message);
+    const good = stopped.res as Recording;
+    const open = (name: string, rec: unknown) => page.getByTestId('control-open-recording').setInputFiles({ name, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(rec)) });
+    const error = () => page.getByTestId('recording-error').textContent({ timeout: 5_000 });
+
+    // connId "__proto__" on every event that has one: before the check, the reducer wrote into Object.prototype.
+    const crafted = structuredClone(good);
+    const first = crafted.events.findIndex((e) => 'connId' in e);
+    expect(first).toBeGreaterThanOrEqual(0);
+    for (const e of crafted.events) if ('connId' in e) (e as { connId: string }).connId = '__proto__';
+    await open('crafted.json', crafted);
+    await expect.poll(error, { timeout: 5_000 }).toBe(
+      `Not a recording Poolscope can open: events[${first}] (${crafted.events[first]?.type}).connId: not a connection id Poolscope makes (p<n>.c<n>).`,
+    );
+    expect(await page.evaluate(() => ['state', 'closeReason', 'serverId', 'statement'].filter((k) => k in {}))).toEqual([]);
+    expect(await page.getByTestId('replay-bar').count()).toBe(0);
+
+    // One event far in the future: the charts' clock stepped towards it forever.
+    const late = structuredClone(good);
+    const last = late.events.length - 1;
+    (late.events[last] as { t: number }).t = 1e19;
+    await open('late.json', late);
+    await expect.poll(error, { timeout: 5_000 }).toBe(`Not a recording Poolscope can open: events[${last}] (${late.events[last]?.type}).t: must be at most 10000000000000.`);
+
+    // The page still works: the good recording opens and replays, and the live view comes back.
+    await open('good.json', good);
+    await page.getByTestId('replay-bar').waitFor({ timeout: 5_000 });
+    expect(Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(good.events.at(-1)?.seq);
+    await page.getByTestId('control-exit-replay').click();
+    await expect.poll(() => page.getByTestId('replay-bar').count(), { timeout: 5_000 }).toBe(0);
+  });
+
   it('exports a chart and the view as PNG', async () => {
     const charts = page.locator('section[aria-labelledby="charts-title"]');
     const chart = await download('control-export-chart', charts);

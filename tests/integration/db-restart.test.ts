@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -69,4 +69,24 @@ it('stopping the database under 10 holders and 50 waiters fails each borrower cl
   await expect(pool.query('SELECT count(*) FROM books')).resolves.toBeDefined();
   expect(unhandled).toEqual([]);
   rec.expectConsistent();
+});
+
+it('after the embedded server was killed (SIGKILL to the postmaster), db.restart brings it back and the pool serves again', async () => {
+  const e = service.engine;
+  const pool = e.pool;
+  await pool.query('SELECT 1');
+  const postmaster = Number.parseInt(await readFile(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8'), 10);
+  process.kill(postmaster, 'SIGKILL');
+  await rec.waitFor('embedded.progressed', (x) => x.phase === 'stopped' && x.message.includes('exited unexpectedly'));
+  await expect(pool.query('SELECT 1')).rejects.toThrow();
+
+  const started = Date.now();
+  const reply = await service.handle('db.restart', { downMs: 0 });
+  expect(reply).toEqual({ ok: true, res: null });
+  console.info(`restart of a killed server: answered in ${Date.now() - started} ms`);
+  const recovered = await rec.waitFor('fault.recovered', (x) => x.kind === 'restart' && x.startedAt >= started, 30_000);
+  expect(recovered.servedAt).not.toBeNull();
+  expect(e.pool).toBe(pool);
+  await expect(pool.query('SELECT count(*) FROM books')).resolves.toBeDefined();
+  expect(unhandled).toEqual([]);
 });

@@ -20,6 +20,8 @@ import {
 } from '../../main/engine/embedded/embedded-postgres';
 import { postgresOsUser, type RunAs } from '../../main/engine/embedded/pg-process';
 import { isAlive } from '../../main/engine/embedded/postmaster';
+import { Engine } from '../../main/engine/engine';
+import type { PoolscopeError } from '../../main/engine/errors';
 
 // These tests start their own servers, in their own temp dir, not the run's global one.
 // They share that dir and run in order: the first one creates it, the rest reuse it,
@@ -27,6 +29,7 @@ import { isAlive } from '../../main/engine/embedded/postmaster';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const moduleUrl = new URL('../../main/engine/embedded/embedded-postgres.ts', import.meta.url).href;
+const engineUrl = new URL('../../main/engine/engine.ts', import.meta.url).href;
 
 let dataDir: string;
 const servers: EmbeddedServer[] = [];
@@ -128,6 +131,47 @@ async function startInChildProcess(mode: 'exit' | 'wait'): Promise<{ child: Chil
   throw new Error(`child process printed no pid: ${stderr}`);
 }
 
+/**
+ * An Engine on our data dir in a separate Node process (via tsx), as a second Poolscope would
+ * run it. It prints {ready} once its pool answered; a line 'query' on its stdin runs a query
+ * through its pool and prints the rows; 'exit' exits without stopping anything.
+ */
+async function engineInChildProcess(): Promise<{ child: ChildProcess; ask: (line: string) => Promise<unknown> }> {
+  const script = `
+    const { createInterface } = await import('node:readline');
+    const { Engine } = await import(process.env.ENGINE_URL);
+    const engine = await Engine.start({ embedded: { dataDir: process.env.DATA_DIR } });
+    console.log(JSON.stringify({ ready: true }));
+    for await (const line of createInterface({ input: process.stdin })) {
+      if (line === 'exit') process.exit(0);
+      const { rows } = await engine.pool.query('SELECT count(*)::int AS n FROM books');
+      console.log(JSON.stringify({ rows }));
+    }
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: repoRoot,
+    env: { ...process.env, ENGINE_URL: engineUrl, DATA_DIR: dataDir },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async (): Promise<unknown> => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`the child process ended: ${stderr}`);
+    return JSON.parse(r.value) as unknown;
+  };
+  expect(await next()).toEqual({ ready: true });
+  return {
+    child,
+    ask: (line) => {
+      child.stdin?.write(`${line}\n`);
+      return next();
+    },
+  };
+}
+
 describe('embedded PostgreSQL', () => {
   let firstPassword = '';
 
@@ -143,7 +187,7 @@ describe('embedded PostgreSQL', () => {
     expect((await stat(layout.passwordFile)).mode & 0o777).toBe(0o600);
     expect((await readFile(layout.passwordFile, 'utf8')).trim()).toBe(server.connection.password);
     // The marker is there and initdb's temporary password copy is not.
-    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata']);
+    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata', 'poolscope.lock']);
     expect(progress.map((p) => p.message).join('\n')).not.toContain(server.connection.password);
 
     const [settings] = await query<{ listen: string; sockets: string; enc: string }>(
@@ -212,18 +256,20 @@ describe('embedded PostgreSQL', () => {
     await server.stop();
   });
 
-  it('a server still running on the data dir is stopped before starting a new one', async () => {
+  it('a second start on a data dir whose server runs (here, in this process) is refused, naming the holder; the first keeps serving', async () => {
     const first = await start();
-    const oldPid = await postmasterPid();
+    const pid = await postmasterPid();
+    const refused = await startEmbeddedPostgres({ dataDir }).then(() => null, (err: unknown) => err as Error);
+    expect(refused?.message).toContain(`The data dir ${dataDir} is in use by another engine in this process (pid ${process.pid})`);
+    expect(refused?.message).toContain('POOLSCOPE_DATA_DIR=');
+    expect(await isAlive(pid)).toBe(true);
+    expect(first.server.running).toBe(true);
+    expect(first.progress.map((p) => p.phase)).toEqual(['starting', 'ready']);
+    expect(await countRows(first.server.connection)).toEqual(DEMO_ROW_COUNTS);
+    // Stopped, it lets go of the dir: the next start takes it.
+    await first.server.stop();
     const second = await start();
-    expect(second.phases()).toEqual(['recovering', 'starting', 'ready']);
-    expect(second.progress[0]?.message).toContain(`PostgreSQL (pid ${oldPid})`);
-    expect(await isAlive(oldPid)).toBe(false);
-    // Node may see the exit of its child a moment after the pid is gone.
-    expect(await eventually(async () => !first.server.running)).toBe(true);
-    expect(first.progress.at(-1)).toMatchObject({ phase: 'stopped', message: expect.stringContaining('exited unexpectedly') });
-    await first.server.stop(); // nothing left to stop
-    expect(await countRows(second.server.connection)).toEqual(DEMO_ROW_COUNTS);
+    expect(second.phases()).toEqual(['starting', 'ready']);
     await second.server.stop();
   });
 
@@ -238,6 +284,29 @@ describe('embedded PostgreSQL', () => {
     expect(progress[0]?.message).toContain(`PostgreSQL (pid ${pid})`);
     expect(await isAlive(pid)).toBe(false);
     await server.stop();
+  });
+
+  it.each(['SIGKILL', 'exit'] as const)('two Poolscopes on one data dir: the second is refused and leaves the first one serving; after the first ends by %s, a new one starts', async (how) => {
+    const first = await engineInChildProcess();
+    const pid = await postmasterPid();
+    const second = await Engine.start({ embedded: { dataDir } }).then(() => null, (err: unknown) => err as PoolscopeError);
+    expect(second?.code).toBe('embedded-failed');
+    expect(second?.message).toContain(`The data dir ${dataDir} is in use by another Poolscope (pid ${first.child.pid}, since `);
+    expect(second?.message).toContain('POOLSCOPE_DATA_DIR=');
+    // The first one's server and pool are untouched.
+    expect(await isAlive(pid)).toBe(true);
+    expect(await first.ask('query')).toEqual({ rows: [{ n: DEMO_ROW_COUNTS.books }] });
+
+    if (how === 'SIGKILL') first.child.kill('SIGKILL');
+    else first.child.stdin?.write('exit\n');
+    if (first.child.exitCode === null && first.child.signalCode === null) await once(first.child, 'exit');
+    const next = await Engine.start({ embedded: { dataDir } });
+    try {
+      await expect(next.pool.query('SELECT count(*)::int AS n FROM books')).resolves.toMatchObject({ rows: [{ n: DEMO_ROW_COUNTS.books }] });
+    } finally {
+      await next.stop();
+    }
+    expect(await isAlive(pid)).toBe(false);
   });
 
   it.each(['exit', 'SIGTERM'] as const)('a Node process ending by %s stops its server (exit hook)', async (how) => {
@@ -292,7 +361,7 @@ describe('embedded PostgreSQL', () => {
     expect(rebuilt.progress[0]?.message).toContain('unfinished setup');
     expect(rebuilt.server.connection.password).not.toBe(firstPassword);
     expect(await countRows(rebuilt.server.connection)).toEqual(DEMO_ROW_COUNTS);
-    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata']);
+    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata', 'poolscope.lock']);
     await rebuilt.server.stop();
   });
 

@@ -5,12 +5,12 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Commands } from '../../shared/api';
 import { reduceAll } from '../../shared/reducer';
-import { type Recording, recordingSchema } from '../../shared/scenario';
+import { type Recording, checkRecording } from '../../shared/scenario';
 import type { Snapshot } from '../../shared/snapshot';
 import { Engine } from '../../main/engine/engine';
 import { BUILT_IN_NAMES, builtIn } from '../../main/engine/scenarios/builtins';
 import { type RunReport, runHeadless } from '../../main/engine/scenarios/headless';
-import { PoolscopeService } from '../../main/engine/service';
+import { PoolscopeService, scenarioFrom } from '../../main/engine/service';
 import { ENGINES, mysqlAvailable, mysqlUrl, pgUrl } from './helpers/servers';
 import { sleep } from './helpers/start';
 
@@ -112,7 +112,7 @@ describe('poolscope run and list', () => {
     expect(report.target).not.toContain(password);
     expect(stdout + stderr).not.toContain(password);
     const recording = JSON.parse(await readFile(recordTo, 'utf8')) as Recording;
-    expect(recordingSchema.safeParse(recording).success).toBe(true);
+    expect(checkRecording(recording)).toMatchObject({ ok: true });
     expect(recording.notes.map((n) => n.text)).toEqual(['nothing waits']);
     expect(recording.events[0]?.seq).toBe(recording.initial.seq + 1);
   });
@@ -133,6 +133,26 @@ describe('poolscope run and list', () => {
     expect(unreachable.code).toBe(2);
     expect(JSON.parse(unreachable.stdout).error).toMatch(/could not be reached/);
     expect(unreachable.stdout + unreachable.stderr).not.toContain('s3cret-pw');
+  });
+
+  it("a step's result is masked before it is cut: the target's password in a row leaves no prefix in the step's message, as reported and recorded", async () => {
+    const password = decodeURIComponent(new URL(pgUrl()).password);
+    // The password starts before the 200 characters of the result shown and ends after them.
+    const scenario = scenarioFrom(
+      JSON.stringify({
+        title: 'A result holding the password',
+        steps: [{ 'tx.begin': { label: 't' } }, { 'tx.run': { borrowerId: '$t', sql: `SELECT repeat('x', 150) AS pad, '${password}' AS dsn` } }, { 'tx.rollback': { borrowerId: '$t' } }],
+      }),
+      'result.json',
+    );
+    const { report, recording } = await runHeadless(scenario, { target: pgUrl(), record: true });
+    expect(report.exitCode, report.error ?? '').toBe(0);
+    const message = report.steps[1]?.message ?? '';
+    expect(message).toMatch(/^\{"rows":\[\{"pad":"x{150}","dsn":"\*\*\*"\}\],"affected":null\}$/);
+    // The step's summary quotes the scenario's own SQL; its outcome's message is the result's.
+    const recorded = recording?.events.flatMap((e) => (e.type === 'scenario.stepped' ? [e.outcome.message ?? ''] : [])) ?? [];
+    expect(recorded).toContain(message);
+    for (const text of [message, ...recorded]) expect(text).not.toContain(password.slice(0, 6));
   });
 
   it('list names the 9 built-ins', async () => {
@@ -226,6 +246,8 @@ describe("the runner through the API (the app's player)", () => {
     await s.scenarios.settled();
     stop();
     const recording = JSON.parse(JSON.stringify(await call('record.stop'))) as Recording;
+    // A real run's file passes the check a replay makes (every event against its schema).
+    expect(checkRecording(recording)).toMatchObject({ ok: true });
     expect(s.scenarios.state).toBe('finished');
     expect(recording.notes.length).toBe(builtIn('leak')?.steps.filter((x) => x.kind === 'note').length);
     expect(live.size).toBeGreaterThan(20);

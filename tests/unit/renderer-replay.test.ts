@@ -73,8 +73,8 @@ function session(count: number): { initial: Snapshot; events: PoolEvent[] } {
       ev({ type: 'fault.lifted', faultId });
       ev({ type: 'fault.recovered', faultId, kind: 'reset', detail: 'all', startedAt: t, clearedAt: t, servedAt: t + 40, failures: [], lost: 1, opened: 1, socketsLeftOpen: 0 });
     } else if (r < 86) {
-      ev({ type: 'connection.connecting', poolId: 'p1', connId: `p1.x${++conns}` });
-      ev({ type: 'connection.closed', connId: `p1.x${conns}`, reason: 'connect failed', error: 'sorry, too many clients already' });
+      ev({ type: 'connection.connecting', poolId: 'p1', connId: `p1.c${++conns}` });
+      ev({ type: 'connection.closed', connId: `p1.c${conns}`, reason: 'connect failed', error: 'sorry, too many clients already' });
     } else if (r < 88 && step < 3) {
       ev({ type: 'scenario.changed', state: 'playing', current: step });
       ev({ type: 'scenario.noted', index: step, text: `note ${step}` });
@@ -219,13 +219,72 @@ describe('recording files', () => {
     expect(bad({ title: 'Demo', steps: [] })).toMatch(/^Not a recording Poolscope can open: format: /);
     const noSeq = good();
     (noSeq.events[3] as Partial<PoolEvent>).seq = undefined;
-    expect(bad(noSeq)).toMatch(/^Not a recording Poolscope can open: events\.3\.seq: /);
+    expect(bad(noSeq)).toMatch(/^Not a recording Poolscope can open: events\[3\] \([a-z.]+\)\.seq: /);
     const { connections: _gone, ...initial } = good().initial;
-    expect(bad({ ...good(), initial })).toBe('Not a recording Poolscope can open: initial: the snapshot has no connections.');
+    expect(bad({ ...good(), initial })).toMatch(/^Not a recording Poolscope can open: initial\.connections: /);
     const shuffled = good();
     shuffled.events.reverse();
-    expect(bad(shuffled)).toMatch(/^Not a recording Poolscope can open: events\.1: seq \d+ does not follow \d+\.$/);
+    expect(bad(shuffled)).toMatch(/^Not a recording Poolscope can open: events\[1\] \([a-z.]+\)\.seq: \d+ does not follow \d+\.$/);
     expect(bad({ ...good(), extra: 1 })).toMatch(/^Not a recording Poolscope can open: /);
+  });
+
+  it('refuses a crafted file before replaying it, naming the event, its type and the field', () => {
+    const sample = recordingOf(session(300));
+    const bad = (type: PoolEvent['type'], edit: (e: Record<string, unknown>, r: Recording) => void) => {
+      const r = structuredClone(sample);
+      const i = r.events.findIndex((e) => e.type === type);
+      edit(r.events[i] as unknown as Record<string, unknown>, r);
+      const parsed = parseRecording(JSON.stringify(r));
+      return parsed.ok ? 'opened' : parsed.error.replace(`events[${i}]`, 'events[i]');
+    };
+    const prefix = 'Not a recording Poolscope can open: events[i]';
+    // Ids the engine never makes: prototype keys above all.
+    for (const id of ['__proto__', 'constructor', 'prototype', 'toString', 'p1.c1.x', 'p01.c1']) {
+      expect(bad('connection.opened', (e) => void (e.connId = id))).toBe(`${prefix} (connection.opened).connId: not a connection id Poolscope makes (p<n>.c<n>).`);
+    }
+    expect(bad('borrower.enqueued', (e) => void (e.borrowerId = '__proto__'))).toBe(`${prefix} (borrower.enqueued).borrowerId: not a borrower id Poolscope makes (p<n>.b<n>).`);
+    expect(bad('connection.opened', (_e, r) => void (r.initial.connections = JSON.parse('{"__proto__": {}}') as Snapshot['connections']))).toBe(
+      'Not a recording Poolscope can open: initial.connections.__proto__: not an id Poolscope makes.',
+    );
+    // Times: not finite, far beyond any clock, or far from the recording's own span.
+    expect(bad('connection.opened', (e) => void (e.t = 1e19))).toBe(`${prefix} (connection.opened).t: must be at most 10000000000000.`);
+    expect(bad('connection.opened', (e) => void (e.t = -1))).toBe(`${prefix} (connection.opened).t: must not be negative.`);
+    expect(bad('connection.opened', (e, r) => void (e.t = (r.events[0] as PoolEvent).t + 40 * 86_400_000))).toMatch(
+      /^Not a recording Poolscope can open: events\[i\] \(connection\.opened\)\.t: \d+ is not within 60 s before and 31 days after the first event/,
+    );
+    // Wrong payload types, unknown types, indexes beyond any scenario, extra fields.
+    expect(bad('borrower.acquired', (e) => void (e.waitedMs = '5'))).toBe(`${prefix} (borrower.acquired).waitedMs: Invalid input: expected number, received string.`);
+    expect(bad('connection.opened', (e) => void (e.handshake = null))).toMatch(/^Not a recording Poolscope can open: events\[i\] \(connection\.opened\)\.handshake: /);
+    expect(bad('connection.opened', (e) => void (e.type = 'connection.hijacked'))).toBe(`${prefix} (connection.hijacked).type: not an event type Poolscope knows.`);
+    expect(bad('scenario.stepped', (e) => void ((e.outcome as { index: number }).index = 1e9))).toBe(
+      `${prefix} (scenario.stepped).outcome.index: must be below 1000 (the most steps a scenario has).`,
+    );
+    expect(bad('connection.opened', (e) => void (e.extra = 1))).toMatch(/^Not a recording Poolscope can open: events\[i\] \(connection\.opened\): Unrecognized key: "extra"/);
+    expect(bad('connection.opened', () => undefined)).toBe('opened');
+  });
+
+  it('folds an id like __proto__ into its own entry, never into Object.prototype, even into a snapshot that went through JSON', () => {
+    const s = JSON.parse(JSON.stringify(good().initial)) as Snapshot;
+    expect(Object.getPrototypeOf(s.connections)).toBe(Object.prototype);
+    const crafted = [
+      // Closing a connection never opened: on a plain object, s.connections.__proto__ is Object.prototype.
+      { type: 'connection.closing', connId: '__proto__', reason: 'error' },
+      { type: 'borrower.flagged', borrowerId: '__proto__', connId: 'p1.c1', heldMs: 1, thresholdMs: 1 },
+      { type: 'connection.connecting', poolId: 'p1', connId: '__proto__' },
+      { type: 'connection.opened', connId: '__proto__', serverId: 1, handshake },
+      { type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'constructor', label: 'x', site: 'y', deadline: null },
+    ].map((e, i) => ({ ...e, seq: s.seq + 1 + i, t: s.t + i }) as PoolEvent);
+    const polluted = Object.prototype as Record<string, unknown>;
+    try {
+      reduceAll(s, crafted);
+      expect(({} as Record<string, unknown>).state).toBeUndefined();
+      expect(({} as Record<string, unknown>).flagged).toBeUndefined();
+    } finally {
+      for (const k of ['state', 'stateSince', 'closeReason', 'flagged']) delete polluted[k];
+    }
+    expect(Object.hasOwn(s.connections, '__proto__')).toBe(true);
+    expect(s.connections.__proto__?.state).toBe('idle');
+    expect(Object.hasOwn(s.borrowers, 'constructor')).toBe(true);
   });
 
   it('replays a file whose snapshot the faults panel can read', () => {

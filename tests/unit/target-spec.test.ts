@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrls, scrub } from '../../main/engine/errors';
+import { maskTarget, redactUrls, scrub } from '../../main/engine/errors';
 import { parseTarget, targetInfo } from '../../main/engine/target-spec';
+import { MALFORMED_TARGETS, leaks } from './helpers/malformed-targets';
 
 describe('targets', () => {
   it('reads PostgreSQL and MySQL URLs with their defaults', () => {
@@ -29,5 +30,37 @@ describe('scrubbing', () => {
   it('removes the password wherever it stands, and a short one only as a whole word', () => {
     expect(scrub('auth failed for "hunter2" on host', 'hunter2')).toBe('auth failed for "***" on host');
     expect(scrub('password abc rejected; abcdef kept', 'abc')).toBe('password *** rejected; abcdef kept');
+  });
+});
+
+describe('masking malformed targets', () => {
+  it.each(MALFORMED_TARGETS)('$url: masked as shown, in a refusal and in a display', ({ url, secret }) => {
+    const shown = maskTarget(url);
+    expect(leaks(shown, secret, url), shown).toBeNull();
+    // As typed, the scheme and host stay readable.
+    expect(shown).toMatch(/127\.0\.0\.1|::1|^postgres:\/\/user:\*\*\*$/);
+    let said: string;
+    try {
+      said = targetInfo(parseTarget(url)).display;
+    } catch (err) {
+      said = (err as Error).message;
+    }
+    expect(leaks(said, secret, url), said).toBeNull();
+  });
+
+  it('masks a URL by pattern inside any text (a driver message), the password ending at the @ before a host', () => {
+    expect(redactUrls('connect to postgres://u:S3cret Pass@127.0.0.1:5432/ failed')).toBe('connect to postgres://u:***@127.0.0.1:5432/ failed');
+    expect(redactUrls('at postgres:u:S3cretPass@h:5432/db')).toBe('at postgres:u:***@h:5432/db');
+    expect(redactUrls('x mysql://r:p@ss@h/db y')).toBe('x mysql://r:***@h/db y');
+    expect(redactUrls('"mysql://root@h/db?password=S3cret&ssl=1"')).toBe('"mysql://root@h/db?password=***&ssl=1"');
+    expect(redactUrls('sslpassword=S3cret host=h')).toBe('sslpassword=*** host=h');
+    expect(redactUrls('url postgres://u:S3cretPass and more')).toBe('url postgres://u:*** and more');
+    // A user without a password stays; a port is not a password.
+    expect(redactUrls('on postgres://alice@db:5432/shop and http://host:8080/x')).toBe('on postgres://alice@db:5432/shop and http://host:8080/x');
+    expect(redactUrls("Access denied for user 'root'@'localhost' (using password: YES)")).toBe("Access denied for user 'root'@'localhost' (using password: YES)");
+  });
+
+  it('removes the known password percent-encoded too, as a URL holds it', () => {
+    expect(scrub('url had S3cret%20Pass%40x in it', 'S3cret Pass@x')).toBe('url had *** in it');
   });
 });

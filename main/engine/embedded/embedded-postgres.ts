@@ -30,6 +30,7 @@ import {
   type PgChild,
   type RunAs,
 } from './pg-process';
+import { type DataDirLock, lockDataDir } from './data-dir-lock';
 import { recoverStalePostmaster } from './postmaster';
 
 export { defaultDataDir } from './data-dir';
@@ -48,9 +49,9 @@ export interface EmbeddedServer {
   readonly connection: EmbeddedConnection;
   readonly dataDir: string;
   readonly running: boolean;
-  /** Fast shutdown; idempotent; the server process is gone when it resolves. */
+  /** Fast shutdown; idempotent; the server process is gone when it resolves, and the data dir free for another Poolscope. */
   stop(): Promise<void>;
-  /** Starts again after stop(), on the same port. */
+  /** Starts again after stop() (or after the server died), on the same port; refused if another Poolscope took the data dir meanwhile. */
   start(): Promise<void>;
 }
 
@@ -70,6 +71,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions = {}): Promise
   const emit = (phase: EmbeddedPhase, message: string): void => opts.onProgress?.({ phase, message });
 
   await prepareDataDir(dataDir);
+  // Another live Poolscope's server is left alone (the start is refused); only then is a
+  // server on this dir one whose owner is gone.
+  const lock = await lockDataDir(dataDir);
+  try {
+    return await startLocked(opts, layout, lock, emit);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(opts: EmbeddedOptions, layout: DataDirLayout, lock: DataDirLock, emit: (phase: EmbeddedPhase, message: string) => void): Promise<EmbeddedServer> {
+  const dataDir = layout.root;
   const port = opts.port ?? (await freePort());
   // Before looking at the marker: a dir must not be wiped under a running server.
   await recoverStalePostmaster(layout.pgdata, (message) => emit('recovering', message));
@@ -98,7 +112,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions = {}): Promise
     }
   }
   const connection = { host: HOST, port, user: USER, password, database: DEMO_DATABASE };
-  const server = new Server({ binaries, runAs, layout, connection, log, emit });
+  const server = new Server({ binaries, runAs, layout, connection, log, emit }, lock);
   await server.boot(fresh);
   return server;
 }
@@ -123,8 +137,11 @@ class Server implements EmbeddedServer {
   #child: PgChild | undefined;
   /** start() and stop() run one at a time, in call order. */
   #queue: Promise<void> = Promise.resolve();
+  /** The data dir, ours from the first start until stop(); start() takes it again. */
+  #lock: DataDirLock | null;
 
-  constructor(setup: ServerSetup) {
+  constructor(setup: ServerSetup, lock: DataDirLock) {
+    this.#lock = lock;
     this.#setup = setup;
     this.#layout = setup.layout;
     this.connection = Object.freeze(setup.connection);
@@ -156,6 +173,7 @@ class Server implements EmbeddedServer {
   start(): Promise<void> {
     return this.#serially(async () => {
       if (this.running) return;
+      this.#lock ??= await lockDataDir(this.dataDir);
       // A server killed as a fault, or by hand, can leave its postmaster.pid behind.
       await recoverStalePostmaster(this.#layout.pgdata, (message) => this.#emit('recovering', message));
       await this.#launch();
@@ -163,8 +181,14 @@ class Server implements EmbeddedServer {
     });
   }
 
+  /** Stops the server and lets go of the data dir (until start()). */
   stop(): Promise<void> {
-    return this.#serially(() => this.#halt(true));
+    return this.#serially(async () => {
+      await this.#halt(true);
+      const lock = this.#lock;
+      this.#lock = null;
+      await lock?.release();
+    });
   }
 
   #serially(op: () => Promise<void>): Promise<void> {

@@ -10,7 +10,8 @@ import { Borrower } from './borrower';
 import type { TargetSpec } from '../target-spec';
 import type { ConnectionTracker } from './connection-tracker';
 import type { Driver, QueryResult } from './driver';
-import { Lease, type LeaseContext, statementTexts } from './lease';
+import { statementTexts } from '../statement-text';
+import { Lease, type LeaseContext } from './lease';
 
 export interface BorrowOptions {
   /** What the borrower is, as people see it ("load #3", "leak"). */
@@ -78,7 +79,7 @@ export class InstrumentedPool<C = unknown> {
       log: this.#log,
       clock: this.#clock,
       scrub: this.#scrub,
-      text: statementTexts(this.#scrub),
+      text: statementTexts(opts.spec.engine, this.#scrub),
       done: (borrower) => {
         this.#holding.remove(borrower);
         this.#onQuiet?.();

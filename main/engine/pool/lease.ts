@@ -6,29 +6,7 @@ import type { Borrower } from './borrower';
 import type { ConnRecord, ConnectionTracker } from './connection-tracker';
 import type { Driver, QueryResult } from './driver';
 
-const SQL_SHOWN = 200;
 const ROLLBACK = /^\s*(rollback|abort)\b/i;
-/** Distinct statement texts remembered per pool: an application runs a handful, again and again. */
-const TEXTS_KEPT = 512;
-
-function shown(sql: string): string {
-  const oneLine = sql.replace(/\s+/g, ' ').trim();
-  return oneLine.length > SQL_SHOWN ? `${oneLine.slice(0, SQL_SHOWN - 1)}…` : oneLine;
-}
-
-/** A statement as events show it (one line, cut, scrubbed), remembered: shaping it per statement cost more than the rest of the event. */
-export function statementTexts(scrub: Scrubber): (sql: string) => string {
-  const texts = new Map<string, string>();
-  return (sql) => {
-    let text = texts.get(sql);
-    if (text === undefined) {
-      text = scrub(shown(sql));
-      if (texts.size >= TEXTS_KEPT) texts.clear();
-      texts.set(sql, text);
-    }
-    return text;
-  };
-}
 
 /** What every lease of one pool shares; built once per pool, not per borrow. */
 export interface LeaseContext<C> {
@@ -37,7 +15,7 @@ export interface LeaseContext<C> {
   log: EventLog;
   clock: Clock;
   scrub: Scrubber;
-  /** The pool's statementTexts(scrub). */
+  /** The pool's statementTexts (statement-text.ts). */
   text: (sql: string) => string;
   /** Called once, when the lease is released or destroyed. */
   done: (borrower: Borrower) => void;

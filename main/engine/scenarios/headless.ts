@@ -3,7 +3,7 @@ import type { Recording, Scenario, StepOutcome } from '../../../shared/scenario'
 import type { Counters } from '../../../shared/snapshot';
 import type { EmbeddedOptions } from '../embedded/embedded-postgres';
 import { Engine } from '../engine';
-import { PoolscopeError, messageOf, redactUrls } from '../errors';
+import { PoolscopeError, maskTarget, messageOf, redactUrls } from '../errors';
 import { PoolscopeService } from '../service';
 import type { ConditionResult } from './runner';
 
@@ -44,7 +44,7 @@ export interface HeadlessOptions {
  */
 export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}): Promise<{ report: RunReport; recording: Recording | null }> {
   const target = opts.target ?? (scenario.target === 'embedded' ? undefined : scenario.target);
-  const report: RunReport = { scenario: { name: scenario.name, title: scenario.title }, target: target === undefined ? 'embedded' : redactUrls(target), passed: false, exitCode: 2, error: null, steps: [], expects: [], counters: null };
+  const report: RunReport = { scenario: { name: scenario.name, title: scenario.title }, target: target === undefined ? 'embedded' : maskTarget(target), passed: false, exitCode: 2, error: null, steps: [], expects: [], counters: null };
   const engine = new Engine({ target, embedded: opts.embedded });
   const unsubscribe = opts.onEvent ? engine.log.subscribe(opts.onEvent) : () => undefined;
   try {

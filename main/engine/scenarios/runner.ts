@@ -3,7 +3,7 @@ import { type RunBase, describeSeen, evaluate } from '../../../shared/conditions
 import type { Condition, RunnerState, Scenario, ScenarioInfo, Step, StepOutcome, StepStatus } from '../../../shared/scenario';
 import { stepSummary } from '../../../shared/scenario-parse';
 import type { Clock } from '../clock';
-import { PoolscopeError } from '../errors';
+import { PoolscopeError, type Scrubber } from '../errors';
 import type { EventLog } from '../event-log';
 
 /** How the runner drives the engine: the service's own handle(), so steps are checked as the UI's commands are. */
@@ -40,6 +40,8 @@ export class ScenarioRunner {
   readonly #call: Call;
   readonly #log: EventLog;
   readonly #clock: Clock;
+  /** Masks a command's result before it is cut for its step's message. */
+  readonly #scrub: Scrubber;
   #scenario: Scenario | null = null;
   #outcomes: StepOutcome[] = [];
   readonly #checks = new Map<number, ConditionResult[]>();
@@ -57,7 +59,8 @@ export class ScenarioRunner {
   /** Ends the running wait early (pause, restart). */
   #interrupt: (() => void) | null = null;
 
-  constructor(call: Call, log: EventLog, clock: Clock) {
+  constructor(call: Call, log: EventLog, clock: Clock, scrub: Scrubber) {
+    this.#scrub = scrub;
     this.#call = call;
     this.#log = log;
     this.#clock = clock;
@@ -268,7 +271,7 @@ export class ScenarioRunner {
           const label = (step.req as { label?: string }).label ?? 'transaction';
           this.#refs.set(label, (reply.res as { borrowerId: string }).borrowerId);
         }
-        const shown = reply.res === null ? null : JSON.stringify(reply.res);
+        const shown = reply.res === null ? null : this.#scrub(JSON.stringify(reply.res));
         return done(true, shown !== null && shown.length > RESULT_SHOWN ? `${shown.slice(0, RESULT_SHOWN - 1)}…` : shown);
       }
     }

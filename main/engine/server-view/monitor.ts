@@ -4,9 +4,16 @@ import type { ServerSession } from '../../../shared/events';
 import { type Clock, every } from '../clock';
 import { messageOf, scrubber } from '../errors';
 import type { EventLog } from '../event-log';
+import { statementTexts } from '../statement-text';
 import type { TargetSpec } from '../target-spec';
 
 const POLL_MS = 250;
+/**
+ * How much of each session's query is read: shown masked and cut as our own statements are
+ * (statement-text.ts). A literal this cuts is masked to the end, so reading less could not
+ * leak it; reading more keeps the rest of the text readable.
+ */
+const QUERY_READ = 1_024;
 
 interface Reading {
   sessions: ServerSession[];
@@ -23,7 +30,7 @@ interface Reader {
 
 const ms = (v: unknown): number | null => (v === null || v === undefined ? null : new Date(v as string).getTime());
 
-async function pgReader(spec: TargetSpec): Promise<Reader> {
+async function pgReader(spec: TargetSpec, shown: (sql: string) => string): Promise<Reader> {
   const client = new pg.Client({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, application_name: 'poolscope-monitor', ssl: spec.tls ? { rejectUnauthorized: false } : undefined });
   client.on('error', () => undefined); // a lost monitor fails its next read, which is reported
   await client.connect();
@@ -35,7 +42,7 @@ async function pgReader(spec: TargetSpec): Promise<Reader> {
   return {
     async read() {
       const r = await client.query(
-        "SELECT pid, usename, application_name, state, xact_start, wait_event_type, wait_event, left(query, 200) AS query FROM pg_stat_activity WHERE backend_type = 'client backend'",
+        `SELECT pid, usename, application_name, state, xact_start, wait_event_type, wait_event, left(query, ${QUERY_READ}) AS query FROM pg_stat_activity WHERE backend_type = 'client backend'`,
       );
       const sessions = r.rows.map((x: Record<string, unknown>) => ({
         id: Number(x.pid),
@@ -45,7 +52,7 @@ async function pgReader(spec: TargetSpec): Promise<Reader> {
         inTransaction: typeof x.state === 'string' && x.state.startsWith('idle in transaction') || (x.xact_start !== null && x.state === 'active'),
         transactionSince: ms(x.xact_start),
         waitEvent: x.wait_event ? `${x.wait_event_type}: ${x.wait_event}` : null,
-        query: (x.query as string | null) || null,
+        query: x.query ? shown(x.query as string) : null,
       }));
       return { sessions, maxConnections: l.max, reserved: l.reserved, monitorId: l.me, note };
     },
@@ -53,7 +60,7 @@ async function pgReader(spec: TargetSpec): Promise<Reader> {
   };
 }
 
-async function mysqlReader(spec: TargetSpec): Promise<Reader> {
+async function mysqlReader(spec: TargetSpec, shown: (sql: string) => string): Promise<Reader> {
   const conn = await mysql.createConnection({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, connectAttributes: { program_name: 'poolscope-monitor' } });
   conn.on('error', () => undefined);
   const [limits] = await conn.query('SELECT @@max_connections AS max, CONNECTION_ID() AS me');
@@ -75,7 +82,7 @@ async function mysqlReader(spec: TargetSpec): Promise<Reader> {
   return {
     async read() {
       const [rows] = await conn.query(
-        `SELECT p.ID AS id, p.USER AS user, ${application} AS application, p.COMMAND AS command, p.STATE AS state, LEFT(p.INFO, 200) AS query, t.trx_started AS trx_started FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID`,
+        `SELECT p.ID AS id, p.USER AS user, ${application} AS application, p.COMMAND AS command, p.STATE AS state, LEFT(p.INFO, ${QUERY_READ}) AS query, t.trx_started AS trx_started FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID`,
       );
       const sessions = (rows as Record<string, unknown>[])
         .filter((x) => x.command !== 'Daemon')
@@ -87,7 +94,7 @@ async function mysqlReader(spec: TargetSpec): Promise<Reader> {
           inTransaction: x.trx_started !== null,
           transactionSince: ms(x.trx_started),
           waitEvent: null,
-          query: (x.query as string | null) || null,
+          query: x.query ? shown(x.query as string) : null,
         }));
       return { sessions, maxConnections: l?.max ?? null, reserved: null, monitorId: l?.me ?? null, note };
     },
@@ -103,6 +110,8 @@ async function mysqlReader(spec: TargetSpec): Promise<Reader> {
 export class ServerMonitor {
   readonly #spec: TargetSpec;
   readonly #log: EventLog;
+  /** Every session's query, as our own statements are shown. */
+  readonly #shown: (sql: string) => string;
   #reader: Reader | null = null;
   #busy = false;
   readonly #cancel: () => void;
@@ -110,6 +119,7 @@ export class ServerMonitor {
   constructor(spec: TargetSpec, log: EventLog, clock: Clock) {
     this.#spec = spec;
     this.#log = log;
+    this.#shown = statementTexts(spec.engine, scrubber(spec.password));
     this.#cancel = every(clock, POLL_MS, () => void this.#poll());
   }
 
@@ -124,7 +134,7 @@ export class ServerMonitor {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      this.#reader ??= await (this.#spec.engine === 'postgres' ? pgReader(this.#spec) : mysqlReader(this.#spec));
+      this.#reader ??= await (this.#spec.engine === 'postgres' ? pgReader(this.#spec, this.#shown) : mysqlReader(this.#spec, this.#shown));
       this.#log.emit({ type: 'server.observed', ...(await this.#reader.read()) });
     } catch (err) {
       const r = this.#reader;

@@ -7,7 +7,7 @@
 import type { PoolEvent } from '../../../../shared/events';
 import { REFUSED_BY_SERVER, recoveryMs } from '../../../../shared/faults';
 import { reduce } from '../../../../shared/reducer';
-import { type Recording, recordingSchema } from '../../../../shared/scenario';
+import { type Recording, checkRecording } from '../../../../shared/scenario';
 import type { Snapshot } from '../../../../shared/snapshot';
 import { SAMPLE_MS, type SeriesColumns, SeriesSampler } from '../store/series';
 import { KIND_LABEL } from '../faults/faults';
@@ -21,10 +21,7 @@ const MAX_SAMPLES = (2 * 60 * 60 * 1_000) / SAMPLE_MS;
 
 export type ParsedRecording = { ok: true; recording: Recording } | { ok: false; error: string };
 
-/** The parts of a snapshot the views read first: a file without them is not one of ours. */
-const SNAPSHOT_FIELDS = ['pools', 'connections', 'borrowers', 'waiting', 'counters', 'closed', 'faults'] as const;
-
-/** A recording file's text, checked: the recording, or one sentence saying what is wrong. */
+/** A recording file's text, checked (shared/scenario.ts checkRecording): the recording, or one sentence saying what is wrong. */
 export function parseRecording(text: string): ParsedRecording {
   let json: unknown;
   try {
@@ -32,21 +29,8 @@ export function parseRecording(text: string): ParsedRecording {
   } catch (err) {
     return { ok: false, error: `This file is not JSON (${err instanceof Error ? err.message : String(err)}).` };
   }
-  const r = recordingSchema.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    return { ok: false, error: `Not a recording Poolscope can open: ${where}${issue?.message ?? 'invalid'}.` };
-  }
-  const initial = r.data.initial;
-  const missing = SNAPSHOT_FIELDS.find((k) => typeof initial[k] !== 'object' || initial[k] === null);
-  if (missing !== undefined) return { ok: false, error: `Not a recording Poolscope can open: initial: the snapshot has no ${missing}.` };
-  const events = r.data.events;
-  for (let i = 1; i < events.length; i++) {
-    if ((events[i]?.seq ?? 0) <= (events[i - 1]?.seq ?? 0)) return { ok: false, error: `Not a recording Poolscope can open: events.${i}: seq ${events[i]?.seq} does not follow ${events[i - 1]?.seq}.` };
-  }
-  // The schema checked the envelope of every event; the reducer ignores types it does not know.
-  return { ok: true, recording: r.data as unknown as Recording };
+  const r = checkRecording(json);
+  return r.ok ? r : { ok: false, error: `Not a recording Poolscope can open: ${r.error}.` };
 }
 
 export type MarkKind = 'timeout' | 'leak' | 'refusal' | 'fault' | 'recovery' | 'note';
