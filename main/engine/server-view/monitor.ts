@@ -1,10 +1,11 @@
-import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { ServerSession } from '../../../shared/events';
 import { type Clock, every } from '../clock';
-import { messageOf, scrubber } from '../errors';
+import { messageOf } from '../errors';
 import type { EventLog } from '../event-log';
-import type { TargetSpec } from '../target-spec';
+import type { TargetLink } from '../link/target-link';
+import { connectMysql } from '../pool/mysql-driver';
+import { pgClientConfig } from '../pool/pg-driver';
 
 const POLL_MS = 250;
 
@@ -23,8 +24,9 @@ interface Reader {
 
 const ms = (v: unknown): number | null => (v === null || v === undefined ? null : new Date(v as string).getTime());
 
-async function pgReader(spec: TargetSpec): Promise<Reader> {
-  const client = new pg.Client({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, application_name: 'poolscope-monitor', ssl: spec.tls ? { rejectUnauthorized: false } : undefined });
+async function pgReader(link: TargetLink): Promise<Reader> {
+  const spec = link.spec;
+  const client = new pg.Client({ ...pgClientConfig(link, null), application_name: 'poolscope-monitor' });
   client.on('error', () => undefined); // a lost monitor fails its next read, which is reported
   await client.connect();
   const limits = await client.query(
@@ -53,8 +55,9 @@ async function pgReader(spec: TargetSpec): Promise<Reader> {
   };
 }
 
-async function mysqlReader(spec: TargetSpec): Promise<Reader> {
-  const conn = await mysql.createConnection({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, connectAttributes: { program_name: 'poolscope-monitor' } });
+async function mysqlReader(link: TargetLink): Promise<Reader> {
+  const spec = link.spec;
+  const conn = await connectMysql(link, 'poolscope-monitor');
   conn.on('error', () => undefined);
   const [limits] = await conn.query('SELECT @@max_connections AS max, CONNECTION_ID() AS me');
   const l = (limits as { max: number; me: number }[])[0];
@@ -101,14 +104,14 @@ async function mysqlReader(spec: TargetSpec): Promise<Reader> {
  * (the server went away) is reported in the note, and the next tick connects again.
  */
 export class ServerMonitor {
-  readonly #spec: TargetSpec;
+  readonly #link: TargetLink;
   readonly #log: EventLog;
   #reader: Reader | null = null;
   #busy = false;
   readonly #cancel: () => void;
 
-  constructor(spec: TargetSpec, log: EventLog, clock: Clock) {
-    this.#spec = spec;
+  constructor(link: TargetLink, log: EventLog, clock: Clock) {
+    this.#link = link;
     this.#log = log;
     this.#cancel = every(clock, POLL_MS, () => void this.#poll());
   }
@@ -124,13 +127,13 @@ export class ServerMonitor {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      this.#reader ??= await (this.#spec.engine === 'postgres' ? pgReader(this.#spec) : mysqlReader(this.#spec));
+      this.#reader ??= await (this.#link.spec.engine === 'postgres' ? pgReader(this.#link) : mysqlReader(this.#link));
       this.#log.emit({ type: 'server.observed', ...(await this.#reader.read()) });
     } catch (err) {
       const r = this.#reader;
       this.#reader = null;
       void r?.close().catch(() => undefined);
-      const why = scrubber(this.#spec.password)(messageOf(err));
+      const why = this.#link.scrub(messageOf(err));
       this.#log.emit({ type: 'server.observed', sessions: [], maxConnections: null, reserved: null, monitorId: null, note: `The monitor cannot read the server's sessions: ${why}` });
     } finally {
       this.#busy = false;
