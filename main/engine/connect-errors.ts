@@ -44,6 +44,12 @@ function describe(err: unknown, spec: TargetSpec): PoolscopeError {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
     return new PoolscopeError('host-not-found', `Cannot find host "${spec.host}": the name does not resolve. Check the host name of the target.`);
   }
+  if (code === 'ECONNREFUSED' && spec.ssh) {
+    return new PoolscopeError(
+      'connection-refused',
+      `Connection refused at ${at}, as the SSH host ${spec.ssh.host} tried it: nothing is listening there. Check that the ${serverName(spec)} server is running, and its host and port as seen from the SSH host.`,
+    );
+  }
   if (code === 'ECONNREFUSED') {
     return new PoolscopeError(
       'connection-refused',

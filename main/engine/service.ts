@@ -71,8 +71,15 @@ export class PoolscopeService {
     this.#recorder = new SessionRecorder(engine.log, engine.clock);
     // The database's own view follows the active target: a new pool that passed its check
     // (the engine makes it active right after) gets a monitor of its own.
+    // A dropped SSH tunnel is an outage like the others: its recovery is measured until the pool serves again.
+    let tunnelDown: number | null = null;
     this.#unwatch = engine.log.subscribe((e) => {
       if (e.type === 'pool.verified') engine.clock.setTimer(() => void this.#watchServer(), 0);
+      else if (e.type === 'tunnel.changed' && !e.up && tunnelDown === null) tunnelDown = this.#recovery.begin('tunnel', e.message);
+      else if (e.type === 'tunnel.changed' && e.up && tunnelDown !== null) {
+        this.#recovery.lift(tunnelDown);
+        tunnelDown = null;
+      }
     });
     if (engine.targetSpec) void this.#watchServer();
     const saved = () => {

@@ -6,20 +6,20 @@ import type { ClientChannel } from 'ssh2';
  * One SSH channel (forwardOut) made to look like the unconnected net.Socket the drivers and
  * the fault proxy use: `connect()` opens it (whatever address is passed: the tunnel decides),
  * 'connect' fires once the bastion reached the database, writes before that wait.
- * A channel that closes without its end (the tunnel dropped) destroys this socket with
- * `lost()`'s error, so a driver reports a lost connection, not a clean close.
+ * A channel that closes because the tunnel dropped (`lost()` gives an error then) destroys
+ * this socket with that error, so a driver reports the tunnel, not a clean close; otherwise
+ * its close is the socket's end.
  */
 export class ChannelSocket extends Duplex {
   connecting = false;
   readonly #open: () => Promise<ClientChannel>;
-  readonly #lost: () => Error;
+  readonly #lost: () => Error | null;
   #channel: ClientChannel | null = null;
   #started = false;
-  #ended = false;
   #held: { chunk: Buffer; done: (err?: Error | null) => void } | null = null;
   #finalHeld: ((err?: Error | null) => void) | null = null;
 
-  constructor(open: () => Promise<ClientChannel>, lost: () => Error, opts: { allowHalfOpen?: boolean } = {}) {
+  constructor(open: () => Promise<ClientChannel>, lost: () => Error | null, opts: { allowHalfOpen?: boolean } = {}) {
     super({ allowHalfOpen: opts.allowHalfOpen ?? false });
     this.#open = open;
     this.#lost = lost;
@@ -51,15 +51,14 @@ export class ChannelSocket extends Duplex {
     channel.on('data', (d: Buffer) => {
       if (!this.push(d)) channel.pause();
     });
-    channel.on('end', () => {
-      this.#ended = true;
-      this.push(null);
-    });
     channel.on('error', (err: Error) => this.destroy(err));
+    // The end is passed on with the close: ssh2 ends every channel of a dropped tunnel first.
     channel.on('close', () => {
       if (this.destroyed) return;
-      if (this.#ended) this.destroy();
-      else this.destroy(this.#lost());
+      const lost = this.#lost();
+      if (lost) return void this.destroy(lost);
+      this.push(null);
+      setImmediate(() => this.destroy());
     });
     this.emit('connect');
     const held = this.#held;

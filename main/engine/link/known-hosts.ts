@@ -26,7 +26,8 @@ export function hostEntryName(host: string, port: number): string {
 export type HostKeyVerdict = { kind: 'known'; file: string } | { kind: 'changed'; file: string; line: number } | { kind: 'revoked'; file: string } | { kind: 'unknown' };
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  // Only * and ? are wildcards in OpenSSH's patterns: [host]:port is literal.
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
 }
 
 function hostMatches(patterns: string, name: string): boolean {

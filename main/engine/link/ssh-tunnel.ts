@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type net from 'node:net';
-import { Client, type ClientChannel, type ConnectConfig, utils } from 'ssh2';
+import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
+
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof Client>;
 import { PoolscopeError, type Scrubber, messageOf } from '../errors';
 import type { SshSpec } from '../target-spec';
 import { ChannelSocket } from './channel-socket';
@@ -87,7 +90,7 @@ export class SshTunnel {
 
   /** An unconnected socket whose connect() opens a channel to host:port through the bastion. */
   socket(host: string, port: number, opts: { allowHalfOpen?: boolean } = {}): net.Socket {
-    const lost = () => Object.assign(new Error(`the SSH tunnel through ${this.where} dropped`), { code: 'ECONNRESET' });
+    const lost = () => (this.#client ? null : Object.assign(new Error(`the SSH tunnel through ${this.where} dropped`), { code: 'ECONNRESET' }));
     return new ChannelSocket(() => this.#channel(host, port), lost, opts).asSocket();
   }
 
@@ -180,13 +183,11 @@ export class SshTunnel {
         const remember = this.#fingerprint === null && this.#spec.hostKey !== null;
         this.#fingerprint = fingerprintOf(key);
         client.on('close', () => this.#dropped(client, 'the connection closed'));
-        if (remember) {
-          this.#known.check(this.#spec.host, this.#spec.port, key).then(
-            (v) => (v.kind === 'unknown' ? this.#known.remember(this.#spec.host, this.#spec.port, key) : undefined),
-            () => undefined,
-          );
-        }
-        resolve(client);
+        // Written before the connect resolves: the next connect finds it.
+        const remembered = remember
+          ? this.#known.check(this.#spec.host, this.#spec.port, key).then((v) => (v.kind === 'unknown' ? this.#known.remember(this.#spec.host, this.#spec.port, key) : undefined))
+          : Promise.resolve();
+        remembered.catch(() => undefined).then(() => resolve(client));
       });
       client.connect({
         ...config,

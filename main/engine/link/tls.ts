@@ -142,7 +142,7 @@ export function isTlsError(err: unknown): boolean {
     code === 'CERT_NOT_YET_VALID' ||
     code === 'HANDSHAKE_NO_SSL_SUPPORT' ||
     code.startsWith('ERR_SSL_') ||
-    /does not support SSL connections|error establishing an SSL connection|certificate required|bad certificate|unknown ca|alert/i.test(String(e.message ?? ''))
+    /does not support SSL connections|error establishing an SSL connection|certificate required|valid client certificate|bad certificate|unknown ca|alert/i.test(String(e.message ?? ''))
   );
 }
 
@@ -298,6 +298,7 @@ function readBytes(socket: net.Socket, n: number): Promise<Buffer> {
       resolve(got.subarray(0, n));
     };
     socket.on('data', onData);
+    socket.resume();
     socket.once('close', () => reject(new Error('closed')));
   });
 }
