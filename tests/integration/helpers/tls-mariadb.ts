@@ -80,6 +80,8 @@ export async function startTlsMariadb(certs: TestCertificates): Promise<TlsMaria
       "CREATE USER certuser@'127.0.0.1' REQUIRE X509",
       'CREATE DATABASE poolscope_tls',
       "GRANT ALL ON poolscope_tls.* TO app@'127.0.0.1', tlsonly@'127.0.0.1', certuser@'127.0.0.1'",
+      // The server monitor reads INNODB_TRX, which MariaDB shows only with PROCESS.
+      "GRANT PROCESS ON *.* TO app@'127.0.0.1', tlsonly@'127.0.0.1', certuser@'127.0.0.1'",
     ]) {
       await a.query(sql);
     }
