@@ -16,6 +16,7 @@ export class ChannelSocket extends Duplex {
   readonly #lost: () => Error | null;
   #channel: ClientChannel | null = null;
   #started = false;
+  #ended = false;
   #held: { chunk: Buffer; done: (err?: Error | null) => void } | null = null;
   #finalHeld: ((err?: Error | null) => void) | null = null;
 
@@ -52,13 +53,18 @@ export class ChannelSocket extends Duplex {
       if (!this.push(d)) channel.pause();
     });
     channel.on('error', (err: Error) => this.destroy(err));
-    // The end is passed on with the close: ssh2 ends every channel of a dropped tunnel first.
-    channel.on('close', () => {
-      if (this.destroyed) return;
+    // ssh2 ends every channel of a dropped tunnel (after the tunnel said it closed): that end is a loss.
+    const ended = () => {
+      if (this.destroyed || this.#ended) return;
       const lost = this.#lost();
       if (lost) return void this.destroy(lost);
+      this.#ended = true;
       this.push(null);
-      setImmediate(() => this.destroy());
+    };
+    channel.on('end', ended);
+    channel.on('close', () => {
+      ended();
+      if (!this.destroyed) setImmediate(() => this.destroy());
     });
     this.emit('connect');
     const held = this.#held;
