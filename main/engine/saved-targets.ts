@@ -62,7 +62,7 @@ const SECRET_OF: Record<SecretName, (spec: TargetSpec) => string | null> = {
   sshPassword: (s) => s.ssh?.password ?? null,
 };
 
-const SECRET_WORDS: Record<SecretName, string> = { password: 'database password', passphrase: 'SSH key passphrase', sshPassword: 'SSH password' };
+const SECRET_WORDS: Record<SecretName, string> = { password: 'password', passphrase: 'SSH key passphrase', sshPassword: 'SSH password' };
 
 /** Where the browser host and the CLI keep saved targets: $XDG_CONFIG_HOME/poolscope. */
 export function defaultSavedTargetsFile(): string {
