@@ -26,6 +26,8 @@ describe('the target form', () => {
   it('sends the refused request again with the host key the user accepted; a changed key cannot be accepted', () => {
     const hostKey = { host: 'b', port: 22, keyType: 'ssh-ed25519', fingerprint: FP };
     expect(unknownHostKey({ code: 'ssh-host-key-unknown', hostKey })).toEqual(hostKey);
+    // As the inspector passes it on: its own error, caused by the transport's.
+    expect(unknownHostKey(new Error('unknown host', { cause: { code: 'ssh-host-key-unknown', hostKey } }))).toEqual(hostKey);
     expect(unknownHostKey({ code: 'ssh-host-key-changed', hostKey })).toBeNull();
     expect(withHostKey({ kind: 'saved', id: 'x' }, FP)).toEqual({ kind: 'saved', id: 'x', hostKey: FP });
     const fields = { engine: 'postgres' as const, host: 'h', database: 'd', user: 'u', ssh: { host: 'b', user: 'me', auth: 'agent' as const } };

@@ -139,10 +139,15 @@ export function targetFormFrom(f: TargetFields): TargetForm {
 
 export type HostKey = NonNullable<ApiError['hostKey']>;
 
-/** The host key an SSH refusal is about, when the user may accept it (an unknown key; a changed one is refused). */
+/**
+ * The host key an SSH refusal is about, when the user may accept it (an unknown key; a
+ * changed one is refused). The transport's error, or the inspector's error caused by it.
+ */
 export function unknownHostKey(err: unknown): HostKey | null {
-  const e = err as { code?: unknown; hostKey?: HostKey };
-  return e.code === 'ssh-host-key-unknown' && e.hostKey ? e.hostKey : null;
+  for (let e = err as { code?: unknown; hostKey?: HostKey; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'ssh-host-key-unknown' && e.hostKey) return e.hostKey;
+  }
+  return null;
 }
 
 /** The same connect request, with the host key the user accepted. */
