@@ -7,20 +7,23 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PoolEvent } from '../shared/events';
+import { protectionLine } from '../shared/protection';
 import type { Scenario } from '../shared/scenario';
 import { poolCounts } from '../shared/snapshot';
 import { quantile } from '../shared/histogram';
+import { FINGERPRINT, type TargetFields } from '../shared/target-schema';
 import { Engine } from './engine/engine';
 import { PoolscopeError, maskTarget, messageOf, redactUrls } from './engine/errors';
+import { urlToFields } from './engine/target-spec';
 import { NO_SECRET_BOX, SavedTargets, defaultSavedTargetsFile } from './engine/saved-targets';
 import { BUILT_IN_NAMES, builtIn, builtInInfos } from './engine/scenarios/builtins';
 import { type RunReport, runHeadless } from './engine/scenarios/headless';
 import { PoolscopeService, scenarioFrom } from './engine/service';
 import { type WebHost, WebHostError, assertBuilt, startWebHost } from './web/web-host';
 
-const USAGE = `Usage: poolscope watch [--target URL]
-       poolscope web [--port N] [--target URL] [--no-open]
-       poolscope run <built-in | file.json> [--target URL] [--json] [--record FILE]
+const USAGE = `Usage: poolscope watch [--target URL] [SSH options]
+       poolscope web [--port N] [--target URL] [SSH options] [--no-open]
+       poolscope run <built-in | file.json> [--target URL] [SSH options] [--json] [--record FILE]
        poolscope list [--json]
 
   watch   start the pool on the target and print its state every second (Ctrl+C stops)
@@ -32,6 +35,16 @@ const USAGE = `Usage: poolscope watch [--target URL]
 
   --target URL   postgres://user:password@host:5432/db or mysql://user:password@host:3306/db;
                  without it, an embedded PostgreSQL with a demo schema is started.
+                 TLS in the URL: sslmode=disable|allow|prefer|require|verify-ca|verify-full
+                 (MySQL: ssl-mode=REQUIRED|VERIFY_CA|VERIFY_IDENTITY, ssl=true), and
+                 sslrootcert=FILE (ssl-ca), sslcert=FILE and sslkey=FILE (ssl-cert, ssl-key).
+                 See docs/remote-databases.md.
+  --ssh USER@HOST[:PORT]   reach the database through this SSH host (port 22 by default)
+  --ssh-key FILE           with this private key (its passphrase, if any, from
+                           POOLSCOPE_SSH_PASSPHRASE)
+  --ssh-agent              with the keys of the running SSH agent (SSH_AUTH_SOCK)
+  --ssh-host-key SHA256:…  the SSH host key to accept when known_hosts does not list it;
+                           without it an unknown host key is refused, with its fingerprint
   --port N       web: the port to listen on (default: a free one)
   --no-open      web: print the URL but do not open a browser
   --json         run, list: one JSON object on stdout (steps, expects, outcomes, counters)
@@ -48,7 +61,16 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function watch(target: string | undefined): Promise<void> {
+/** The target the options name: a URL, or fields when it goes through SSH. */
+type Target = string | TargetFields | undefined;
+
+/** How the active pool's connections are protected: the first line once connected. */
+function protectionOf(engine: Engine): string {
+  const pool = engine.pool;
+  return `poolscope: ${protectionLine(pool.target, engine.log.live.pools[pool.id]?.tlsSession ?? null, Date.now())}`;
+}
+
+async function watch(target: Target): Promise<void> {
   const engine = new Engine({ target });
   let stopping = false;
   const stop = async () => {
@@ -71,6 +93,7 @@ async function watch(target: string | undefined): Promise<void> {
   const e = engine;
   const pool = e.pool;
   const info = e.log.live.pools[pool.id];
+  console.log(protectionOf(e));
   console.log(`poolscope: watching ${pool.target.display} (${info?.serverVersion ?? 'unknown version'}), pool max ${pool.settings.max}. Ctrl+C stops.`);
   setInterval(() => {
     const s = e.log.live;
@@ -100,7 +123,7 @@ function openBrowser(url: string): void {
   }
 }
 
-async function web(target: string | undefined, port: number, open: boolean): Promise<void> {
+async function web(target: Target, port: number, open: boolean): Promise<void> {
   try {
     assertBuilt(RENDERER_DIR);
   } catch (err) {
@@ -149,6 +172,7 @@ async function web(target: string | undefined, port: number, open: boolean): Pro
   }
   const pool = engine.pool;
   const info = engine.log.live.pools[pool.id];
+  console.log(protectionOf(engine));
   console.log(`poolscope: serving ${pool.target.display} (${info?.serverVersion ?? 'unknown version'}), pool max ${pool.settings.max}. Ctrl+C stops.`);
   console.log(`poolscope: open ${host.url}`);
   const headless = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
@@ -176,7 +200,20 @@ async function loadScenario(arg: string): Promise<Scenario> {
 
 const STATUS_MARK = { passed: 'ok  ', failed: 'FAIL', skipped: 'skip', pending: '    ', running: '..  ' } as const;
 
-/** The run as it happens, one line per finished step (notes in full). */
+/** The run as it happens: how the target is protected once it answered, then one line per finished step (notes in full). */
+function eventPrinter(scenario: Scenario): (e: PoolEvent) => void {
+  let created: Extract<PoolEvent, { type: 'pool.created' }> | null = null;
+  let connected = false;
+  return (e) => {
+    if (e.type === 'pool.created' && !connected) created = e;
+    else if (e.type === 'pool.verified' && !connected && created?.poolId === e.poolId) {
+      connected = true;
+      console.log(`poolscope: ${protectionLine(created.target, e.tls, Date.now())}`);
+      console.log(`poolscope: ${scenario.name}: ${scenario.title}`);
+    } else printEvent(e);
+  };
+}
+
 function printEvent(e: PoolEvent): void {
   if (e.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${e.phase}: ${e.message}`);
   else if (e.type === 'scenario.noted') console.log(`       > ${e.text}`);
@@ -200,11 +237,10 @@ function printSummary(r: RunReport): void {
   else console.log(`${r.passed ? 'PASSED' : 'FAILED'}: ${r.scenario.name} on ${r.target}: ${passedExpects} of ${expects} expects passed`);
 }
 
-async function run(arg: string | undefined, target: string | undefined, json: boolean, recordTo: string | undefined): Promise<void> {
+async function run(arg: string | undefined, target: Target, json: boolean, recordTo: string | undefined): Promise<void> {
   if (!arg) fail(`run needs a built-in name or a scenario file.\n${USAGE}`);
   const scenario = await loadScenario(arg);
-  if (!json) console.log(`poolscope: ${scenario.name}: ${scenario.title}`);
-  const { report, recording } = await runHeadless(scenario, { target, record: recordTo !== undefined, onEvent: json ? undefined : printEvent });
+  const { report, recording } = await runHeadless(scenario, { target, record: recordTo !== undefined, onEvent: json ? undefined : eventPrinter(scenario) });
   if (recordTo !== undefined && recording) {
     try {
       await writeFile(recordTo, JSON.stringify(recording));
@@ -230,6 +266,47 @@ function list(json: boolean): void {
   console.log(`\nRun one with: poolscope run <name> [--target URL] [--json] [--record FILE]`);
 }
 
+/**
+ * --target, with --ssh and its options when given. A URL alone stays a URL; through SSH it
+ * becomes fields (a URL has no place for the SSH leg). The key's passphrase comes from the
+ * environment, never from the command line (where ps would show it).
+ */
+function targetOption(v: { target?: string; ssh?: string; 'ssh-key'?: string; 'ssh-agent'?: boolean; 'ssh-host-key'?: string }): Target {
+  const sshOnly = (['ssh-key', 'ssh-agent', 'ssh-host-key'] as const).filter((k) => v[k] !== undefined);
+  if (!v.ssh) {
+    if (sshOnly.length > 0) fail(`--${sshOnly[0]} needs --ssh USER@HOST[:PORT].`);
+    return v.target;
+  }
+  if (!v.target) fail('--ssh needs --target URL: the database as the SSH host reaches it.');
+  const m = /^([^@\s]+)@(\[[^\]]+\]|[^:\s]+)(?::(\d+))?$/.exec(v.ssh);
+  if (!m) fail(`--ssh must look like USER@HOST or USER@HOST:PORT, not "${v.ssh}".`);
+  const port = m[3] === undefined ? 22 : Number(m[3]);
+  if (port < 1 || port > 65_535) fail(`--ssh: the port must be from 1 to 65535, not ${m[3]}.`);
+  if (v['ssh-key'] && v['ssh-agent']) fail('--ssh-key and --ssh-agent: give one of them.');
+  if (!v['ssh-key'] && !v['ssh-agent']) fail('--ssh needs --ssh-key FILE or --ssh-agent.');
+  const hostKey = v['ssh-host-key'];
+  if (hostKey !== undefined && !FINGERPRINT.test(hostKey)) fail(`--ssh-host-key must be a fingerprint such as SHA256: followed by 43 base64 characters (ssh-keygen -lf prints it), not "${hostKey}".`);
+  let fields: TargetFields;
+  try {
+    fields = urlToFields(v.target);
+  } catch (err) {
+    return fail(messageOf(err));
+  }
+  const passphrase = process.env.POOLSCOPE_SSH_PASSPHRASE;
+  return {
+    ...fields,
+    ssh: {
+      host: (m[2] as string).replace(/^\[(.*)\]$/, '$1'),
+      port,
+      user: m[1] as string,
+      auth: v['ssh-agent'] ? 'agent' : 'key',
+      ...(v['ssh-key'] ? { keyFile: v['ssh-key'] } : {}),
+      ...(passphrase ? { passphrase } : {}),
+      ...(hostKey ? { hostKey } : {}),
+    },
+  };
+}
+
 function portOption(raw: string | undefined): number {
   if (raw === undefined) return 0;
   const n = Number(raw);
@@ -249,6 +326,10 @@ const { positionals, values } = (() => {
       allowPositionals: true,
       options: {
         target: { type: 'string' },
+        ssh: { type: 'string' },
+        'ssh-key': { type: 'string' },
+        'ssh-agent': { type: 'boolean' },
+        'ssh-host-key': { type: 'string' },
         port: { type: 'string' },
         'no-open': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -265,11 +346,11 @@ const [command] = positionals;
 if (values.help || command === undefined) {
   console.log(USAGE);
 } else if (command === 'watch') {
-  await watch(values.target);
+  await watch(targetOption(values));
 } else if (command === 'web') {
-  await web(values.target, portOption(values.port), !values['no-open']);
+  await web(targetOption(values), portOption(values.port), !values['no-open']);
 } else if (command === 'run') {
-  await run(positionals[1], values.target, values.json ?? false, values.record);
+  await run(positionals[1], targetOption(values), values.json ?? false, values.record);
 } else if (command === 'list') {
   list(values.json ?? false);
 } else {

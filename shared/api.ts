@@ -4,7 +4,7 @@ import type { Toxics } from './faults';
 import type { Recording, ScenarioInfo } from './scenario';
 import type { Snapshot } from './snapshot';
 import { toxicsInputSchema } from './faults';
-import { targetFieldsSchema } from './target-schema';
+import { FINGERPRINT, type TargetFields, targetFieldsSchema } from './target-schema';
 
 // The one API between the engine and any UI, declared once. The Electron preload and the
 // browser host's WebSocket implement the same Transport over it; both hosts validate
@@ -30,9 +30,27 @@ export const poolSettingsInputSchema = z
   .strict();
 export type PoolSettingsInput = z.infer<typeof poolSettingsInputSchema>;
 
+/** Secrets a saved target may not keep (the browser host keeps none): given at connect time. */
+export const targetSecretsSchema = z
+  .object({
+    password: z.string().max(1_024).optional(),
+    /** The SSH key's passphrase. */
+    passphrase: z.string().max(1_024).optional(),
+    sshPassword: z.string().max(1_024).optional(),
+  })
+  .strict();
+export type TargetSecrets = z.infer<typeof targetSecretsSchema>;
+
 export const targetRequestSchema = z.discriminatedUnion('kind', [
   z
-    .object({ kind: z.literal('saved'), id: z.string().min(1).max(64), password: z.string().max(1_024).optional(), settings: poolSettingsInputSchema.optional() })
+    .object({
+      kind: z.literal('saved'),
+      id: z.string().min(1).max(64),
+      ...targetSecretsSchema.shape,
+      /** An SSH host key the user accepted just now (the fingerprint shown by ssh-host-key-unknown). */
+      hostKey: z.string().regex(FINGERPRINT, 'the host key must be a SHA256:… fingerprint').optional(),
+      settings: poolSettingsInputSchema.optional(),
+    })
     .strict(),
   z.object({ kind: z.literal('embedded'), settings: poolSettingsInputSchema.optional() }).strict(),
   z.object({ kind: z.literal('url'), url: z.string().min(1, 'URL is empty').max(2_048), settings: poolSettingsInputSchema.optional() }).strict(),
@@ -70,6 +88,7 @@ export const INSTANCE_QUERIES = ['select1', 'point', 'sleep'] as const;
 /** `cpu` makes the server work per request, so the sweep finds where more connections stop paying. */
 export const SWEEP_QUERIES = ['select1', 'point', 'cpu'] as const;
 
+/** A connection profile to save: from a URL (an import) or the target form, with pool settings if given. */
 export const saveTargetSchema = z
   .object({
     name: z.string().trim().min(1, 'name is empty').max(100),
@@ -77,15 +96,23 @@ export const saveTargetSchema = z
       z.object({ kind: z.literal('url'), url: z.string().min(1, 'URL is empty').max(2_048) }).strict(),
       z.object({ kind: z.literal('fields'), fields: targetFieldsSchema }).strict(),
     ]),
+    settings: poolSettingsInputSchema.optional(),
   })
   .strict();
 
-/** A saved target as the UI lists it: never its password, only whether one is kept. */
+/**
+ * A saved target as the UI lists it: the profile without any secret (what an export holds),
+ * and which secrets the host keeps for it.
+ */
 export interface SavedTarget {
   id: string;
   name: string;
   display: string;
+  /** Engine, host, database, user, TLS mode and files, SSH settings: never a secret. */
+  target: TargetFields;
+  settings: PoolSettingsInput | null;
   hasPassword: boolean;
+  kept: (keyof TargetSecrets)[];
 }
 
 const borrowerRef = z.object({ borrowerId: z.string().min(1).max(64) }).strict();
@@ -113,6 +140,7 @@ export const commandSchemas = {
   'targets.list': none,
   'targets.save': saveTargetSchema,
   'targets.remove': z.object({ id: z.string().min(1).max(64) }).strict(),
+  'targets.parse': z.object({ url: z.string().min(1, 'URL is empty').max(2_048) }).strict(),
   'fault.set': toxicsInputSchema,
   'fault.clear': none,
   'fault.reset': none,
@@ -182,8 +210,10 @@ export interface Commands {
   'pattern.start': { req: { concurrency: number; paymentMs: number; emailMs: number }; res: void };
   'pattern.stop': { req: void; res: void };
   'targets.list': { req: void; res: SavedTarget[] };
-  /** `note` says when the password was not kept (no safe keychain, or the browser host). */
+  /** `note` says which secrets were not kept (no safe keychain, or the browser host). */
   'targets.save': { req: z.infer<typeof saveTargetSchema>; res: { saved: SavedTarget; note: string | null } };
+  /** A URL as target fields (TLS parameters read or refused): the form imports it. */
+  'targets.parse': { req: { url: string }; res: TargetFields };
   'targets.remove': { req: { id: string }; res: void };
   /**
    * Sets conditions on the link between the pools and the database. The first call routes
@@ -235,6 +265,8 @@ export interface Batch {
 export interface ApiError {
   code: string;
   message: string;
+  /** With ssh-host-key-unknown and ssh-host-key-changed: the key the SSH host presented. */
+  hostKey?: { host: string; port: number; keyType: string; fingerprint: string };
 }
 
 export type Reply<T> = { ok: true; res: T } | { ok: false; error: ApiError };

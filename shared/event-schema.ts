@@ -4,6 +4,7 @@ import type { PoolEvent } from './events';
 import { HISTOGRAM_BUCKETS } from './histogram';
 import type { StepOutcome } from './scenario';
 import type { Snapshot } from './snapshot';
+import { SSH_AUTHS, TLS_MODES } from './target-schema';
 
 // Every event and the snapshot as zod schemas, for what comes from outside the engine: a
 // recording file is checked event by event with these before the reducer sees it. The
@@ -34,11 +35,14 @@ const engineKind = z.enum(['postgres', 'mysql']);
 const closeReason = z.enum(['idle timeout', 'max uses', 'max lifetime', 'error', 'pool ended', 'terminated by server', 'destroyed', 'connect failed']);
 const txStatus = z.enum(['idle', 'active', 'failed']);
 const embeddedPhase = z.enum(['initialising', 'starting', 'seeding', 'ready', 'recovering', 'stopping', 'stopped']);
-const faultKind = z.enum(['latency', 'bandwidth', 'blackhole', 'refuse', 'reset', 'terminate', 'restart']);
+const faultKind = z.enum(['latency', 'bandwidth', 'blackhole', 'refuse', 'reset', 'terminate', 'restart', 'tunnel']);
 const runnerState = z.enum(['idle', 'playing', 'paused', 'finished', 'failed']);
 
-const handshake = z.strictObject({ socketMs: ms, tlsMs: ms.nullable(), authMs: ms, readyMs: ms, totalMs: ms });
-const targetInfo = z.strictObject({ engine: engineKind, host: text, port: count, database: text, user: text, tls: z.boolean(), display: text, embedded: z.boolean() });
+const handshake = z.strictObject({ socketMs: ms, sshMs: ms.nullable(), tlsMs: ms.nullable(), authMs: ms, readyMs: ms, totalMs: ms });
+const tlsInfo = z.strictObject({ mode: z.enum(TLS_MODES), use: z.enum(['off', 'encrypt', 'verify-ca', 'verify-full']), ca: text.nullable(), cert: text.nullable(), key: text.nullable() });
+const sshInfo = z.strictObject({ host: text, port: count, user: text, auth: z.enum(SSH_AUTHS), keyFile: text.nullable(), fingerprint: text.nullable() });
+const tlsSession = z.strictObject({ protocol: text.nullable(), subject: text, issuer: text, altNames: text.nullable(), validFrom: time, validTo: time });
+const targetInfo = z.strictObject({ engine: engineKind, host: text, port: count, database: text, user: text, tls: tlsInfo, ssh: sshInfo.nullable(), display: text, embedded: z.boolean() });
 const poolSettings = z.strictObject({
   max: count,
   acquireTimeoutMs: ms,
@@ -123,7 +127,8 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('embedded.progressed', { phase: embeddedPhase, message: text }),
     ev('target.failed', { display: text, message: text }),
     ev('pool.created', { poolId: poolIdSchema, target: targetInfo, settings: poolSettings }),
-    ev('pool.verified', { poolId: poolIdSchema, serverVersion: text }),
+    ev('pool.verified', { poolId: poolIdSchema, serverVersion: text, tls: tlsSession.nullable() }),
+    ev('tunnel.changed', { up: z.boolean(), message: text }),
     ev('pool.draining', { poolId: poolIdSchema, waiting: count, holding: count }),
     ev('pool.ending', { poolId: poolIdSchema }),
     ev('pool.ended', { poolId: poolIdSchema }),
@@ -228,7 +233,7 @@ const counters = z.strictObject({
 export const snapshotSchema = z.strictObject({
   seq: count,
   t: time,
-  pools: byId(z.record(poolIdSchema, z.strictObject({ id: poolIdSchema, target: targetInfo, settings: poolSettings, status: z.enum(['open', 'draining', 'ending', 'ended']), serverVersion: text.nullable() }))),
+  pools: byId(z.record(poolIdSchema, z.strictObject({ id: poolIdSchema, target: targetInfo, settings: poolSettings, status: z.enum(['open', 'draining', 'ending', 'ended']), serverVersion: text.nullable(), tlsSession: tlsSession.nullable() }))),
   activePoolId: poolIdSchema.nullable(),
   targetError: text.nullable(),
   load: z.strictObject({ running: z.boolean(), concurrency: count, rate: num.nullable(), query: text, sleepMs: ms.nullable(), leakOneIn: count.nullable() }).nullable(),
@@ -271,6 +276,7 @@ export const snapshotSchema = z.strictObject({
     .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000), note: text.nullable() })
     .nullable(),
   recording: z.strictObject({ active: z.boolean(), fromSeq: count.nullable() }),
+  tunnel: z.strictObject({ up: z.boolean(), message: text, since: time }).nullable(),
 });
 
 // The schemas and the TypeScript types describe the same values: a field added to one and

@@ -1,6 +1,7 @@
 import type { TimeoutDiagnosis } from './diagnosis';
 import type { FaultKind, Recovery, Toxics } from './faults';
 import type { RunnerState, StepOutcome } from './scenario';
+import type { SshAuth, TlsMode } from './target-schema';
 
 // Every change the engine observes is one of these events, named in the past tense
 // (`area.verb`). The engine stamps each with a monotonic `seq` and a time `t`
@@ -25,11 +26,55 @@ export type TxStatus = 'idle' | 'active' | 'failed';
 
 /** Handshake phases of one new connection, each measured from the previous one. */
 export interface HandshakeTimings {
+  /** The TCP connect (to the database, or to the fault proxy); 0 through an SSH tunnel, which has no socket of ours. */
   socketMs: number;
+  /** Through an SSH tunnel: opening its channel to the database (the bastion's own connect included); else null. */
+  sshMs: number | null;
+  /** From the stream being open to the TLS handshake done (pg's SSLRequest, MySQL's greeting included); null without TLS. */
   tlsMs: number | null;
   authMs: number;
   readyMs: number;
   totalMs: number;
+}
+
+/**
+ * What a connection does about TLS once a mode is applied: `prefer` and `allow` become
+ * `encrypt` or `off` on the pool's first connection.
+ */
+export type TlsUse = 'off' | 'encrypt' | 'verify-ca' | 'verify-full';
+
+export interface TlsInfo {
+  /** As asked (sslmode / ssl-mode). */
+  mode: TlsMode;
+  /** As applied to every connection of the pool. */
+  use: TlsUse;
+  /** File paths as given; never their content. */
+  ca: string | null;
+  cert: string | null;
+  key: string | null;
+}
+
+/** The TLS session of a pool's first connection: what the server presented. */
+export interface TlsSession {
+  /** TLSv1.3, TLSv1.2 … */
+  protocol: string | null;
+  /** The certificate's subject and issuer, `CN=db.example.com, O=…`. */
+  subject: string;
+  issuer: string;
+  /** Its subjectAltName as Node prints it (`DNS:db.example.com, IP Address:10.0.0.5`), or null. */
+  altNames: string | null;
+  validFrom: number;
+  validTo: number;
+}
+
+export interface SshInfo {
+  host: string;
+  port: number;
+  user: string;
+  auth: SshAuth;
+  keyFile: string | null;
+  /** The host key the tunnel checked, SHA256:…; null before it connected. */
+  fingerprint: string | null;
 }
 
 /** Target as shown to people: never a password. */
@@ -39,7 +84,8 @@ export interface TargetInfo {
   port: number;
   database: string;
   user: string;
-  tls: boolean;
+  tls: TlsInfo;
+  ssh: SshInfo | null;
   /** `postgres://user@host:port/db`, with no password. */
   display: string;
   embedded: boolean;
@@ -105,7 +151,10 @@ export type PoolEventBody =
   | { type: 'embedded.progressed'; phase: EmbeddedPhase; message: string }
   | { type: 'target.failed'; display: string; message: string }
   | { type: 'pool.created'; poolId: string; target: TargetInfo; settings: PoolSettings }
-  | { type: 'pool.verified'; poolId: string; serverVersion: string }
+  /** `tls`: the session of the connection that answered the check (null without TLS). */
+  | { type: 'pool.verified'; poolId: string; serverVersion: string; tls: TlsSession | null }
+  /** The SSH tunnel of the active target went down (every connection through it is lost) or is up again. */
+  | { type: 'tunnel.changed'; up: boolean; message: string }
   /** Replaced by another pool: serves its waiting and holding borrowers, takes no new ones, then ends. */
   | { type: 'pool.draining'; poolId: string; waiting: number; holding: number }
   | { type: 'pool.ending'; poolId: string }

@@ -35,7 +35,7 @@ export const toxicsInputSchema = z
   .strict();
 
 /** What a user did to the link or the server; each but latency and bandwidth is an outage. */
-export type FaultKind = 'latency' | 'bandwidth' | 'blackhole' | 'refuse' | 'reset' | 'terminate' | 'restart';
+export type FaultKind = 'latency' | 'bandwidth' | 'blackhole' | 'refuse' | 'reset' | 'terminate' | 'restart' | 'tunnel';
 
 /** One outage from start to the pool serving again, as the engine measured it. */
 export interface Recovery {

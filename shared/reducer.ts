@@ -54,7 +54,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       s.targetError = e.message;
       break;
     case 'pool.created':
-      s.pools[e.poolId] = { id: e.poolId, target: e.target, settings: e.settings, status: 'open', serverVersion: null };
+      s.pools[e.poolId] = { id: e.poolId, target: e.target, settings: e.settings, status: 'open', serverVersion: null, tlsSession: null };
       break;
     case 'load.changed':
       s.load = { running: e.running, concurrency: e.concurrency, rate: e.rate, query: e.query, sleepMs: e.sleepMs, leakOneIn: e.leakOneIn };
@@ -75,6 +75,9 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (s.patterns) s.patterns.latest = latest;
       break;
     }
+    case 'tunnel.changed':
+      s.tunnel = { up: e.up, message: e.message, since: e.t };
+      break;
     case 'server.observed':
       s.server = { t: e.t, sessions: e.sessions, maxConnections: e.maxConnections, reserved: e.reserved, monitorId: e.monitorId, note: e.note };
       break;
@@ -85,7 +88,10 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     }
     case 'pool.verified': {
       const p = s.pools[e.poolId];
-      if (p) p.serverVersion = e.serverVersion;
+      if (p) {
+        p.serverVersion = e.serverVersion;
+        p.tlsSession = e.tls;
+      }
       s.activePoolId = e.poolId;
       s.targetError = null;
       break;

@@ -6,6 +6,7 @@ import type {
   HandshakeTimings,
   PoolSettings,
   TargetInfo,
+  TlsSession,
   TxStatus,
 } from './events';
 import type { TimeoutDiagnosis } from './diagnosis';
@@ -68,6 +69,8 @@ export interface PoolView {
   settings: PoolSettings;
   status: 'open' | 'draining' | 'ending' | 'ended';
   serverVersion: string | null;
+  /** What the server presented to the connection that answered the target check; null without TLS. */
+  tlsSession: TlsSession | null;
 }
 
 export interface Counters {
@@ -177,6 +180,8 @@ export interface Snapshot {
   scenario: { name: string; title: string; description: string; state: RunnerState; current: number; steps: StepOutcome[]; note: string | null } | null;
   /** Whether events are being recorded, and from which seq. */
   recording: { active: boolean; fromSeq: number | null };
+  /** The active target's SSH tunnel, once it changed: down (and why) or up again, since when. */
+  tunnel: { up: boolean; message: string; since: number } | null;
 }
 
 /**
@@ -251,6 +256,7 @@ export function emptySnapshot(): Snapshot {
     sweep: null,
     scenario: null,
     recording: { active: false, fromSeq: null },
+    tunnel: null,
   };
 }
 

@@ -24,8 +24,9 @@ export class EngineHost {
   #phase: Phase = 'starting';
   #stopped: Promise<void> | null = null;
 
-  constructor(target: string | undefined, savedTargetsFile: string) {
-    const engine = new Engine({ target });
+  /** `knownHostsFile`: the SSH host keys accepted in the app (never the user's ~/.ssh/known_hosts). */
+  constructor(target: string | undefined, savedTargetsFile: string, knownHostsFile: string) {
+    const engine = new Engine({ target, knownHosts: { ownFile: knownHostsFile } });
     this.service = new PoolscopeService(engine, { saved: new SavedTargets(savedTargetsFile, safeStorageBox) });
     engine.log.subscribe((ev) => {
       if (ev.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);

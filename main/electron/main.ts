@@ -177,7 +177,7 @@ app
     serveApp(session.defaultSession, RENDERER_DIR);
     // The engine starts now and the window loads meanwhile: the page shows the start's progress
     // (snapshot.get answers at once; other commands say 'starting' until the pool is up).
-    host = new EngineHost(target, join(app.getPath('userData'), 'saved-targets.json'));
+    host = new EngineHost(target, join(app.getPath('userData'), 'saved-targets.json'), join(app.getPath('userData'), 'known_hosts'));
     handleInvokes(host);
     handleCaptures();
     createWindow(host);

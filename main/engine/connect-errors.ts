@@ -1,6 +1,7 @@
-import { type ErrorCode, PoolscopeError, messageOf, scrub } from './errors';
+import { type ErrorCode, PoolscopeError, messageOf } from './errors';
+import { describeTlsError, isTlsError, isTlsRequiredByServer } from './link/tls';
 import type { TargetSpec } from './target-spec';
-import { where } from './target-spec';
+import { specScrubber, where } from './target-spec';
 
 interface DriverError {
   code?: unknown;
@@ -31,10 +32,23 @@ function describe(err: unknown, spec: TargetSpec): PoolscopeError {
   const e = (typeof err === 'object' && err !== null ? err : {}) as DriverError;
   const code = typeof e.code === 'string' ? e.code : '';
   const errno = typeof e.errno === 'number' ? e.errno : null;
-  const said = scrub(messageOf(err), spec.password);
+  const said = specScrubber(spec)(messageOf(err));
   const at = where(spec);
+  if (isTlsError(err)) return describeTlsError(err, { at, host: spec.host, spec: spec.tls, engineName: serverName(spec), cert: null, scrub: specScrubber(spec) });
+  if (isTlsRequiredByServer(err)) {
+    return new PoolscopeError(
+      'tls-required',
+      `The server at ${at} refuses connections without TLS (${said}). Use sslmode=require or, better, verify-full with the server's CA (ssl-mode=REQUIRED / VERIFY_IDENTITY for MySQL).`,
+    );
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
     return new PoolscopeError('host-not-found', `Cannot find host "${spec.host}": the name does not resolve. Check the host name of the target.`);
+  }
+  if (code === 'ECONNREFUSED' && spec.ssh) {
+    return new PoolscopeError(
+      'connection-refused',
+      `Connection refused at ${at}, as the SSH host ${spec.ssh.host} tried it: nothing is listening there. Check that the ${serverName(spec)} server is running, and its host and port as seen from the SSH host.`,
+    );
   }
   if (code === 'ECONNREFUSED') {
     return new PoolscopeError(
@@ -51,7 +65,7 @@ function describe(err: unknown, spec: TargetSpec): PoolscopeError {
   if (AUTH_PG.has(code) || (errno !== null && AUTH_MYSQL.has(errno)) || /client password must be a string/i.test(said)) {
     return new PoolscopeError(
       'auth-failed',
-      `Authentication failed for user "${spec.user}" at ${at}${spec.password ? '' : ' (no password was given)'}. Check the user name and password. The server said: ${said}`,
+      `Authentication failed for user "${spec.user}" at ${at}${spec.password ? '' : ' (no password was given)'}. Check the user name and password${spec.tls.cert ? '' : ', and whether this user must connect with TLS or a client certificate (sslcert and sslkey)'}. The server said: ${said}`,
     );
   }
   if (code === '3D000' || errno === 1049) {

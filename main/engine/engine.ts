@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { PoolSettings } from '../../shared/events';
 import { NO_TOXICS, type Toxics } from '../../shared/faults';
 import type { Snapshot } from '../../shared/snapshot';
@@ -6,10 +8,13 @@ import { type EmbeddedOptions, type EmbeddedServer, startEmbeddedPostgres } from
 import { PoolscopeError, maskTarget, messageOf } from './errors';
 import { EventLog } from './event-log';
 import { FaultProxy } from './faults/fault-proxy';
+import { KnownHosts } from './link/known-hosts';
+import { TargetLink } from './link/target-link';
+import { explainWithCertificate } from './link/tls';
 import type { InstrumentedPool } from './pool/instrumented-pool';
 import type { Lease } from './pool/lease';
 import { openPool } from './pool/open-pool';
-import { type TargetSpec, parseTarget, targetInfo } from './target-spec';
+import { NO_TLS, type TargetSpec, parseTarget, targetInfo } from './target-spec';
 
 export interface EngineOptions {
   /** A URL or fields; absent means the embedded PostgreSQL with the demo schema. */
@@ -17,6 +22,17 @@ export interface EngineOptions {
   settings?: Partial<PoolSettings>;
   embedded?: Omit<EmbeddedOptions, 'onProgress'>;
   clock?: Clock;
+  /**
+   * SSH host keys: the user's known_hosts, read only (default ~/.ssh/known_hosts; null: none),
+   * and Poolscope's own file of keys accepted in Poolscope (default $XDG_CONFIG_HOME/poolscope/known_hosts).
+   */
+  knownHosts?: { userFile?: string | null; ownFile?: string };
+}
+
+/** Where Poolscope keeps the SSH host keys accepted in it (never the user's ~/.ssh/known_hosts). */
+export function defaultKnownHostsFile(): string {
+  const base = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'poolscope', 'known_hosts');
 }
 
 /**
@@ -29,8 +45,10 @@ export class Engine {
   readonly #opts: EngineOptions;
   #embedded: EmbeddedServer | null = null;
   #pool: InstrumentedPool | null = null;
-  /** The target of the active pool. */
-  #spec: TargetSpec | null = null;
+  /** How the active pool reaches its target (TLS as applied, the SSH tunnel); every other connection to it dials through it too. */
+  #link: TargetLink | null = null;
+  #unwatchTunnel: () => void = () => {};
+  readonly #knownHosts: KnownHosts;
   #nextPool = 0;
   readonly #draining = new Set<Promise<void>>();
   /** A restart of the embedded server under way: a second one waits for it to finish. */
@@ -38,8 +56,8 @@ export class Engine {
   /** The embedded server, if a restart can be asked for now (running, or dead: a restart brings it back); else why not. */
   checkRestartable(): EmbeddedServer {
     const db = this.#embedded;
-    if (!db || !this.#spec?.embedded) {
-      throw new PoolscopeError('not-embedded', `Only the embedded PostgreSQL can be restarted from here; the target is ${this.#spec ? targetInfo(this.#spec).display : 'not connected'}. Restart that server with its own tools.`);
+    if (!db || !this.#link?.spec.embedded) {
+      throw new PoolscopeError('not-embedded', `Only the embedded PostgreSQL can be restarted from here; the target is ${this.#link ? targetInfo(this.#link.spec).display : 'not connected'}. Restart that server with its own tools.`);
     }
     if (this.#restarting) throw new PoolscopeError('not-embedded', 'The embedded PostgreSQL is restarting already: wait until it is up.');
     return db;
@@ -55,6 +73,8 @@ export class Engine {
     this.#opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.log = new EventLog(this.clock);
+    const userFile = opts.knownHosts?.userFile === undefined ? path.join(os.homedir(), '.ssh', 'known_hosts') : opts.knownHosts.userFile;
+    this.#knownHosts = new KnownHosts({ userFile, ownFile: opts.knownHosts?.ownFile ?? defaultKnownHostsFile() });
   }
 
   /** Constructs and starts an engine. Throws PoolscopeError. */
@@ -80,18 +100,25 @@ export class Engine {
    * current pool keeps serving and the error is thrown (and recorded as target.failed).
    */
   async connect(target: string | unknown | undefined, settings?: Partial<PoolSettings>): Promise<void> {
-    const spec = await (target === undefined ? this.#embeddedSpec() : Promise.resolve().then(() => parseTarget(target))).catch((err: unknown) =>
-      this.#failed(typeof target === 'string' ? maskTarget(target) : 'the target', err),
-    );
+    const shown = typeof target === 'string' ? maskTarget(target) : 'the target';
+    const spec = await (target === undefined ? this.#embeddedSpec() : Promise.resolve().then(() => parseTarget(target))).catch((err: unknown) => this.#failed(shown, err));
+    // The TLS files are read and the SSH tunnel opened (its host key checked) before any pool.
+    const opened = await TargetLink.open(spec, this.#knownHosts).catch((err: unknown) => this.#failed(targetInfo(spec).display, err));
     // Faults belong to a target: the new one is dialled directly, the old proxy serves
     // the draining pool until it ends.
     const proxy = this.#proxy;
     this.#proxy = null;
+    const previous = this.#link;
     try {
-      await this.#swap(spec, settings);
+      await this.#firstThatAnswers(opened.attempts(), settings);
     } catch (err) {
       this.#proxy = proxy;
+      await opened.tunnel?.close();
       throw err;
+    }
+    if (previous?.tunnel && previous.tunnel !== this.#link?.tunnel) {
+      const tunnel = previous.tunnel;
+      this.#afterDrains(() => tunnel.close());
     }
     if (proxy) {
       this.#afterDrains(() => proxy.close());
@@ -99,18 +126,42 @@ export class Engine {
     }
   }
 
-  /** Opens a pool on `spec` (through the proxy, if one is set) and makes it active once it answered. */
-  async #swap(spec: TargetSpec, settings?: Partial<PoolSettings>): Promise<void> {
-    const next = openPool({ id: `p${++this.#nextPool}`, spec, log: this.log, clock: this.clock, settings, via: this.#via() });
+  /**
+   * sslmode=prefer tries TLS, then plaintext if the server speaks no TLS; allow the reverse
+   * when the server refuses plaintext. The choice is made on the pool's first connection
+   * and kept for every other connection of the target. Any other failure ends the tries.
+   */
+  async #firstThatAnswers(links: TargetLink[], settings?: Partial<PoolSettings>): Promise<void> {
+    for (let i = 0; i < links.length; i++) {
+      const link = links[i] as TargetLink;
+      const last = i === links.length - 1;
+      try {
+        await this.#swap(link, settings, last);
+        return;
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        const fallBack = !last && ((link.use === 'encrypt' && code === 'tls-unsupported') || (link.use === 'off' && code === 'tls-required'));
+        if (fallBack) continue;
+        if (!last) this.#failed(link.info().display, err);
+        throw err;
+      }
+    }
+  }
+
+  /** Opens a pool on `link` (through the proxy, if one is set) and makes it active once it answered. */
+  async #swap(link: TargetLink, settings?: Partial<PoolSettings>, report = true): Promise<void> {
+    const next = openPool({ id: `p${++this.#nextPool}`, link, log: this.log, clock: this.clock, settings, via: this.#via() });
     try {
       await next.verify();
     } catch (err) {
       await next.end();
-      this.#failed(targetInfo(spec).display, err);
+      const explained = await explainWithCertificate(err, () => link.inspectCertificate());
+      if (report) this.#failed(link.info().display, explained);
+      throw explained;
     }
     const previous = this.#pool;
     this.#pool = next;
-    this.#spec = spec;
+    if (this.#link !== link) this.#activate(link);
     this.#open.set(next.id, next);
     // Borrowers of the previous pool finish on it; it closes once they are done.
     if (previous) {
@@ -120,6 +171,13 @@ export class Engine {
       });
       this.#draining.add(ended);
     }
+  }
+
+  /** The active link; its tunnel's drops and returns go into the log. */
+  #activate(link: TargetLink): void {
+    this.#unwatchTunnel();
+    this.#link = link;
+    this.#unwatchTunnel = link.tunnel?.onChange((up, message) => this.log.emit({ type: 'tunnel.changed', up, message })) ?? (() => {});
   }
 
   #failed(display: string, err: unknown): never {
@@ -142,15 +200,20 @@ export class Engine {
     return this.#pool;
   }
 
-  /** The active pool's target, password included: for engine code only (the server monitor). */
+  /** The active pool's target, password included: for engine code only. */
   get targetSpec(): TargetSpec | null {
-    return this.#spec;
+    return this.#link?.spec ?? null;
+  }
+
+  /** How the active target is reached: the server monitor and terminate dial through it. */
+  get link(): TargetLink | null {
+    return this.#link;
   }
 
   /** Applies new settings by swapping in a new pool on the same target (and route); the old one drains. */
   async configure(settings: Partial<PoolSettings>): Promise<void> {
-    if (!this.#spec) throw new PoolscopeError('pool-ended', 'There is no pool to configure: connect to a target first.');
-    await this.#swap(this.#spec, settings);
+    if (!this.#link) throw new PoolscopeError('pool-ended', 'There is no pool to configure: connect to a target first.');
+    await this.#swap(this.#link, settings);
   }
 
   /**
@@ -158,14 +221,15 @@ export class Engine {
    * routes the pool through it: a new pool with the same settings, the direct one drains.
    */
   async setFaults(toxics: Partial<Toxics>): Promise<Toxics> {
-    const spec = this.#spec;
-    if (!spec) throw new PoolscopeError('pool-ended', 'There is no target to put faults on: connect to one first.');
+    const link = this.#link;
+    if (!link) throw new PoolscopeError('pool-ended', 'There is no target to put faults on: connect to one first.');
     if (!this.#proxy) {
-      const proxy = await FaultProxy.start({ host: spec.host, port: spec.port });
+      // Between the pools and the link: through the SSH tunnel when there is one; TLS still ends at the database.
+      const proxy = await FaultProxy.start(() => link.dial(null, { allowHalfOpen: true }));
       this.#proxy = proxy;
       try {
         const { acquireTimeoutByEngine: _byEngine, ...settings } = this.pool.settings;
-        await this.#swap(spec, settings);
+        await this.#swap(link, settings);
       } catch (err) {
         this.#proxy = null;
         await proxy.close();
@@ -190,11 +254,12 @@ export class Engine {
 
   #faultsChanged(): void {
     const p = this.#proxy;
-    const spec = this.#spec;
+    const link = this.#link;
+    const upstream = link ? `${link.spec.host}:${link.spec.port}${link.tunnel ? ` through SSH ${link.tunnel.where}` : ''}` : '';
     this.log.emit({
       type: 'fault.changed',
       toxics: p ? { ...p.toxics } : { ...NO_TOXICS },
-      proxy: p && spec ? { listen: `${p.host}:${p.port}`, upstream: `${spec.host}:${spec.port}` } : null,
+      proxy: p && link ? { listen: `${p.host}:${p.port}`, upstream } : null,
     });
   }
 
@@ -224,8 +289,8 @@ export class Engine {
    * of a comparison). It shows in the snapshot like any pool; endSide() ends it.
    */
   openSide(settings: Partial<PoolSettings>): InstrumentedPool {
-    if (!this.#spec) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
-    const pool = openPool({ id: `p${++this.#nextPool}`, spec: this.#spec, log: this.log, clock: this.clock, settings, via: this.#via() });
+    if (!this.#link) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
+    const pool = openPool({ id: `p${++this.#nextPool}`, link: this.#link, log: this.log, clock: this.clock, settings, via: this.#via() });
     this.#open.set(pool.id, pool);
     return pool;
   }
@@ -262,6 +327,8 @@ export class Engine {
     if (pool) await pool.end();
     this.#open.clear();
     await Promise.all(this.#draining);
+    this.#unwatchTunnel();
+    await this.#link?.tunnel?.close();
     const db = this.#embedded;
     this.#embedded = null;
     if (db) await db.stop();
@@ -277,6 +344,6 @@ export class Engine {
       throw new PoolscopeError('embedded-failed', `The embedded PostgreSQL could not start: ${messageOf(err)}`);
     }
     const c = this.#embedded.connection;
-    return { engine: 'postgres', host: c.host, port: c.port, database: c.database, user: c.user, password: c.password, tls: false, embedded: true };
+    return { engine: 'postgres', host: c.host, port: c.port, database: c.database, user: c.user, password: c.password, tls: { ...NO_TLS }, ssh: null, embedded: true };
   }
 }

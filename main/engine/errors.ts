@@ -23,7 +23,13 @@ export type ErrorCode =
   | 'not-embedded'
   | 'bad-scenario'
   | 'no-scenario'
-  | 'recording';
+  | 'recording'
+  | 'tls-failed'
+  | 'tls-unsupported'
+  | 'tls-required'
+  | 'ssh-failed'
+  | 'ssh-host-key-unknown'
+  | 'ssh-host-key-changed';
 
 export class PoolscopeError extends Error {
   readonly code: ErrorCode;
@@ -137,4 +143,12 @@ export function scrub(text: string, password?: string | null): string {
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
+}
+
+/** scrubber() for several secrets at once (a database password, an SSH key's passphrase, an SSH password). */
+export function scrubberFor(secrets: readonly string[]): Scrubber {
+  const each = secrets.filter((s) => s.length > 0).map((s) => scrubber(s));
+  if (each.length === 0) return redactUrls;
+  if (each.length === 1) return each[0] as Scrubber;
+  return (text) => each.reduce((out, scrub) => scrub(out), text);
 }

@@ -1,4 +1,4 @@
-import { type ApiError, type Batch, type CommandName, type Commands, type Reply, type TargetRequest, validateCommand } from '../../shared/api';
+import { type ApiError, type Batch, type CommandName, type Commands, type PoolSettingsInput, type Reply, type TargetRequest, validateCommand } from '../../shared/api';
 import { parseScenario } from '../../shared/scenario-parse';
 import type { Scenario } from '../../shared/scenario';
 import { SETTINGS_OF } from '../../shared/settings-help';
@@ -20,10 +20,12 @@ import { Patterns } from './load/patterns';
 import { handleRequestWithoutFinally } from './load/leaky-handler';
 import type { Lease } from './pool/lease';
 import { SessionRecorder } from './recording';
+import { HostKeyError } from './link/ssh-tunnel';
+import type { TargetLink } from './link/target-link';
 import { SavedTargets } from './saved-targets';
 import { builtInInfos, requireBuiltIn } from './scenarios/builtins';
 import { ScenarioRunner } from './scenarios/runner';
-import { type TargetSpec, parseTarget } from './target-spec';
+import { parseTarget, specToFields, urlToFields } from './target-spec';
 
 /** Rows a transaction's statement returns to the UI: enough to see, not a result browser. */
 const TX_ROWS_SHOWN = 20;
@@ -52,7 +54,7 @@ export class PoolscopeService {
   readonly #instances: Instances;
   readonly #sweep: Sweep;
   #monitor: ServerMonitor | null = null;
-  #watching: TargetSpec | null = null;
+  #watching: TargetLink | null = null;
   readonly #unwatch: () => void;
 
   /** Without `saved`, the targets.* commands answer that this host keeps no saved targets. */
@@ -69,8 +71,15 @@ export class PoolscopeService {
     this.#recorder = new SessionRecorder(engine.log, engine.clock);
     // The database's own view follows the active target: a new pool that passed its check
     // (the engine makes it active right after) gets a monitor of its own.
+    // A dropped SSH tunnel is an outage like the others: its recovery is measured until the pool serves again.
+    let tunnelDown: number | null = null;
     this.#unwatch = engine.log.subscribe((e) => {
       if (e.type === 'pool.verified') engine.clock.setTimer(() => void this.#watchServer(), 0);
+      else if (e.type === 'tunnel.changed' && !e.up && tunnelDown === null) tunnelDown = this.#recovery.begin('tunnel', e.message);
+      else if (e.type === 'tunnel.changed' && e.up && tunnelDown !== null) {
+        this.#recovery.lift(tunnelDown);
+        tunnelDown = null;
+      }
     });
     if (engine.targetSpec) void this.#watchServer();
     const saved = () => {
@@ -86,7 +95,8 @@ export class PoolscopeService {
         return engine.snapshot();
       },
       'target.connect': async (req: TargetRequest) => {
-        await engine.connect(await this.#target(req), req.settings);
+        const { target, settings } = await this.#target(req);
+        await engine.connect(target, settings);
         return engine.pool.target;
       },
       'pool.configure': async (settings) => {
@@ -131,8 +141,9 @@ export class PoolscopeService {
       'pattern.start': ({ concurrency, paymentMs, emailMs }) => this.#patterns.start(concurrency, paymentMs, emailMs),
       'pattern.stop': () => this.#patterns.stop(),
       'targets.list': () => saved().list(),
-      'targets.save': (req) => saved().save(req.name, parseTarget(req.target.kind === 'url' ? req.target.url : req.target.fields)),
+      'targets.save': (req) => saved().save(req.name, parseTarget(req.target.kind === 'url' ? req.target.url : req.target.fields), req.settings ?? null),
       'targets.remove': (req) => saved().remove(req.id),
+      'targets.parse': async ({ url }) => urlToFields(url),
       'load.start': (spec) => this.#load.start(spec),
       'load.stop': () => this.#load.stop(),
       'load.spike': async ({ count, query, sleepMs }) => this.#load.spike(count, query ? { query, sleepMs } : undefined),
@@ -146,12 +157,12 @@ export class PoolscopeService {
         return { connections };
       },
       'server.terminate': async ({ serverId }) => {
-        const spec = engine.targetSpec;
-        if (!spec) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
+        const link = engine.link;
+        if (!link) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
         const what = this.#ours(serverId);
         const id = this.#recovery.begin('terminate', `session ${serverId} (${what}) terminated`);
         try {
-          await terminateSession(spec, serverId);
+          await terminateSession(link, serverId);
         } finally {
           this.#recovery.lift(id);
         }
@@ -222,18 +233,20 @@ export class PoolscopeService {
     }
   }
 
-  async #target(req: TargetRequest): Promise<unknown> {
+  async #target(req: TargetRequest): Promise<{ target: unknown; settings: PoolSettingsInput | undefined }> {
     switch (req.kind) {
       case 'embedded':
-        return undefined;
+        return { target: undefined, settings: req.settings };
       case 'url':
-        return req.url;
+        return { target: req.url, settings: req.settings };
       case 'fields':
-        return req.fields;
+        return { target: req.fields, settings: req.settings };
       case 'saved': {
         if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');
-        const { password, embedded: _embedded, ...fields } = await this.#saved.spec(req.id, req.password);
-        return { ...fields, password: password ?? undefined };
+        const { spec, settings } = await this.#saved.spec(req.id, { password: req.password, passphrase: req.passphrase, sshPassword: req.sshPassword });
+        const fields = specToFields(spec, { secrets: true });
+        if (req.hostKey && fields.ssh) fields.ssh.hostKey = req.hostKey;
+        return { target: fields, settings: req.settings ?? settings ?? undefined };
       }
     }
   }
@@ -260,11 +273,11 @@ export class PoolscopeService {
   }
 
   async #watchServer(): Promise<void> {
-    const spec = this.engine.targetSpec;
-    if (!spec || spec === this.#watching) return;
-    this.#watching = spec;
+    const link = this.engine.link;
+    if (!link || link === this.#watching) return;
+    this.#watching = link;
     const previous = this.#monitor;
-    this.#monitor = new ServerMonitor(spec, this.engine.log, this.engine.clock);
+    this.#monitor = new ServerMonitor(link, this.engine.log, this.engine.clock);
     await previous?.stop();
   }
 
@@ -290,6 +303,7 @@ export function scenarioFrom(source: string, fileName: string): Scenario {
 }
 
 export function toApiError(err: unknown): ApiError {
+  if (err instanceof HostKeyError) return { code: err.code, message: err.message, hostKey: err.hostKey };
   if (err instanceof PoolscopeError) return { code: err.code, message: err.message };
   return { code: 'internal', message: redactUrls(messageOf(err)) };
 }

@@ -10,7 +10,7 @@ import type { EngineKind, EventOf } from '../../shared/events';
 import { smoothSide, throughputRatio } from '../../renderer/src/lib/compare/smoothing';
 import { Engine } from '../../main/engine/engine';
 import { Comparison } from '../../main/engine/load/comparison';
-import type { TargetSpec } from '../../main/engine/target-spec';
+import { type TargetSpec, specToFields } from '../../main/engine/target-spec';
 import type { BenchConfig } from './config';
 import type { BenchServer } from './servers';
 import { type RunResult, type SideFigures, barePool, closedLoop, figures } from './workload';
@@ -70,8 +70,7 @@ class AppComparison {
   }
 
   static async start(spec: TargetSpec): Promise<AppComparison> {
-    const { password, embedded: _embedded, ...fields } = spec;
-    return new AppComparison(await Engine.start({ target: { ...fields, password: password ?? undefined } }));
+    return new AppComparison(await Engine.start({ target: specToFields(spec, { secrets: true }) }));
   }
 
   /** Runs the comparison for `seconds` and keeps its reports but the first (the pool's own first connections). */

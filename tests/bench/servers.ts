@@ -10,7 +10,8 @@ import { startEmbeddedPostgres } from '../../main/engine/embedded/embedded-postg
 import { EventLog } from '../../main/engine/event-log';
 import { systemClock } from '../../main/engine/clock';
 import { openPool } from '../../main/engine/pool/open-pool';
-import { type TargetSpec, parseTargetUrl } from '../../main/engine/target-spec';
+import { TargetLink } from '../../main/engine/link/target-link';
+import { NO_TLS, type TargetSpec, parseTargetUrl } from '../../main/engine/target-spec';
 import type { EngineKind } from '../../shared/events';
 
 export const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/test';
@@ -30,7 +31,7 @@ export interface BenchServers {
 
 /** Opens a short-lived instrumented pool to read the version (and install the demo schema). */
 async function prepare(spec: TargetSpec, install: boolean): Promise<string> {
-  const pool = openPool({ id: 'setup', spec, log: new EventLog(systemClock), clock: systemClock, settings: { max: 1 } });
+  const pool = openPool({ id: 'setup', link: TargetLink.plain(spec), log: new EventLog(systemClock), clock: systemClock, settings: { max: 1 } });
   try {
     if (install) await installDemo(pool);
     return await pool.verify();
@@ -51,7 +52,7 @@ export async function startServers(): Promise<BenchServers> {
   };
   try {
     const c = embedded.connection;
-    const pgSpec: TargetSpec = { engine: 'postgres', host: c.host, port: c.port, database: c.database, user: c.user, password: c.password, tls: false, embedded: true };
+    const pgSpec: TargetSpec = { engine: 'postgres', host: c.host, port: c.port, database: c.database, user: c.user, password: c.password, tls: { ...NO_TLS }, ssh: null, embedded: true };
     const mysqlSpec = parseTargetUrl(process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL);
     const postgres: BenchServer = { engine: 'postgres', spec: pgSpec, version: await prepare(pgSpec, false) };
     const mysql: BenchServer = { engine: 'mysql', spec: mysqlSpec, version: await prepare(mysqlSpec, true) };

@@ -5,6 +5,7 @@
 
 import pg from 'pg';
 import { Engine } from '../../main/engine/engine';
+import { specToFields } from '../../main/engine/target-spec';
 import { PoolscopeService } from '../../main/engine/service';
 import { startWebHost } from '../../main/web/web-host';
 import type { BenchConfig } from './config';
@@ -48,8 +49,7 @@ function engineMemory(): { heap: number; rss: number } {
 
 export async function measureSoak(cfg: BenchConfig['soak'], server: BenchServer, log: (line: string) => void): Promise<SoakResult> {
   const socketsBefore = tcpSockets();
-  const { password, embedded: _embedded, ...fields } = server.spec;
-  const engine = await Engine.start({ target: { ...fields, password: password ?? undefined } });
+  const engine = await Engine.start({ target: specToFields(server.spec, { secrets: true }) });
   const service = new PoolscopeService(engine);
   let requests = 0;
   const unsubscribe = engine.log.subscribe((e) => {

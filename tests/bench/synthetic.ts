@@ -31,14 +31,14 @@ export class SyntheticTraffic {
     log.emit({
       type: 'pool.created',
       poolId: POOL,
-      target: { engine: 'postgres', host: '127.0.0.1', port: 5432, database: 'synthetic', user: 'bench', tls: false, display: 'postgres://bench@127.0.0.1:5432/synthetic', embedded: false },
+      target: { engine: 'postgres', host: '127.0.0.1', port: 5432, database: 'synthetic', user: 'bench', tls: { mode: 'disable', use: 'off', ca: null, cert: null, key: null }, ssh: null, display: 'postgres://bench@127.0.0.1:5432/synthetic', embedded: false },
       settings,
     });
-    log.emit({ type: 'pool.verified', poolId: POOL, serverVersion: 'synthetic' });
+    log.emit({ type: 'pool.verified', poolId: POOL, serverVersion: 'synthetic', tls: null });
     for (let i = 1; i <= opts.connections; i++) {
       const connId = `${POOL}.c${i}`;
       log.emit({ type: 'connection.connecting', poolId: POOL, connId });
-      log.emit({ type: 'connection.opened', connId, serverId: 10_000 + i, handshake: { socketMs: 0.2, tlsMs: null, authMs: 5, readyMs: 0.1, totalMs: 5.3 } });
+      log.emit({ type: 'connection.opened', connId, serverId: 10_000 + i, handshake: { socketMs: 0.2, sshMs: null, tlsMs: null, authMs: 5, readyMs: 0.1, totalMs: 5.3 } });
     }
     for (let i = 0; i < opts.waiting; i++) this.#enqueue();
   }

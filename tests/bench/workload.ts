@@ -13,6 +13,7 @@ import { Coalescer } from '../../main/engine/coalescer';
 import { EventLog } from '../../main/engine/event-log';
 import { LeakDetector } from '../../main/engine/leak-detector';
 import { mysqlPoolOptions } from '../../main/engine/pool/mysql-driver';
+import { TargetLink } from '../../main/engine/link/target-link';
 import { openPool } from '../../main/engine/pool/open-pool';
 import { pgPoolConfig } from '../../main/engine/pool/pg-driver';
 import { poolSettings } from '../../main/engine/pool/pool-settings';
@@ -42,7 +43,7 @@ export function barePool(spec: TargetSpec, max: number, query: Query): BenchPool
   const s = poolSettings(spec.engine, { max });
   const { sql, params } = statement(spec.engine, query);
   if (spec.engine === 'postgres') {
-    const pool = new pg.Pool(pgPoolConfig(spec, s));
+    const pool = new pg.Pool(pgPoolConfig(TargetLink.plain(spec), s));
     pool.on('error', () => {});
     return {
       async request() {
@@ -56,7 +57,7 @@ export function barePool(spec: TargetSpec, max: number, query: Query): BenchPool
       end: () => pool.end(),
     };
   }
-  const pool = mysql.createPool(mysqlPoolOptions(spec, s));
+  const pool = mysql.createPool(mysqlPoolOptions(TargetLink.plain(spec), s));
   return {
     request: () =>
       new Promise<void>((resolve, reject) => {
@@ -89,7 +90,7 @@ export function inspectedPool(spec: TargetSpec, max: number, query: Query): Insp
     return true;
   });
   const leaks = new LeakDetector(log, systemClock);
-  const pool = openPool({ id: 'p1', spec, log, clock: systemClock, settings: { max } });
+  const pool = openPool({ id: 'p1', link: TargetLink.plain(spec), log, clock: systemClock, settings: { max } });
   const { sql, params } = statement(spec.engine, query);
   // As the app's load driver borrows: a label, and the call site captured once.
   let site: string | null = null;

@@ -6,7 +6,7 @@ import { EventLog } from '../../main/engine/event-log';
 import { ConnectionTracker } from '../../main/engine/pool/connection-tracker';
 import { InstrumentedPool } from '../../main/engine/pool/instrumented-pool';
 import { poolSettings } from '../../main/engine/pool/pool-settings';
-import { targetInfo, parseTargetUrl } from '../../main/engine/target-spec';
+import { targetInfo, parseTargetUrl, specScrubber } from '../../main/engine/target-spec';
 import { MemoryDriver } from './helpers/memory-driver';
 
 function setup(max: number, acquireTimeoutMs: number) {
@@ -14,7 +14,7 @@ function setup(max: number, acquireTimeoutMs: number) {
   const log = new EventLog(clock);
   const spec = parseTargetUrl('mysql://app:pw@db.local:3306/shop');
   const settings = poolSettings('mysql', { max, acquireTimeoutMs });
-  const tracker = new ConnectionTracker(log, clock, 'p1', settings, spec.password);
+  const tracker = new ConnectionTracker(log, clock, 'p1', settings, specScrubber(spec));
   const driver = new MemoryDriver(settings, tracker);
   const seen: PoolEvent[] = [];
   log.subscribe((e) => seen.push(e));

@@ -8,6 +8,7 @@ import { Coalescer } from '../../main/engine/coalescer';
 import { LeakDetector } from '../../main/engine/leak-detector';
 import { EventLog } from '../../main/engine/event-log';
 import { ConnectionTracker } from '../../main/engine/pool/connection-tracker';
+import { redactUrls } from '../../main/engine/errors';
 import { InstrumentedPool } from '../../main/engine/pool/instrumented-pool';
 import { poolSettings } from '../../main/engine/pool/pool-settings';
 import { parseTargetUrl, targetInfo } from '../../main/engine/target-spec';
@@ -20,7 +21,7 @@ function setup(acquireTimeoutMs = 0) {
   const coalescer = new Coalescer(log, clock, (b) => (batches.push(b), true));
   const spec = parseTargetUrl('mysql://app@db/shop');
   const settings = poolSettings('mysql', { max: 3, acquireTimeoutMs });
-  const tracker = new ConnectionTracker(log, clock, 'p1', settings, null);
+  const tracker = new ConnectionTracker(log, clock, 'p1', settings, redactUrls);
   const pool = new InstrumentedPool({ id: 'p1', spec, target: targetInfo(spec), driver: new MemoryDriver(settings, tracker), tracker, log, clock });
   return { clock, log, pool, batches, coalescer };
 }

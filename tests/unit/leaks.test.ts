@@ -4,6 +4,7 @@ import { EventLog } from '../../main/engine/event-log';
 import { LeakDetector } from '../../main/engine/leak-detector';
 import { handleRequestWithoutFinally } from '../../main/engine/load/leaky-handler';
 import { ConnectionTracker } from '../../main/engine/pool/connection-tracker';
+import { redactUrls } from '../../main/engine/errors';
 import { InstrumentedPool } from '../../main/engine/pool/instrumented-pool';
 import { poolSettings } from '../../main/engine/pool/pool-settings';
 import { parseTargetUrl, targetInfo } from '../../main/engine/target-spec';
@@ -14,7 +15,7 @@ function setup(max: number, acquireTimeoutMs: number) {
   const log = new EventLog(clock);
   const spec = parseTargetUrl('postgres://app@db/shop');
   const settings = poolSettings('mysql', { max, acquireTimeoutMs });
-  const tracker = new ConnectionTracker(log, clock, 'p1', settings, null);
+  const tracker = new ConnectionTracker(log, clock, 'p1', settings, redactUrls);
   const pool = new InstrumentedPool({ id: 'p1', spec, target: targetInfo(spec), driver: new MemoryDriver(settings, tracker), tracker, log, clock });
   return { clock, log, pool, leaks: new LeakDetector(log, clock) };
 }

@@ -82,14 +82,19 @@ describe('the pooled/per-request ratio', () => {
 
 describe('the handshake waterfall', () => {
   it('splits the bar by phase, TLS only when used', () => {
-    const plain = waterfallSegments({ socketMs: 1, tlsMs: null, authMs: 2, readyMs: 1 });
+    const plain = waterfallSegments({ socketMs: 1, sshMs: null, tlsMs: null, authMs: 2, readyMs: 1 });
     expect(plain.map((s) => s.key)).toEqual(['socket', 'auth', 'ready']);
     expect(plain.map((s) => s.percent)).toEqual([25, 50, 25]);
-    const tls = waterfallSegments({ socketMs: 1, tlsMs: 1, authMs: 1, readyMs: 1 });
+    const tls = waterfallSegments({ socketMs: 1, sshMs: null, tlsMs: 1, authMs: 1, readyMs: 1 });
     expect(tls.map((s) => s.label)).toEqual(['socket', 'TLS', 'authentication', 'ready']);
   });
 
+  it('shows the SSH leg in place of the socket when the connection went through a tunnel', () => {
+    const ssh = waterfallSegments({ socketMs: 0, sshMs: 6, tlsMs: 2, authMs: 1, readyMs: 1 });
+    expect(ssh.map((s) => `${s.label} ${s.percent}`)).toEqual(['SSH channel 60', 'TLS 20', 'authentication 10', 'ready 10']);
+  });
+
   it('shares the bar evenly when every phase took 0 ms', () => {
-    expect(waterfallSegments({ socketMs: 0, tlsMs: null, authMs: 0, readyMs: 0 }).map((s) => s.percent)).toEqual([100 / 3, 100 / 3, 100 / 3]);
+    expect(waterfallSegments({ socketMs: 0, sshMs: null, tlsMs: null, authMs: 0, readyMs: 0 }).map((s) => s.percent)).toEqual([100 / 3, 100 / 3, 100 / 3]);
   });
 });

@@ -16,7 +16,7 @@ const ev = (b: PoolEventBody, t = 10_000): PoolEvent => ({ ...b, seq: ++seq, t }
 function instances() {
   const s = reduceAll(emptySnapshot(), [
     ev({ type: 'pool.created', poolId: 'p1', target, settings: pgSettings({ max: 5 }) }),
-    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4' }),
+    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4', tls: null }),
     ev({ type: 'pool.created', poolId: 'i1', target, settings: pgSettings({ max: 2 }) }),
     ev({ type: 'pool.created', poolId: 'i2', target, settings: pgSettings({ max: 2 }) }),
     ev({ type: 'instances.changed', running: true, count: 2, poolSize: 2, query: 'sleep', poolIds: ['i1', 'i2'] }),

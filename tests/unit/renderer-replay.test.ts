@@ -26,7 +26,7 @@ function session(count: number): { initial: Snapshot; events: PoolEvent[] } {
   let out = before;
   const ev = (b: PoolEventBody) => out.push({ ...b, seq: ++seq, t: (t += 1 + rand(40)) } as PoolEvent);
   ev({ type: 'pool.created', poolId: 'p1', target, settings: pgSettings({ max: 4 }) });
-  ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18' });
+  ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18', tls: null });
   const initial = reduceAll(emptySnapshot(), before);
   out = events;
   ev({ type: 'scenario.opened', name: 'demo', title: 'Demo', description: 'd', steps: [0, 1, 2].map((i) => outcome(i, 'pending')) });

@@ -13,7 +13,7 @@ function pool(): Snapshot {
   const ev = (b: PoolEventBody) => ({ ...b, seq: ++seq, t: 1_000 + seq }) as PoolEvent;
   return reduceAll(emptySnapshot(), [
     ev({ type: 'pool.created', poolId: 'p1', target, settings }),
-    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4' }),
+    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4', tls: null }),
     ev({ type: 'connection.connecting', poolId: 'p1', connId: 'c1' }),
     ev({ type: 'connection.opened', connId: 'c1', serverId: 1, handshake }),
     ev({ type: 'connection.connecting', poolId: 'p1', connId: 'c2' }),

@@ -26,7 +26,7 @@ const session = (id: number, given: Partial<ServerSession> = {}): ServerSession 
 function pool() {
   return reduceAll(emptySnapshot(), [
     ev({ type: 'pool.created', poolId: 'p1', target, settings: pgSettings({ max: 5 }) }),
-    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4' }),
+    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4', tls: null }),
     ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c1' }),
     ev({ type: 'connection.opened', connId: 'p1.c1', serverId: 101, handshake }),
     ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c2' }),

@@ -38,7 +38,7 @@ function script(engine: FakeEngine): void {
     { type: 'pool.created', poolId: 'p1', target, settings },
     { type: 'connection.connecting', poolId: 'p1', connId: 'p1.c1' },
     { type: 'connection.opened', connId: 'p1.c1', serverId: 101, handshake },
-    { type: 'pool.verified', poolId: 'p1', serverVersion: '18.4' },
+    { type: 'pool.verified', poolId: 'p1', serverVersion: '18.4', tls: null },
     { type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'p1.b1', label: 'a', site: 'a.ts:1', deadline: null },
     { type: 'borrower.acquired', borrowerId: 'p1.b1', connId: 'p1.c1', waitedMs: 0.2 },
     { type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'p1.b2', label: 'b', site: 'b.ts:2', deadline: 5_000 },

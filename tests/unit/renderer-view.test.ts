@@ -14,7 +14,8 @@ const target = {
   port: 5432,
   database: 'poolscope_demo',
   user: 'postgres',
-  tls: false,
+  tls: { mode: 'disable' as const, use: 'off' as const, ca: null, cert: null, key: null },
+  ssh: null,
   display: 'postgres://postgres@127.0.0.1:5432/poolscope_demo',
   embedded: true,
 };
@@ -25,7 +26,7 @@ const ev = (b: PoolEventBody, t = 10_000 + seq): PoolEvent => ({ ...b, seq: ++se
 function base() {
   return reduceAll(emptySnapshot(), [
     ev({ type: 'pool.created', poolId: 'p1', target, settings }),
-    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4' }),
+    ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18.4', tls: null }),
     ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c1' }),
     ev({ type: 'connection.opened', connId: 'p1.c1', serverId: 4242, handshake }),
     ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c2' }),

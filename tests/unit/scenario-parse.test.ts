@@ -133,16 +133,16 @@ describe('conditions on a snapshot', () => {
   });
 
   it('pool gauges are the active pool’s', () => {
-    const target = { engine: 'postgres', host: 'h', port: 1, database: 'd', user: 'u', tls: false, display: 'postgres://u@h:1/d', embedded: false } as const;
+    const target = { engine: 'postgres', host: 'h', port: 1, database: 'd', user: 'u', tls: { mode: 'disable', use: 'off', ca: null, cert: null, key: null }, ssh: null, display: 'postgres://u@h:1/d', embedded: false } as const;
     const settings = { max: 2, acquireTimeoutMs: 0, acquireTimeoutByEngine: false, idleTimeoutMs: 0, queryTimeoutMs: 0, min: null, maxUses: null, maxLifetimeSeconds: null, maxIdle: null, queueLimit: null, waitForConnections: null };
     let seq = 0;
     const at = <T extends object>(e: T) => ({ ...e, seq: ++seq, t: seq });
     const s = reduceAll(emptySnapshot(), [
       at({ type: 'pool.created' as const, poolId: 'p1', target, settings }),
-      at({ type: 'pool.verified' as const, poolId: 'p1', serverVersion: '17' }),
+      at({ type: 'pool.verified' as const, poolId: 'p1', serverVersion: '17', tls: null }),
       at({ type: 'borrower.enqueued' as const, poolId: 'p1', borrowerId: 'b1', label: 'x', site: 's', deadline: null }),
       at({ type: 'pool.created' as const, poolId: 'p2', target, settings }),
-      at({ type: 'pool.verified' as const, poolId: 'p2', serverVersion: '17' }),
+      at({ type: 'pool.verified' as const, poolId: 'p2', serverVersion: '17', tls: null }),
     ]);
     expect(evaluate(s, cond('waiting == 0'))).toEqual({ ok: true, seen: 0 });
     expect(evaluate(s, cond('max == 2'))).toEqual({ ok: true, seen: 2 });

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { maskTarget, redactUrls, scrub } from '../../main/engine/errors';
-import { parseTarget, targetInfo } from '../../main/engine/target-spec';
+import { parseTarget, specToFields, targetInfo, tlsAttempts } from '../../main/engine/target-spec';
 import { MALFORMED_TARGETS, leaks } from './helpers/malformed-targets';
+
+const NO_FILES = { ca: null, cert: null, key: null };
 
 describe('targets', () => {
   it('reads PostgreSQL and MySQL URLs with their defaults', () => {
     expect(parseTarget('postgresql://alice:s%40cret@db.example/shop?sslmode=require')).toMatchObject({
-      engine: 'postgres', host: 'db.example', port: 5432, user: 'alice', password: 's@cret', database: 'shop', tls: true,
+      engine: 'postgres', host: 'db.example', port: 5432, user: 'alice', password: 's@cret', database: 'shop', tls: { mode: 'require', ...NO_FILES },
     });
-    expect(parseTarget('mariadb://root@127.0.0.1/test')).toMatchObject({ engine: 'mysql', port: 3306, user: 'root', password: null, tls: false });
+    expect(parseTarget('mariadb://root@127.0.0.1/test')).toMatchObject({ engine: 'mysql', port: 3306, user: 'root', password: null, tls: { mode: 'disable', ...NO_FILES }, ssh: null });
   });
 
   it('shows a target without its password', () => {
@@ -19,6 +21,56 @@ describe('targets', () => {
 
   it('refuses a URL without a database, naming what is missing', () => {
     expect(() => parseTarget('mysql://root:pw@host:3306/')).toThrow(/names no database/);
+  });
+});
+
+describe('TLS parameters in a URL', () => {
+  const mode = (q: string) => parseTarget(`mysql://u@h/d?${q}`).tls.mode;
+
+  it('reads the spellings of libpq and of MySQL clients; none means plaintext', () => {
+    expect(mode('sslmode=verify-full')).toBe('verify-full');
+    expect(mode('ssl-mode=REQUIRED')).toBe('require');
+    expect(mode('sslMode=VERIFY_IDENTITY')).toBe('verify-full');
+    expect(mode('ssl_mode=verify_ca')).toBe('verify-ca');
+    expect(mode('ssl-mode=PREFERRED')).toBe('prefer');
+    expect(mode('ssl-mode=DISABLED')).toBe('disable');
+    // ssl=require once meant plaintext here; ssl=true verifies, as node-postgres reads it.
+    expect(mode('ssl=require')).toBe('require');
+    expect(mode('ssl=true')).toBe('verify-full');
+    expect(mode('ssl=0')).toBe('disable');
+    expect(mode('application_name=x')).toBe('disable');
+  });
+
+  it('reads the files, and a CA without a mode verifies', () => {
+    expect(parseTarget('postgres://u@h/d?sslrootcert=/ca.pem&sslcert=/c.pem&sslkey=/k.pem').tls).toEqual({ mode: 'verify-full', ca: '/ca.pem', cert: '/c.pem', key: '/k.pem' });
+    expect(parseTarget('mysql://u@h/d?ssl-mode=VERIFY_CA&ssl-ca=/ca.pem').tls).toEqual({ mode: 'verify-ca', ca: '/ca.pem', cert: null, key: null });
+    expect(parseTarget('postgres://u@h/d?sslmode=verify-full&sslrootcert=system').tls).toEqual({ mode: 'verify-full', ...NO_FILES });
+  });
+
+  it('refuses an unknown TLS parameter or mode by name, and contradictions', () => {
+    expect(() => parseTarget('postgres://u:pw@h/d?sslcompression=1')).toThrow('Unknown TLS parameter "sslcompression"');
+    expect(() => parseTarget('postgres://u:pw@h/d?tls=on')).toThrow('Unknown TLS parameter "tls"');
+    expect(() => parseTarget('postgres://u:pw@h/d?sslmode=strict')).toThrow('sslmode=strict in postgres://u:***@h/d?sslmode=strict is not a TLS mode');
+    expect(() => parseTarget('postgres://u@h/d?sslmode=require&ssl-mode=VERIFY_CA')).toThrow('ask for different TLS modes');
+    expect(() => parseTarget('postgres://u@h/d?sslmode=require&sslcert=/c.pem')).toThrow('sslcert in');
+  });
+
+  it('tries prefer and allow in libpq’s order; require with a CA verifies it', () => {
+    expect(tlsAttempts({ mode: 'prefer', ...NO_FILES })).toEqual(['encrypt', 'off']);
+    expect(tlsAttempts({ mode: 'allow', ...NO_FILES })).toEqual(['off', 'encrypt']);
+    expect(tlsAttempts({ mode: 'require', ...NO_FILES })).toEqual(['encrypt']);
+    expect(tlsAttempts({ mode: 'require', ca: '/ca.pem', cert: null, key: null })).toEqual(['verify-ca']);
+  });
+
+  it('exports a profile without any secret', () => {
+    const spec = parseTarget({
+      engine: 'postgres', host: 'db', database: 'd', user: 'u', password: 'db-pw', tls: { mode: 'verify-full', ca: '/ca.pem' },
+      ssh: { host: 'bastion', user: 'me', auth: 'key', keyFile: '/k', passphrase: 'key-pw' },
+    });
+    const exported = JSON.stringify(specToFields(spec, { secrets: false }));
+    expect(exported).not.toMatch(/db-pw|key-pw/);
+    expect(specToFields(spec, { secrets: false })).toEqual({ engine: 'postgres', host: 'db', port: 5432, database: 'd', user: 'u', tls: { mode: 'verify-full', ca: '/ca.pem' }, ssh: { host: 'bastion', port: 22, user: 'me', auth: 'key', keyFile: '/k' } });
+    expect(targetInfo(spec).display).toBe('postgres://u@db:5432/d');
   });
 });
 

@@ -22,6 +22,18 @@ export interface ProxyStats {
 
 const HOST = '127.0.0.1';
 
+/**
+ * Where the proxy forwards to: an address, or a function that opens each upstream socket
+ * (the target's link: straight, or a channel through its SSH tunnel, half-open allowed).
+ */
+export type Upstream = { host: string; port: number } | (() => Socket);
+
+function dialer(upstream: Upstream): () => Socket {
+  if (typeof upstream === 'function') return upstream;
+  const to = { host: upstream.host, port: upstream.port };
+  return () => net.connect({ ...to, allowHalfOpen: true });
+}
+
 /** RST if the socket is connected (the peer sees ECONNRESET), else just close it. */
 function reset(socket: Socket): void {
   if (socket.destroyed) return;
@@ -35,7 +47,7 @@ function reset(socket: Socket): void {
 class Connection {
   readonly closed: Promise<void>;
   readonly #client: Socket;
-  readonly #target: { host: string; port: number };
+  readonly #dial: () => Socket;
   readonly #toxics: () => Toxics;
   readonly #stats: ProxyStats;
   readonly #up: DelayedPipe;
@@ -45,9 +57,9 @@ class Connection {
   #onClosed!: () => void;
   #tornDown = false;
 
-  constructor(client: Socket, target: { host: string; port: number }, toxics: () => Toxics, stats: ProxyStats) {
+  constructor(client: Socket, dial: () => Socket, toxics: () => Toxics, stats: ProxyStats) {
     this.#client = client;
-    this.#target = target;
+    this.#dial = dial;
     this.#toxics = toxics;
     this.#stats = stats;
     this.closed = new Promise((resolve) => (this.#onClosed = resolve));
@@ -85,7 +97,7 @@ class Connection {
   }
 
   #connectUpstream(): void {
-    const upstream = net.connect({ ...this.#target, allowHalfOpen: true });
+    const upstream = this.#dial();
     this.#upstream = upstream;
     this.#openSockets++;
     upstream.setNoDelay(true);
@@ -157,7 +169,7 @@ function checked(toxics: Toxics): Toxics {
 
 export class FaultProxy {
   readonly host = HOST;
-  readonly #upstream: { host: string; port: number };
+  readonly #upstream: () => Socket;
   readonly #connections = new Set<Connection>();
   readonly #stats: ProxyStats = { accepted: 0, refused: 0, bytesUp: 0, bytesDown: 0 };
   #port = 0;
@@ -168,12 +180,12 @@ export class FaultProxy {
   #ops: Promise<void> = Promise.resolve();
   #closing: Promise<void> | null = null;
 
-  private constructor(upstream: { host: string; port: number }) {
-    this.#upstream = { host: upstream.host, port: upstream.port };
+  private constructor(upstream: Upstream) {
+    this.#upstream = dialer(upstream);
   }
 
   /** Listens on 127.0.0.1 on a free port (or opts.port) and forwards to upstream. */
-  static async start(upstream: { host: string; port: number }, opts: { port?: number } = {}): Promise<FaultProxy> {
+  static async start(upstream: Upstream, opts: { port?: number } = {}): Promise<FaultProxy> {
     const proxy = new FaultProxy(upstream);
     proxy.#server = await listen(opts.port ?? 0, proxy.#accept);
     proxy.#port = (proxy.#server.address() as net.AddressInfo).port;

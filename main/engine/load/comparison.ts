@@ -58,7 +58,7 @@ export class Comparison {
           pooled: bySide.pooled ?? { requests: 0, ok: 0, failed: 0, p50Ms: null, p99Ms: null },
           perRequest: bySide['per-request'] ?? { requests: 0, ok: 0, failed: 0, p50Ms: null, p99Ms: null },
           handshake:
-            hs.length === 0 ? null : { socketMs: pick('socketMs'), tlsMs: hs.some((h) => h.tlsMs !== null) ? pick('tlsMs') : null, authMs: pick('authMs'), readyMs: pick('readyMs'), totalMs: pick('totalMs') },
+            hs.length === 0 ? null : { socketMs: pick('socketMs'), sshMs: hs.some((h) => h.sshMs !== null) ? pick('sshMs') : null, tlsMs: hs.some((h) => h.tlsMs !== null) ? pick('tlsMs') : null, authMs: pick('authMs'), readyMs: pick('readyMs'), totalMs: pick('totalMs') },
         });
       },
       // Run together, the handshakes took the CPU the pooled side needed and the panel showed

@@ -1,6 +1,6 @@
-import type { CloseReason, PoolSettings, TxStatus } from '../../../shared/events';
+import type { CloseReason, PoolSettings, TlsSession, TxStatus } from '../../../shared/events';
 import type { Clock } from '../clock';
-import { type Scrubber, messageOf, scrubber } from '../errors';
+import { type Scrubber, messageOf } from '../errors';
 import type { EventLog } from '../event-log';
 
 /** What the engine knows of one physical connection, beside the driver's object. */
@@ -8,7 +8,11 @@ export interface ConnRecord {
   readonly id: string;
   readonly startedAt: number;
   socketAt: number | null;
+  /** Through an SSH tunnel: when its channel to the database opened (instead of socketAt). */
+  sshAt: number | null;
   tlsAt: number | null;
+  /** What the server presented, once the TLS handshake is done. */
+  tls: TlsSession | null;
   authAt: number | null;
   opened: boolean;
   closing: boolean;
@@ -43,12 +47,12 @@ export class ConnectionTracker {
   readonly #open = new Set<ConnRecord>();
   #onDrained: (() => void) | null = null;
 
-  constructor(log: EventLog, clock: Clock, poolId: string, settings: PoolSettings, password: string | null) {
+  constructor(log: EventLog, clock: Clock, poolId: string, settings: PoolSettings, scrub: Scrubber) {
     this.#log = log;
     this.#clock = clock;
     this.#poolId = poolId;
     this.#settings = settings;
-    this.#scrub = scrubber(password);
+    this.#scrub = scrub;
   }
 
   /** Connections whose socket has not closed yet, connecting ones included. */
@@ -66,7 +70,9 @@ export class ConnectionTracker {
       id: `${this.#poolId}.c${++this.#next}`,
       startedAt: now,
       socketAt: null,
+      sshAt: null,
       tlsAt: null,
+      tls: null,
       authAt: null,
       opened: false,
       closing: false,
@@ -84,11 +90,18 @@ export class ConnectionTracker {
     return rec;
   }
 
-  mark(rec: ConnRecord, phase: 'socket' | 'tls' | 'auth'): void {
+  mark(rec: ConnRecord, phase: 'socket' | 'ssh' | 'tls' | 'auth'): void {
     const now = this.#clock.now();
     if (phase === 'socket') rec.socketAt ??= now;
+    else if (phase === 'ssh') rec.sshAt ??= now;
     else if (phase === 'tls') rec.tlsAt ??= now;
     else rec.authAt ??= now;
+  }
+
+  /** The TLS handshake is done: its time and what the server presented. */
+  secured(rec: ConnRecord, session: TlsSession): void {
+    this.mark(rec, 'tls');
+    rec.tls = session;
   }
 
   opened(rec: ConnRecord, serverId: number | null): void {
@@ -96,16 +109,18 @@ export class ConnectionTracker {
     rec.opened = true;
     const now = this.#clock.now();
     rec.idleSince = now;
-    const socketAt = rec.socketAt ?? rec.startedAt;
-    const secureAt = rec.tlsAt ?? socketAt;
+    // Through an SSH tunnel there is no socket of ours: the channel's opening is the leg.
+    const streamAt = rec.sshAt ?? rec.socketAt ?? rec.startedAt;
+    const secureAt = rec.tlsAt ?? streamAt;
     const authAt = rec.authAt ?? now;
     this.#log.emit({
       type: 'connection.opened',
       connId: rec.id,
       serverId,
       handshake: {
-        socketMs: socketAt - rec.startedAt,
-        tlsMs: rec.tlsAt === null ? null : rec.tlsAt - socketAt,
+        socketMs: rec.sshAt === null ? streamAt - rec.startedAt : 0,
+        sshMs: rec.sshAt === null ? null : rec.sshAt - rec.startedAt,
+        tlsMs: rec.tlsAt === null ? null : rec.tlsAt - streamAt,
         authMs: authAt - secureAt,
         readyMs: now - authAt,
         totalMs: now - rec.startedAt,

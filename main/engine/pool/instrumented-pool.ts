@@ -3,11 +3,11 @@ import { diagnoseTimeout, timeoutMessage } from '../../../shared/diagnosis';
 import { callSite } from '../call-site';
 import type { Clock, TimerHandle } from '../clock';
 import { describeConnectError } from '../connect-errors';
-import { PoolscopeError, type Scrubber, messageOf, scrubber } from '../errors';
+import { PoolscopeError, type Scrubber, messageOf } from '../errors';
 import type { EventLog } from '../event-log';
 import { LinkedList } from '../linked-list';
 import { Borrower } from './borrower';
-import type { TargetSpec } from '../target-spec';
+import { type TargetSpec, specScrubber } from '../target-spec';
 import type { ConnectionTracker } from './connection-tracker';
 import type { Driver, QueryResult } from './driver';
 import { statementTexts } from '../statement-text';
@@ -72,7 +72,7 @@ export class InstrumentedPool<C = unknown> {
     this.#tracker = opts.tracker;
     this.#log = opts.log;
     this.#clock = opts.clock;
-    this.#scrub = scrubber(opts.spec.password);
+    this.#scrub = specScrubber(opts.spec);
     this.#leaseContext = {
       driver: this.#driver,
       tracker: this.#tracker,
@@ -188,12 +188,18 @@ export class InstrumentedPool<C = unknown> {
     }
   }
 
-  /** Borrows once to prove the target answers and to read its version. */
+  /** Borrows once to prove the target answers, and reads its version and how its connection is protected. */
   async verify(): Promise<string> {
-    const r = await this.query(this.#driver.versionQuery, undefined, { label: 'poolscope: version check', site: 'Poolscope (target check)' });
+    const lease = await this.borrow({ label: 'poolscope: version check', site: 'Poolscope (target check)' });
+    let r: QueryResult;
+    try {
+      r = await lease.query(this.#driver.versionQuery);
+    } finally {
+      lease.release();
+    }
     const row = r.rows[0] as Record<string, unknown> | undefined;
     const version = String(row ? Object.values(row)[0] : 'unknown');
-    this.#log.emit({ type: 'pool.verified', poolId: this.id, serverVersion: version });
+    this.#log.emit({ type: 'pool.verified', poolId: this.id, serverVersion: version, tls: lease.tls });
     return version;
   }
 

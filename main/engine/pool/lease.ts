@@ -1,4 +1,4 @@
-import type { TxStatus } from '../../../shared/events';
+import type { TlsSession, TxStatus } from '../../../shared/events';
 import type { Clock } from '../clock';
 import { PoolscopeError, type Scrubber, messageOf } from '../errors';
 import type { EventLog } from '../event-log';
@@ -31,6 +31,11 @@ export class Lease<C = unknown> {
   readonly #ctx: LeaseContext<C>;
   readonly #acquiredAt: number;
   #done = false;
+
+  /** What the server presented to this connection's TLS handshake; null without TLS. */
+  get tls(): TlsSession | null {
+    return this.#rec.tls;
+  }
 
   constructor(ctx: LeaseContext<C>, borrower: Borrower, conn: C, rec: ConnRecord, acquiredAt: number) {
     this.#ctx = ctx;

@@ -1,7 +1,8 @@
-import net from 'node:net';
+import tls, { type TLSSocket } from 'node:tls';
 import mysql from 'mysql2';
-import type { PoolSettings, TxStatus } from '../../../shared/events';
-import type { TargetSpec } from '../target-spec';
+import type { PoolSettings, TlsSession, TxStatus } from '../../../shared/events';
+import type { TargetLink, Via } from '../link/target-link';
+import { sessionOf } from '../link/tls';
 import type { ConnRecord, ConnectionTracker } from './connection-tracker';
 import type { Driver } from './driver';
 
@@ -18,13 +19,15 @@ interface Packet {
 interface HookedConnection {
   config: object;
   threadId: number | null;
+  stream: unknown;
   handlePacket(packet: Packet | null): unknown;
+  startTLS(onSecure: (err?: Error) => void): void;
   destroy(): void;
 }
 
 /** mysql2 exposes no counts; its pool keeps them in these queues. */
 interface PoolQueues {
-  _allConnections: { length: number };
+  _allConnections: { length: number; peekBack(): unknown };
   _freeConnections: { length: number };
   _connectionQueue: { length: number };
 }
@@ -33,15 +36,71 @@ interface Status {
   flags: number;
 }
 
-/** mysql2's pool options for a target and settings (the bench's bare pool uses them too). */
-export function mysqlPoolOptions(spec: TargetSpec, settings: PoolSettings): mysql.PoolOptions {
+/**
+ * mysql2's TLS options on a link. mysql2 checks a host name only against the name it was
+ * given, and falls back to the socket's peer (the fault proxy, a tunnel) for an IP address:
+ * its own check is off and secureMysqlConnection checks the target's host instead.
+ */
+function mysqlSsl(link: TargetLink): mysql.SslOptions | undefined {
+  const t = link.tls;
+  if (!t) return undefined;
+  return { ca: t.ca as string | undefined, cert: t.cert as string | undefined, key: t.key as string | undefined, rejectUnauthorized: t.rejectUnauthorized, verifyIdentity: false };
+}
+
+/**
+ * Hooks mysql2's TLS upgrade of one connection: once the handshake is done, and before
+ * mysql2 sends any credential, the target's host name is checked (verify-full) and the
+ * session is handed to `secured`. A failed check fails the handshake.
+ */
+export function secureMysqlConnection(conn: unknown, link: TargetLink, secured: (session: TlsSession) => void): void {
+  const c = conn as HookedConnection;
+  const start = c.startTLS;
+  c.startTLS = function (onSecure) {
+    start.call(this, (err) => {
+      if (err) return onSecure(err);
+      const socket = c.stream as TLSSocket;
+      if (link.use === 'verify-full') {
+        const wrong = tls.checkServerIdentity(link.spec.host, socket.getPeerCertificate(true));
+        if (wrong) return onSecure(wrong);
+      }
+      secured(sessionOf(socket));
+      onSecure();
+    });
+  };
+}
+
+/** One connection outside any pool (the server monitor, terminate), on the link like every other. */
+export function connectMysql(link: TargetLink, programName: string): Promise<ReturnType<mysql.Connection['promise']>> {
+  const spec = link.spec;
+  const conn = mysql.createConnection({
+    host: spec.host,
+    port: spec.port,
+    user: spec.user,
+    password: spec.password ?? undefined,
+    database: spec.database,
+    ssl: mysqlSsl(link),
+    connectAttributes: { program_name: programName },
+    stream: () => link.dial(),
+  });
+  // createConnection starts the handshake; the greeting (and so TLS) comes later.
+  secureMysqlConnection(conn, link, () => undefined);
+  return new Promise((resolve, reject) => {
+    // Before 'connect' an error fails the connect; after it, the caller's reads report it.
+    conn.on('error', reject);
+    conn.once('connect', () => resolve(conn.promise()));
+  });
+}
+
+/** mysql2's pool options for a link and settings (the bench's bare pool uses them too). */
+export function mysqlPoolOptions(link: TargetLink, settings: PoolSettings): mysql.PoolOptions {
+  const spec = link.spec;
   return {
     host: spec.host,
     port: spec.port,
     user: spec.user,
     password: spec.password ?? undefined,
     database: spec.database,
-    ssl: spec.tls ? { rejectUnauthorized: false } : undefined,
+    ssl: mysqlSsl(link),
     connectionLimit: settings.max,
     maxIdle: settings.maxIdle ?? settings.max,
     idleTimeout: settings.idleTimeoutMs,
@@ -59,28 +118,44 @@ export function mysqlPoolOptions(spec: TargetSpec, settings: PoolSettings): mysq
  * flags (in transaction) are read from the EOF packets that end result sets and from
  * the OK packets of other statements.
  */
-export function createMysqlDriver(spec: TargetSpec, settings: PoolSettings, tracker: ConnectionTracker): Driver<mysql.PoolConnection> {
+export function createMysqlDriver(link: TargetLink, via: Via | null, settings: PoolSettings, tracker: ConnectionTracker): Driver<mysql.PoolConnection> {
+  const leg = link.leg(via);
   const byConfig = new WeakMap<object, ConnRecord>();
+  const sockets = new WeakMap<ConnRecord, { destroy(err?: Error): void }>();
   const status = new WeakMap<ConnRecord, Status>();
   const hooked = new WeakSet<object>();
   let lastCreated: ConnRecord | null = null;
 
   const pool = mysql.createPool({
-    ...mysqlPoolOptions(spec, settings),
+    ...mysqlPoolOptions(link, settings),
     stream: (opts: { config: object }) => {
       const rec = tracker.begin();
       lastCreated = rec;
       byConfig.set(opts.config, rec);
       status.set(rec, { flags: 0 });
-      const socket = net.connect(spec.port, spec.host);
+      const socket = link.dial(via);
+      sockets.set(rec, socket);
       socket.setNoDelay(true);
-      socket.once('connect', () => tracker.mark(rec, 'socket'));
+      socket.once('connect', () => tracker.mark(rec, leg));
       socket.once('end', () => tracker.serverClosed(rec));
       socket.on('error', (err) => tracker.noteError(rec, err));
       socket.once('close', () => tracker.closed(rec));
       return socket;
     },
   });
+
+  const queues = pool as unknown as PoolQueues;
+  // mysql2 constructs the connection (and calls the stream factory) inside getConnection;
+  // the greeting, and so TLS, comes later. A connection that cannot be hooked is not used:
+  // without the hook its host name would go unchecked.
+  const secure = (rec: ConnRecord): void => {
+    const conn = queues._allConnections.peekBack() as HookedConnection | undefined;
+    if (!conn || byConfig.get(conn.config) !== rec) {
+      if (link.tls) sockets.get(rec)?.destroy(new Error('Poolscope could not attach its TLS check to this connection, so it was closed before any credential was sent'));
+      return;
+    }
+    if (link.tls) secureMysqlConnection(conn, link, (session) => tracker.secured(rec, session));
+  };
 
   pool.on('connection', (conn) => {
     const c = conn as unknown as HookedConnection;
@@ -135,7 +210,10 @@ export function createMysqlDriver(spec: TargetSpec, settings: PoolSettings, trac
         cb(null, conn);
       });
       // getConnection constructs a new connection synchronously, or not at all.
-      if (lastCreated !== before) created = lastCreated;
+      if (lastCreated !== before) {
+        created = lastCreated;
+        if (created) secure(created);
+      }
     },
     record: recordOf,
     serverId: (conn) => conn.threadId,

@@ -1,13 +1,15 @@
 import type { EventEmitter } from 'node:events';
+import type { TLSSocket } from 'node:tls';
 import pg from 'pg';
 import type { PoolSettings, TxStatus } from '../../../shared/events';
-import type { TargetSpec } from '../target-spec';
+import type { TargetLink, Via } from '../link/target-link';
+import { sessionOf } from '../link/tls';
 import type { ConnRecord, ConnectionTracker } from './connection-tracker';
 import type { Driver } from './driver';
 
-/** pg's Client keeps its protocol connection (an EventEmitter of wire messages) here. */
+/** pg's Client keeps its protocol connection (an EventEmitter of wire messages, and its stream) here. */
 interface WireClient {
-  connection: EventEmitter;
+  connection: EventEmitter & { stream: unknown };
   processID: number | null;
   getTransactionStatus(): string | null;
 }
@@ -41,15 +43,28 @@ function afterReady(wire: EventEmitter, answer: () => void): void {
   wire.on('end', once);
 }
 
-/** pg.Pool's configuration for a target and settings (the bench's bare pool uses it too). */
-export function pgPoolConfig(spec: TargetSpec, settings: PoolSettings): pg.PoolConfig {
+/**
+ * A pg Client's configuration on a link: every socket comes from the link (straight, through
+ * the SSH tunnel, or to the fault proxy with `via`), while host and port stay the target's, so
+ * TLS checks the target's name whatever the socket dials.
+ */
+export function pgClientConfig(link: TargetLink, via: Via | null): pg.ClientConfig {
+  const spec = link.spec;
   return {
     host: spec.host,
     port: spec.port,
     database: spec.database,
     user: spec.user,
     password: spec.password ?? undefined,
-    ssl: spec.tls ? { rejectUnauthorized: false } : undefined,
+    ssl: link.tls ?? false,
+    stream: () => link.socket(via),
+  };
+}
+
+/** pg.Pool's configuration for a link and settings (the bench's bare pool uses it too). */
+export function pgPoolConfig(link: TargetLink, settings: PoolSettings, via: Via | null = null): pg.PoolConfig {
+  return {
+    ...pgClientConfig(link, via),
     max: settings.max,
     min: settings.min ?? 0,
     connectionTimeoutMillis: settings.acquireTimeoutMs,
@@ -66,7 +81,8 @@ export function pgPoolConfig(spec: TargetSpec, settings: PoolSettings): pg.PoolC
  * connection is constructed by us and its wire events (socket connected, TLS,
  * AuthenticationOk, first ReadyForQuery) time the handshake.
  */
-export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker: ConnectionTracker): Driver<pg.PoolClient> {
+export function createPgDriver(link: TargetLink, via: Via | null, settings: PoolSettings, tracker: ConnectionTracker): Driver<pg.PoolClient> {
+  const leg = link.leg(via);
   const records = new WeakMap<object, ConnRecord>();
 
   class InstrumentedClient extends pg.Client {
@@ -75,8 +91,12 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
       const rec = tracker.begin();
       records.set(this, rec);
       const wire = (this as unknown as WireClient).connection;
-      wire.once('connect', () => tracker.mark(rec, 'socket'));
-      wire.once('sslconnect', () => tracker.mark(rec, 'tls'));
+      wire.once('connect', () => tracker.mark(rec, leg));
+      // pg says 'sslconnect' when it starts the handshake; the session is known once it is done.
+      wire.once('sslconnect', () => {
+        const secure = (this as unknown as WireClient).connection.stream as TLSSocket;
+        secure.once('secureConnect', () => tracker.secured(rec, sessionOf(secure)));
+      });
       wire.once('authenticationOk', () => tracker.mark(rec, 'auth'));
       // Errors during the handshake reach only the connect callback, and a FATAL one
       // (57P01: terminated by an administrator) only the running query: keep their text.
@@ -117,7 +137,7 @@ export function createPgDriver(spec: TargetSpec, settings: PoolSettings, tracker
     }
   }
 
-  const pool = new pg.Pool({ ...pgPoolConfig(spec, settings), Client: InstrumentedClient as unknown as typeof pg.Client });
+  const pool = new pg.Pool({ ...pgPoolConfig(link, settings, via), Client: InstrumentedClient as unknown as typeof pg.Client });
   // An idle client's error is re-emitted on the pool; the client's own listener has
   // already recorded it, and an unhandled 'error' would end the process.
   pool.on('error', () => {});

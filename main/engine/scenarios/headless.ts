@@ -1,8 +1,9 @@
 import type { PoolEvent } from '../../../shared/events';
+import { protectionLine } from '../../../shared/protection';
 import type { Recording, Scenario, StepOutcome } from '../../../shared/scenario';
 import type { Counters } from '../../../shared/snapshot';
 import type { EmbeddedOptions } from '../embedded/embedded-postgres';
-import { Engine } from '../engine';
+import { Engine, type EngineOptions } from '../engine';
 import { PoolscopeError, maskTarget, messageOf, redactUrls } from '../errors';
 import { PoolscopeService } from '../service';
 import type { ConditionResult } from './runner';
@@ -15,6 +16,8 @@ export interface RunReport {
   scenario: { name: string; title: string };
   /** As shown: never a password. */
   target: string | null;
+  /** How the target's connections are protected (TLS, SSH), as the target panel says it. */
+  protection: string | null;
   passed: boolean;
   exitCode: ExitCode;
   /** Why the scenario could not run, if it could not. */
@@ -28,8 +31,10 @@ export interface RunReport {
 }
 
 export interface HeadlessOptions {
-  /** A database URL; absent: the scenario's own target ("embedded" starts the embedded PostgreSQL). */
-  target?: string;
+  /** A database URL or target fields (TLS, SSH); absent: the scenario's own target ("embedded" starts the embedded PostgreSQL). */
+  target?: string | object;
+  /** SSH host keys (see EngineOptions.knownHosts). */
+  knownHosts?: EngineOptions['knownHosts'];
   embedded?: Omit<EmbeddedOptions, 'onProgress'>;
   /** Keep a recording of the run (returned with the report). */
   record?: boolean;
@@ -44,8 +49,9 @@ export interface HeadlessOptions {
  */
 export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}): Promise<{ report: RunReport; recording: Recording | null }> {
   const target = opts.target ?? (scenario.target === 'embedded' ? undefined : scenario.target);
-  const report: RunReport = { scenario: { name: scenario.name, title: scenario.title }, target: target === undefined ? 'embedded' : maskTarget(target), passed: false, exitCode: 2, error: null, steps: [], expects: [], counters: null };
-  const engine = new Engine({ target, embedded: opts.embedded });
+  const shown = target === undefined ? 'embedded' : typeof target === 'string' ? maskTarget(target) : 'the target given';
+  const report: RunReport = { scenario: { name: scenario.name, title: scenario.title }, target: shown, protection: null, passed: false, exitCode: 2, error: null, steps: [], expects: [], counters: null };
+  const engine = new Engine({ target, embedded: opts.embedded, knownHosts: opts.knownHosts });
   const unsubscribe = opts.onEvent ? engine.log.subscribe(opts.onEvent) : () => undefined;
   try {
     await engine.start();
@@ -55,6 +61,7 @@ export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}
     return { report, recording: null };
   }
   report.target = engine.pool.target.display;
+  report.protection = protectionLine(engine.pool.target, engine.log.live.pools[engine.pool.id]?.tlsSession ?? null, Date.now());
   const service = new PoolscopeService(engine);
   let recording: Recording | null = null;
   try {

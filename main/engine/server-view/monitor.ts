@@ -1,11 +1,12 @@
-import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { ServerSession } from '../../../shared/events';
 import { type Clock, every } from '../clock';
-import { messageOf, scrubber } from '../errors';
+import { messageOf } from '../errors';
 import type { EventLog } from '../event-log';
 import { statementTexts } from '../statement-text';
-import type { TargetSpec } from '../target-spec';
+import type { TargetLink } from '../link/target-link';
+import { connectMysql } from '../pool/mysql-driver';
+import { pgClientConfig } from '../pool/pg-driver';
 
 const POLL_MS = 250;
 /**
@@ -30,8 +31,9 @@ interface Reader {
 
 const ms = (v: unknown): number | null => (v === null || v === undefined ? null : new Date(v as string).getTime());
 
-async function pgReader(spec: TargetSpec, shown: (sql: string) => string): Promise<Reader> {
-  const client = new pg.Client({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, application_name: 'poolscope-monitor', ssl: spec.tls ? { rejectUnauthorized: false } : undefined });
+async function pgReader(link: TargetLink, shown: (sql: string) => string): Promise<Reader> {
+  const spec = link.spec;
+  const client = new pg.Client({ ...pgClientConfig(link, null), application_name: 'poolscope-monitor' });
   client.on('error', () => undefined); // a lost monitor fails its next read, which is reported
   await client.connect();
   const limits = await client.query(
@@ -60,8 +62,9 @@ async function pgReader(spec: TargetSpec, shown: (sql: string) => string): Promi
   };
 }
 
-async function mysqlReader(spec: TargetSpec, shown: (sql: string) => string): Promise<Reader> {
-  const conn = await mysql.createConnection({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, connectAttributes: { program_name: 'poolscope-monitor' } });
+async function mysqlReader(link: TargetLink, shown: (sql: string) => string): Promise<Reader> {
+  const spec = link.spec;
+  const conn = await connectMysql(link, 'poolscope-monitor');
   conn.on('error', () => undefined);
   const [limits] = await conn.query('SELECT @@max_connections AS max, CONNECTION_ID() AS me');
   const l = (limits as { max: number; me: number }[])[0];
@@ -108,7 +111,7 @@ async function mysqlReader(spec: TargetSpec, shown: (sql: string) => string): Pr
  * (the server went away) is reported in the note, and the next tick connects again.
  */
 export class ServerMonitor {
-  readonly #spec: TargetSpec;
+  readonly #link: TargetLink;
   readonly #log: EventLog;
   /** Every session's query, as our own statements are shown. */
   readonly #shown: (sql: string) => string;
@@ -116,10 +119,10 @@ export class ServerMonitor {
   #busy = false;
   readonly #cancel: () => void;
 
-  constructor(spec: TargetSpec, log: EventLog, clock: Clock) {
-    this.#spec = spec;
+  constructor(link: TargetLink, log: EventLog, clock: Clock) {
+    this.#link = link;
     this.#log = log;
-    this.#shown = statementTexts(spec.engine, scrubber(spec.password));
+    this.#shown = statementTexts(link.spec.engine, link.scrub);
     this.#cancel = every(clock, POLL_MS, () => void this.#poll());
   }
 
@@ -134,13 +137,13 @@ export class ServerMonitor {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      this.#reader ??= await (this.#spec.engine === 'postgres' ? pgReader(this.#spec, this.#shown) : mysqlReader(this.#spec, this.#shown));
+      this.#reader ??= await (this.#link.spec.engine === 'postgres' ? pgReader(this.#link, this.#shown) : mysqlReader(this.#link, this.#shown));
       this.#log.emit({ type: 'server.observed', ...(await this.#reader.read()) });
     } catch (err) {
       const r = this.#reader;
       this.#reader = null;
       void r?.close().catch(() => undefined);
-      const why = scrubber(this.#spec.password)(messageOf(err));
+      const why = this.#link.scrub(messageOf(err));
       this.#log.emit({ type: 'server.observed', sessions: [], maxConnections: null, reserved: null, monitorId: null, note: `The monitor cannot read the server's sessions: ${why}` });
     } finally {
       this.#busy = false;

@@ -1,18 +1,19 @@
-import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { PoolscopeError, messageOf, scrubber } from '../errors';
-import { type TargetSpec, targetInfo } from '../target-spec';
+import { PoolscopeError, messageOf } from '../errors';
+import type { TargetLink } from '../link/target-link';
+import { connectMysql } from '../pool/mysql-driver';
+import { pgClientConfig } from '../pool/pg-driver';
 
 /**
  * Ends one server session from outside its pool, on a short-lived connection of its own
  * (never a pooled one, never through the fault proxy): pg_terminate_backend, or KILL.
  * The caller has checked that the session is Poolscope's.
  */
-export async function terminateSession(spec: TargetSpec, serverId: number): Promise<void> {
-  const scrub = scrubber(spec.password);
+export async function terminateSession(link: TargetLink, serverId: number): Promise<void> {
+  const spec = link.spec;
   try {
     if (spec.engine === 'postgres') {
-      const client = new pg.Client({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, application_name: 'poolscope-admin', ssl: spec.tls ? { rejectUnauthorized: false } : undefined });
+      const client = new pg.Client({ ...pgClientConfig(link, null), application_name: 'poolscope-admin' });
       client.on('error', () => undefined);
       await client.connect();
       try {
@@ -22,7 +23,7 @@ export async function terminateSession(spec: TargetSpec, serverId: number): Prom
         await client.end().catch(() => undefined);
       }
     } else {
-      const conn = await mysql.createConnection({ host: spec.host, port: spec.port, user: spec.user, password: spec.password ?? undefined, database: spec.database, ssl: spec.tls ? { rejectUnauthorized: false } : undefined });
+      const conn = await connectMysql(link, 'poolscope-admin');
       conn.on('error', () => undefined);
       try {
         await conn.query(`KILL ${Math.trunc(serverId)}`);
@@ -32,6 +33,6 @@ export async function terminateSession(spec: TargetSpec, serverId: number): Prom
     }
   } catch (err) {
     const how = spec.engine === 'postgres' ? 'pg_terminate_backend' : 'KILL';
-    throw new PoolscopeError('server-error', `Could not terminate session ${serverId} on ${targetInfo(spec).display} (${how}): ${scrub(messageOf(err))}. Check that the user may end its own sessions.`);
+    throw new PoolscopeError('server-error', `Could not terminate session ${serverId} on ${link.info().display} (${how}): ${link.scrub(messageOf(err))}. Check that the user may end its own sessions.`);
   }
 }

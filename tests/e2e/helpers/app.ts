@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright';
 import { inject } from 'vitest';
 import type { PoolSettings } from '../../../shared/events';
-import { Engine } from '../../../main/engine/engine';
+import { Engine, type EngineOptions } from '../../../main/engine/engine';
 import { PoolscopeService } from '../../../main/engine/service';
 import { type WebHost, startWebHost } from '../../../main/web/web-host';
 import { launchChromium } from './chromium';
@@ -28,9 +28,10 @@ export interface App {
  * `embedded`: the engine starts its own embedded PostgreSQL in a temp dir (for suites that
  * restart it or reconfigure it freely); otherwise it uses the run's shared server.
  */
-export async function openApp(opts: { settings: Partial<PoolSettings>; embedded?: boolean; height?: number; acceptDownloads?: boolean }): Promise<App> {
+export async function openApp(opts: { settings: Partial<PoolSettings>; embedded?: boolean; height?: number; acceptDownloads?: boolean; knownHosts?: EngineOptions['knownHosts'] }): Promise<App> {
   const dataDir = opts.embedded ? await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-')) : null;
-  const engine = await Engine.start(dataDir ? { embedded: { dataDir }, settings: opts.settings } : { target: inject('pgUrl'), settings: opts.settings });
+  const knownHosts = opts.knownHosts;
+  const engine = await Engine.start(dataDir ? { embedded: { dataDir }, settings: opts.settings, knownHosts } : { target: inject('pgUrl'), settings: opts.settings, knownHosts });
   const service = new PoolscopeService(engine);
   const sent: SentCommand[] = [];
   recordCommands(service, sent);

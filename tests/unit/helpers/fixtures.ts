@@ -24,9 +24,10 @@ export const target: TargetInfo = {
   port: 5432,
   database: 'd',
   user: 'u',
-  tls: false,
+  tls: { mode: 'disable', use: 'off', ca: null, cert: null, key: null },
+  ssh: null,
   display: 'postgres://u@127.0.0.1:5432/d',
   embedded: false,
 };
 
-export const handshake: HandshakeTimings = { socketMs: 1, tlsMs: null, authMs: 2, readyMs: 0.5, totalMs: 3.5 };
+export const handshake: HandshakeTimings = { socketMs: 1, sshMs: null, tlsMs: null, authMs: 2, readyMs: 0.5, totalMs: 3.5 };

@@ -102,17 +102,20 @@ export function formatRatio(r: number | null): string {
 }
 
 export interface WaterfallSegment {
-  key: 'socket' | 'tls' | 'auth' | 'ready';
+  key: 'socket' | 'ssh' | 'tls' | 'auth' | 'ready';
   label: string;
   ms: number;
   /** Share of the bar, 0..100. */
   percent: number;
 }
 
-/** The handshake phases as bar segments, TLS only when the connection used it. */
-export function waterfallSegments(h: { socketMs: number; tlsMs: number | null; authMs: number; readyMs: number }): WaterfallSegment[] {
+/**
+ * The handshake phases as bar segments, TLS only when the connection used it. Through an
+ * SSH tunnel the first leg is the SSH channel (the bastion's connect included), not a socket.
+ */
+export function waterfallSegments(h: { socketMs: number; sshMs: number | null; tlsMs: number | null; authMs: number; readyMs: number }): WaterfallSegment[] {
   const parts: Omit<WaterfallSegment, 'percent'>[] = [
-    { key: 'socket', label: 'socket', ms: h.socketMs },
+    h.sshMs === null ? { key: 'socket', label: 'socket', ms: h.socketMs } : { key: 'ssh', label: 'SSH channel', ms: h.sshMs },
     ...(h.tlsMs === null ? [] : [{ key: 'tls' as const, label: 'TLS', ms: h.tlsMs }]),
     { key: 'auth', label: 'authentication', ms: h.authMs },
     { key: 'ready', label: 'ready', ms: h.readyMs },

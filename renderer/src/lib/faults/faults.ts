@@ -14,6 +14,7 @@ export const KIND_LABEL: Record<FaultKind, string> = {
   reset: 'connections reset',
   terminate: 'session terminated',
   restart: 'database restart',
+  tunnel: 'SSH tunnel dropped',
 };
 
 export interface RecoveryRow {

@@ -12,6 +12,7 @@
 import type { Transport } from '../../../../shared/api';
 import type { Commands, LoadSpec, PoolSettingsInput, SavedTarget, TargetRequest } from '../../../../shared/api';
 import type { PoolEvent, TargetInfo } from '../../../../shared/events';
+import type { TargetFields } from '../../../../shared/target-schema';
 import type { Toxics } from '../../../../shared/faults';
 import type { Recording, ScenarioInfo } from '../../../../shared/scenario';
 import { Replay, type ReplayMark, parseRecording } from '../replay/replay';
@@ -216,8 +217,14 @@ export class Inspector {
     return this.#invoke(() => this.#transport.invoke('targets.list', undefined));
   }
 
-  saveTarget(name: string, url: string): Promise<{ saved: SavedTarget; note: string | null }> {
-    return this.#invoke(() => this.#transport.invoke('targets.save', { name, target: { kind: 'url', url } }));
+  /** Saves a profile: a URL (an import) or the form's fields, with pool settings when given. */
+  saveTarget(req: Commands['targets.save']['req']): Promise<{ saved: SavedTarget; note: string | null }> {
+    return this.#invoke(() => this.#transport.invoke('targets.save', req));
+  }
+
+  /** A URL as target fields (its TLS parameters read, or refused naming the one at fault). */
+  parseTargetUrl(url: string): Promise<TargetFields> {
+    return this.#invoke(() => this.#transport.invoke('targets.parse', { url }));
   }
 
   removeSavedTarget(id: string): Promise<void> {

@@ -79,7 +79,9 @@ export function describeEvent(e: PoolEvent): string {
     case 'pool.created':
       return `${e.target.display}, max ${e.settings.max}`;
     case 'pool.verified':
-      return `server ${e.serverVersion}`;
+      return `server ${e.serverVersion}${e.tls?.protocol ? `, ${e.tls.protocol}` : ''}`;
+    case 'tunnel.changed':
+      return e.message;
     case 'pool.ending':
       return 'ending';
     case 'pool.ended':

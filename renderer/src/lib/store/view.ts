@@ -75,6 +75,8 @@ export interface InspectorView {
   borrowers: Readonly<Record<string, BorrowerView>>;
   load: LoadView | null;
   targetError: string | null;
+  /** The active target's SSH tunnel once it changed (down, or up again). */
+  tunnel: Snapshot['tunnel'];
   embedded: Snapshot['embedded'];
   counters: Counters;
   loadStats: Snapshot['loadStats'];
@@ -169,6 +171,7 @@ export function buildView(s: Snapshot): InspectorView {
     borrowers: s.borrowers,
     load: s.load === null ? null : { ...s.load },
     targetError: s.targetError,
+    tunnel: s.tunnel === null ? null : { ...s.tunnel },
     embedded: s.embedded === null ? null : { ...s.embedded },
     counters: { ...s.counters, closedBy: { ...s.counters.closedBy } },
     loadStats: s.loadStats === null ? null : { ...s.loadStats },

@@ -24,11 +24,14 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 /** A failed request: `code` is the ApiError code ('bad-request', 'acquire-timeout', ...) or 'disconnected'. */
 export class TransportError extends Error {
   readonly code: string;
+  /** With an SSH host key refusal: the key, for the user to check and accept. */
+  readonly hostKey: ApiError['hostKey'];
 
   constructor(error: ApiError) {
     super(error.message);
     this.name = 'TransportError';
     this.code = error.code;
+    this.hostKey = error.hostKey;
   }
 }
 
