@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'not-embedded'
   | 'bad-scenario'
   | 'no-scenario'
-  | 'recording';
+  | 'recording'
+  | 'needs-confirmation';
 
 export class PoolscopeError extends Error {
   readonly code: ErrorCode;

@@ -174,7 +174,12 @@ export class PoolscopeService {
       'sweep.start': (spec) => this.#sweep.start(spec),
       'sweep.stop': () => this.#sweep.stop(),
       'scenario.list': async () => builtInInfos(),
-      'scenario.open': async (req) => this.scenarios.open('builtIn' in req ? requireBuiltIn(req.builtIn) : scenarioFrom(req.source, req.fileName ?? 'scenario.json')),
+      // A file is code from elsewhere: its SQL waits for scenario.confirm; the built-ins are ours.
+      'scenario.open': async (req) =>
+        'builtIn' in req
+          ? this.scenarios.open(requireBuiltIn(req.builtIn), { review: false })
+          : this.scenarios.open(scenarioFrom(req.source, req.fileName ?? 'scenario.json'), { review: true }),
+      'scenario.confirm': async ({ id }) => this.scenarios.confirm(id),
       'scenario.play': async () => this.scenarios.play(),
       'scenario.pause': async () => this.scenarios.pause(),
       'scenario.step': async () => this.scenarios.step(),
