@@ -73,7 +73,7 @@ export class PoolscopeService {
     this.#unwatch = engine.log.subscribe((e) => {
       if (e.type === 'pool.verified') engine.clock.setTimer(() => void this.#watchServer(), 0);
       else if (e.type === 'connection.opened' && e.serverId !== null) this.#ourIds.add(e.serverId);
-      else if (e.type === 'server.observed' && e.monitorId !== null) this.#forgetGone(e.sessions);
+      else if (e.type === 'server.observed') this.#forgetGone(e.sessions);
     });
     if (engine.targetSpec) void this.#watchServer();
     const saved = () => {
@@ -220,7 +220,11 @@ export class PoolscopeService {
     throw new PoolscopeError('not-ours', `Session ${serverId} is not one of Poolscope's connections (no open connection has that ${s.server ? 'server id' : 'id, and the server view is not read yet'}). Poolscope terminates only its own sessions; end others with the database's own tools.`);
   }
 
-  /** An id the server no longer lists may be reused by someone else's session: forgotten, unless an open connection still has it. */
+  /**
+   * An id the server no longer lists may be reused by someone else's session: forgotten,
+   * unless an open connection still has it. A failed read lists nothing: then only open
+   * connections' ids are kept (the set cannot grow while the monitor is down).
+   */
   #forgetGone(sessions: readonly { id: number }[]): void {
     const listed = new Set(sessions.map((x) => x.id));
     const open = new Set(Object.values(this.engine.log.live.connections).map((c) => c.serverId));
