@@ -3,9 +3,10 @@
 // `poolscope web` serves the UI to a browser instead of Electron's window;
 // `poolscope run` plays a scenario with no window (a CI check), `poolscope list` lists the built-ins.
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SCENARIO_FILE_MAX } from '../shared/api';
 import type { PoolEvent } from '../shared/events';
 import { protectionLine } from '../shared/protection';
 import type { Scenario } from '../shared/scenario';
@@ -20,35 +21,53 @@ import { BUILT_IN_NAMES, builtIn, builtInInfos } from './engine/scenarios/builti
 import { type RunReport, runHeadless } from './engine/scenarios/headless';
 import { PoolscopeService, scenarioFrom } from './engine/service';
 import { type WebHost, WebHostError, assertBuilt, startWebHost } from './web/web-host';
+import { indented, oneLine, printable, terminalJson } from './terminal-text';
 
-const USAGE = `Usage: poolscope watch [--target URL] [SSH options]
-       poolscope web [--port N] [--target URL] [SSH options] [--no-open]
-       poolscope run <built-in | file.json> [--target URL] [SSH options] [--json] [--record FILE]
+const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH options]
+       poolscope web [--port N] [--target URL | --target-file FILE] [SSH options] [--no-open]
+       poolscope run <built-in | file.json> [--target URL | --target-file FILE] [SSH options] [--allow-sql] [--json] [--record FILE]
        poolscope list [--json]
 
   watch   start the pool on the target and print its state every second (Ctrl+C stops)
   web     start the pool and serve the UI to a browser on 127.0.0.1 (Ctrl+C stops)
   run     play a scenario with no window: each step and expect with its outcome.
           Exit code 0: all passed; 1: an expect (or a wait until) failed;
-          2: the scenario cannot run (bad file, target unreachable, a step refused)
+          2: the scenario cannot run (bad file, SQL not allowed, target unreachable, a step refused)
   list    the built-in scenarios
 
-  --target URL   postgres://user:password@host:5432/db or mysql://user:password@host:3306/db;
-                 without it, an embedded PostgreSQL with a demo schema is started.
-                 TLS in the URL: sslmode=disable|allow|prefer|require|verify-ca|verify-full
-                 (MySQL: ssl-mode=REQUIRED|VERIFY_CA|VERIFY_IDENTITY, ssl=true), and
-                 sslrootcert=FILE (ssl-ca), sslcert=FILE and sslkey=FILE (ssl-cert, ssl-key).
-                 See docs/remote-databases.md.
+  --target URL        postgres://user:password@host:5432/db or mysql://user:password@host:3306/db.
+                      A password on the command line is visible to other users (ps): prefer
+  --target-file FILE  a file holding the URL (keep it private: chmod 600), or
+  POOLSCOPE_TARGET    the URL in this environment variable (used when neither option is given).
+                      Without a target, an embedded PostgreSQL with a demo schema is started
+                      (run: the scenario file's own target).
+                      TLS in the URL: sslmode=disable|allow|prefer|require|verify-ca|verify-full
+                      (MySQL: ssl-mode=REQUIRED|VERIFY_CA|VERIFY_IDENTITY, ssl=true), and
+                      sslrootcert=FILE (ssl-ca), sslcert=FILE and sslkey=FILE (ssl-cert, ssl-key).
+                      See docs/remote-databases.md.
   --ssh USER@HOST[:PORT]   reach the database through this SSH host (port 22 by default)
   --ssh-key FILE           with this private key (its passphrase, if any, from
                            POOLSCOPE_SSH_PASSPHRASE)
   --ssh-agent              with the keys of the running SSH agent (SSH_AUTH_SOCK)
   --ssh-host-key SHA256:…  the SSH host key to accept when known_hosts does not list it;
                            without it an unknown host key is refused, with its fingerprint
-  --port N       web: the port to listen on (default: a free one)
-  --no-open      web: print the URL but do not open a browser
-  --json         run, list: one JSON object on stdout (steps, expects, outcomes, counters)
-  --record FILE  run: write a recording of the run (events, snapshot, notes) to FILE`;
+  --allow-sql         run: let a scenario file send its own SQL (tx.run steps, custom load
+                      queries). A scenario file is code: without this, one with SQL is refused
+                      and its SQL listed. Built-in scenarios need no flag.
+  --port N            web: the port to listen on (default: a free one)
+  --no-open           web: print the URL but do not open a browser
+  --json              run, list: one JSON object on stdout (steps, expects, outcomes, counters)
+  --record FILE       run: write a recording of the run (events, snapshot, notes) to FILE`;
+
+// Everything printed goes through printable(): a scenario file's text (and what a database
+// answered it) must not drive the terminal.
+function say(text: string): void {
+  console.log(printable(text));
+}
+
+function warn(text: string): void {
+  console.error(printable(text));
+}
 
 /** Why the engine did not start: its own message (a target in it is masked), else any URL in the text masked. */
 function startFailure(err: unknown): string {
@@ -57,7 +76,7 @@ function startFailure(err: unknown): string {
 
 /** Exit code 2: nothing could run (bad usage, a target or file that cannot be used); `run` keeps 1 for a failed expect. */
 function fail(message: string): never {
-  console.error(`poolscope: ${message}`);
+  warn(`poolscope: ${message}`);
   process.exit(2);
 }
 
@@ -70,20 +89,63 @@ function protectionOf(engine: Engine): string {
   return `poolscope: ${protectionLine(pool.target, engine.log.live.pools[pool.id]?.tlsSession ?? null, Date.now())}`;
 }
 
+/** A file's text; a RangeError past `max` bytes, without reading the rest (a huge file, /dev/zero). */
+async function readCapped(file: string, max: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(max + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > max) throw new RangeError(`more than ${max} bytes`);
+    return buffer.subarray(0, filled).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The target: --target, --target-file or POOLSCOPE_TARGET (in that order; the options
+ * exclude each other); undefined for the default. Never echoes what it read: it holds a password.
+ */
+async function targetUrl(url: string | undefined, file: string | undefined): Promise<string | undefined> {
+  if (url !== undefined && file !== undefined) fail('give --target or --target-file, not both.');
+  if (url !== undefined) return url;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = (await readCapped(file, 64 * 1024)).trim();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const why = err instanceof RangeError ? 'it is too large for a URL' : code === 'ENOENT' ? 'no such file' : messageOf(err);
+      return fail(`--target-file ${file} cannot be read: ${why}.`);
+    }
+    if (text === '' || text.includes('\n')) fail(`--target-file ${file} must hold one database URL on one line.`);
+    const { mode } = await stat(file);
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) warn(`poolscope: note: ${file} can be read by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it.`);
+    return text;
+  }
+  const env = process.env.POOLSCOPE_TARGET?.trim();
+  return env ? env : undefined;
+}
+
 async function watch(target: Target): Promise<void> {
   const engine = new Engine({ target });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    console.log('poolscope: stopping…');
+    say('poolscope: stopping…');
     await engine.stop();
     process.exit(0);
   };
   process.on('SIGINT', stop).on('SIGTERM', stop);
 
   engine.log.subscribe((ev) => {
-    if (ev.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
+    if (ev.type === 'embedded.progressed') say(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
   });
   try {
     await engine.start();
@@ -93,13 +155,13 @@ async function watch(target: Target): Promise<void> {
   const e = engine;
   const pool = e.pool;
   const info = e.log.live.pools[pool.id];
-  console.log(protectionOf(e));
-  console.log(`poolscope: watching ${pool.target.display} (${info?.serverVersion ?? 'unknown version'}), pool max ${pool.settings.max}. Ctrl+C stops.`);
+  say(protectionOf(e));
+  say(`poolscope: watching ${pool.target.display} (${info?.serverVersion ?? 'unknown version'}), pool max ${pool.settings.max}. Ctrl+C stops.`);
   setInterval(() => {
     const s = e.log.live;
     const c = poolCounts(s, pool.id);
     const p99 = quantile(s.acquireWait, 0.99);
-    console.log(
+    say(
       `total ${c.total}/${c.max}  idle ${c.idle}  borrowed ${c.borrowed}  connecting ${c.connecting}  waiting ${c.waiting}` +
         `  | acquired ${s.counters.acquired}  timed out ${s.counters.timedOut}  statements ${s.counters.statements}` +
         (p99 === null ? '' : `  wait p99 ${p99.toFixed(1)} ms`),
@@ -137,13 +199,13 @@ async function web(target: Target, port: number, open: boolean): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    console.log('poolscope: stopping…');
+    say('poolscope: stopping…');
     let code = 0;
     try {
       await host?.close();
       await service.stop();
     } catch (err) {
-      console.error(`poolscope: while stopping: ${messageOf(err)}`);
+      warn(`poolscope: while stopping: ${messageOf(err)}`);
       code = 1;
     }
     process.exit(code);
@@ -154,7 +216,7 @@ async function web(target: Target, port: number, open: boolean): Promise<void> {
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 
   engine.log.subscribe((ev) => {
-    if (ev.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
+    if (ev.type === 'embedded.progressed') say(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
   });
   // Listen first: a taken port fails at once, not after the database started. Nobody has
   // the URL (the token) before the engine is up and the line below is printed.
@@ -172,33 +234,37 @@ async function web(target: Target, port: number, open: boolean): Promise<void> {
   }
   const pool = engine.pool;
   const info = engine.log.live.pools[pool.id];
-  console.log(protectionOf(engine));
-  console.log(`poolscope: serving ${pool.target.display} (${info?.serverVersion ?? 'unknown version'}), pool max ${pool.settings.max}. Ctrl+C stops.`);
-  console.log(`poolscope: open ${host.url}`);
+  say(protectionOf(engine));
+  say(`poolscope: serving ${pool.target.display} (${info?.serverVersion ?? 'unknown version'}), pool max ${pool.settings.max}. Ctrl+C stops.`);
+  say(`poolscope: open ${host.url}`);
   const headless = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
   if (open && !process.env.CI && !headless) openBrowser(host.url);
 }
 
-/** A built-in by name, else a file; a problem exits 2 with what to check. */
-async function loadScenario(arg: string): Promise<Scenario> {
+/** A built-in by name, else a file (at most 1 MB, as in the app); a problem exits 2 with what to check. */
+async function loadScenario(arg: string): Promise<{ scenario: Scenario; builtIn: boolean }> {
   const named = builtIn(arg);
-  if (named) return named;
+  if (named) return { scenario: named, builtIn: true };
   let text: string;
   try {
-    text = await readFile(arg, 'utf8');
+    text = await readCapped(arg, SCENARIO_FILE_MAX);
   } catch (err) {
+    if (err instanceof RangeError) return fail(`"${arg}" is larger than 1 MB: a scenario file must be under 1 MB (as in the app).`);
     const code = (err as { code?: unknown }).code;
     const why = code === 'ENOENT' ? 'no such file' : messageOf(err);
     return fail(`"${arg}" is neither a built-in scenario (${BUILT_IN_NAMES.join(', ')}) nor a readable file: ${why}.`);
   }
   try {
-    return scenarioFrom(text, basename(arg));
+    return { scenario: scenarioFrom(text, basename(arg)), builtIn: false };
   } catch (err) {
     return fail(messageOf(err));
   }
 }
 
 const STATUS_MARK = { passed: 'ok  ', failed: 'FAIL', skipped: 'skip', pending: '    ', running: '..  ' } as const;
+
+/** A step's continuation lines: indented below its number, so a file's text cannot pass for a line of ours. */
+const DETAIL = ' '.repeat(11);
 
 /** The run as it happens: how the target is protected once it answered, then one line per finished step (notes in full). */
 function eventPrinter(scenario: Scenario): (e: PoolEvent) => void {
@@ -208,49 +274,58 @@ function eventPrinter(scenario: Scenario): (e: PoolEvent) => void {
     if (e.type === 'pool.created' && !connected) created = e;
     else if (e.type === 'pool.verified' && !connected && created?.poolId === e.poolId) {
       connected = true;
-      console.log(`poolscope: ${protectionLine(created.target, e.tls, Date.now())}`);
-      console.log(`poolscope: ${scenario.name}: ${scenario.title}`);
+      say(`poolscope: ${protectionLine(created.target, e.tls, Date.now())}`);
+      say(`poolscope: ${oneLine(scenario.name)}: ${oneLine(scenario.title)}`);
     } else printEvent(e);
   };
 }
 
+/** One line per finished step (notes in full). */
 function printEvent(e: PoolEvent): void {
-  if (e.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${e.phase}: ${e.message}`);
-  else if (e.type === 'scenario.noted') console.log(`       > ${e.text}`);
+  if (e.type === 'embedded.progressed') say(`poolscope: embedded PostgreSQL ${e.phase}: ${e.message}`);
+  else if (e.type === 'scenario.noted') say(`       > ${indented(e.text, '         ')}`);
   else if (e.type === 'scenario.stepped' && e.outcome.status !== 'running' && e.outcome.status !== 'pending') {
     const o = e.outcome;
     const took = o.startedAt !== null && o.endedAt !== null ? ` (${Math.round(o.endedAt - o.startedAt)} ms)` : '';
     if (o.summary.startsWith('note: ')) return;
-    console.log(`${String(o.index + 1).padStart(3)} ${STATUS_MARK[o.status]} ${o.summary}${took}${o.message ? `\n           ${o.message}` : ''}`);
+    say(`${String(o.index + 1).padStart(3)} ${STATUS_MARK[o.status]} ${oneLine(o.summary)}${took}${o.message ? `\n${DETAIL}${indented(o.message, DETAIL)}` : ''}`);
   }
 }
 
 function printSummary(r: RunReport): void {
-  for (const s of r.steps.filter((x) => x.status === 'skipped')) console.log(`${String(s.index + 1).padStart(3)} ${STATUS_MARK.skipped} ${s.summary}`);
+  for (const s of r.steps.filter((x) => x.status === 'skipped')) say(`${String(s.index + 1).padStart(3)} ${STATUS_MARK.skipped} ${oneLine(s.summary)}`);
   const expects = r.expects.length;
   const passedExpects = r.expects.filter((x) => x.passed).length;
   if (r.counters) {
     const c = r.counters;
-    console.log(`counters: acquired ${c.acquired}, released ${c.released}, timed out ${c.timedOut}, failed ${c.failed}, opened ${c.opened}, closed ${c.closed}, leaks flagged ${c.leaksFlagged}, statements ${c.statements}`);
+    say(`counters: acquired ${c.acquired}, released ${c.released}, timed out ${c.timedOut}, failed ${c.failed}, opened ${c.opened}, closed ${c.closed}, leaks flagged ${c.leaksFlagged}, statements ${c.statements}`);
   }
-  if (r.error) console.error(`poolscope: ${r.scenario.name}: ${r.error}`);
-  else console.log(`${r.passed ? 'PASSED' : 'FAILED'}: ${r.scenario.name} on ${r.target}: ${passedExpects} of ${expects} expects passed`);
+  const name = oneLine(r.scenario.name);
+  if (r.error) warn(`poolscope: ${name}: ${indented(r.error, '  ')}`);
+  else say(`${r.passed ? 'PASSED' : 'FAILED'}: ${name} on ${oneLine(r.target ?? '')}: ${passedExpects} of ${expects} expects passed`);
 }
 
-async function run(arg: string | undefined, target: Target, json: boolean, recordTo: string | undefined): Promise<void> {
+async function run(arg: string | undefined, target: Target, opts: { allowSql: boolean; json: boolean; recordTo: string | undefined }): Promise<void> {
+  const { json, recordTo } = opts;
   if (!arg) fail(`run needs a built-in name or a scenario file.\n${USAGE}`);
-  const scenario = await loadScenario(arg);
-  const { report, recording } = await runHeadless(scenario, { target, record: recordTo !== undefined, onEvent: json ? undefined : eventPrinter(scenario) });
+  const { scenario, builtIn: trusted } = await loadScenario(arg);
+  const { report, recording } = await runHeadless(scenario, {
+    target,
+    allowSql: trusted || opts.allowSql,
+    record: recordTo !== undefined,
+    onEvent: json ? undefined : eventPrinter(scenario),
+    onTargetMismatch: (text) => warn(`poolscope: note: ${oneLine(text)}`),
+  });
   if (recordTo !== undefined && recording) {
     try {
       await writeFile(recordTo, JSON.stringify(recording));
-      if (!json) console.log(`poolscope: recording written to ${recordTo} (${recording.events.length} events)`);
+      if (!json) say(`poolscope: recording written to ${recordTo} (${recording.events.length} events)`);
     } catch (err) {
       report.exitCode = 2;
       report.error = `the recording could not be written to ${recordTo}: ${messageOf(err)}`;
     }
   }
-  if (json) console.log(JSON.stringify(report, null, 2));
+  if (json) console.log(terminalJson(report));
   else printSummary(report);
   process.exit(report.exitCode);
 }
@@ -261,9 +336,9 @@ function list(json: boolean): void {
   const width = Math.max(...infos.map((i) => i.name.length));
   for (const i of infos) {
     const only = i.engines.length === 1 ? ` [${i.engines[0] === 'postgres' ? 'PostgreSQL' : 'MySQL'} only]` : '';
-    console.log(`${i.name.padEnd(width)}  ${i.title}${only}`);
+    say(`${i.name.padEnd(width)}  ${i.title}${only}`);
   }
-  console.log(`\nRun one with: poolscope run <name> [--target URL] [--json] [--record FILE]`);
+  say(`\nRun one with: poolscope run <name> [--target URL | --target-file FILE] [--json] [--record FILE]`);
 }
 
 /**
@@ -330,6 +405,8 @@ const { positionals, values } = (() => {
         'ssh-key': { type: 'string' },
         'ssh-agent': { type: 'boolean' },
         'ssh-host-key': { type: 'string' },
+        'target-file': { type: 'string' },
+        'allow-sql': { type: 'boolean' },
         port: { type: 'string' },
         'no-open': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -344,13 +421,13 @@ const { positionals, values } = (() => {
 
 const [command] = positionals;
 if (values.help || command === undefined) {
-  console.log(USAGE);
+  say(USAGE);
 } else if (command === 'watch') {
-  await watch(targetOption(values));
+  await watch(targetOption({ ...values, target: await targetUrl(values.target, values['target-file']) }));
 } else if (command === 'web') {
-  await web(targetOption(values), portOption(values.port), !values['no-open']);
+  await web(targetOption({ ...values, target: await targetUrl(values.target, values['target-file']) }), portOption(values.port), !values['no-open']);
 } else if (command === 'run') {
-  await run(positionals[1], targetOption(values), values.json ?? false, values.record);
+  await run(positionals[1], targetOption({ ...values, target: await targetUrl(values.target, values['target-file']) }), { allowSql: values['allow-sql'] ?? false, json: values.json ?? false, recordTo: values.record });
 } else if (command === 'list') {
   list(values.json ?? false);
 } else {

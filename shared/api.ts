@@ -83,6 +83,9 @@ export type LoadSpec = z.infer<typeof loadSpecSchema>;
 
 const none = z.undefined().or(z.null()).optional();
 
+/** The largest scenario file the app and `poolscope run` read: 1 MB (of characters here, of bytes in the CLI). */
+export const SCENARIO_FILE_MAX = 1_000_000;
+
 /** What each simulated app instance runs: `sleep` holds every connection so the pools fill. */
 export const INSTANCE_QUERIES = ['select1', 'point', 'sleep'] as const;
 /** `cpu` makes the server work per request, so the sweep finds where more connections stop paying. */
@@ -162,8 +165,9 @@ export const commandSchemas = {
   'scenario.list': none,
   'scenario.open': z.union([
     z.object({ builtIn: z.string().min(1).max(100) }).strict(),
-    z.object({ source: z.string().min(1, 'the scenario file is empty').max(1_000_000, 'a scenario file must be under 1 MB'), fileName: z.string().max(255).optional() }).strict(),
+    z.object({ source: z.string().min(1, 'the scenario file is empty').max(SCENARIO_FILE_MAX, 'a scenario file must be under 1 MB'), fileName: z.string().max(255).optional() }).strict(),
   ]),
+  'scenario.confirm': z.object({ id: z.string().min(1).max(64) }).strict(),
   'scenario.play': none,
   'scenario.pause': none,
   'scenario.step': none,
@@ -235,8 +239,13 @@ export interface Commands {
   'sweep.start': { req: { sizes: number[]; secondsEach: number; clients: number; query: (typeof SWEEP_QUERIES)[number] }; res: void };
   'sweep.stop': { req: void; res: void };
   'scenario.list': { req: void; res: ScenarioInfo[] };
-  /** Loads a built-in or a file's text (JSON), checked field by field; paused before its first step. */
+  /**
+   * Loads a built-in or a file's text (JSON), checked field by field; paused before its first
+   * step. A file that sends SQL of its own opens with a review (snapshot's scenario.review).
+   */
   'scenario.open': { req: { builtIn: string } | { source: string; fileName?: string }; res: ScenarioInfo };
+  /** Lets the open file's SQL run: play and step refuse (needs-confirmation) until then. `id`: the review's. */
+  'scenario.confirm': { req: { id: string }; res: void };
   /** Runs the steps from the current one to the end (or a failed expect). */
   'scenario.play': { req: void; res: void };
   /** Stops after the step running now. */

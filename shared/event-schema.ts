@@ -93,6 +93,7 @@ const diagnosis = z.strictObject({
   cause: z.enum(['leak', 'slow queries', 'database unreachable', 'pool too small']),
   explanation: text,
 });
+const scenarioReview = z.strictObject({ id: text, sql: list(z.strictObject({ index: stepIndex, cmd: text, sql: text }), 1_000) });
 const stepOutcome = z.strictObject({
   index: stepIndex,
   summary: text,
@@ -162,7 +163,8 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('instances.changed', { running: z.boolean(), count, poolSize: count, query: text, poolIds: list(poolIdSchema, 1_000) }),
     ev('sweep.changed', { running: z.boolean(), sizes: list(count, 1_000), secondsEach: ms, clients: count, query: text }),
     ev('sweep.measured', sweepPoint),
-    ev('scenario.opened', { name: text, title: text, description: text, steps: list(stepOutcome, 1_000) }),
+    ev('scenario.opened', { name: text, title: text, description: text, steps: list(stepOutcome, 1_000), target: text.optional(), review: scenarioReview.nullable().optional() }),
+    ev('scenario.confirmed', { id: text }),
     ev('scenario.changed', { state: runnerState, current: stepIndex }),
     ev('scenario.stepped', { outcome: stepOutcome }),
     ev('scenario.noted', { index: stepIndex, text }),
@@ -273,7 +275,7 @@ export const snapshotSchema = z.strictObject({
     .nullable(),
   sweep: z.strictObject({ running: z.boolean(), sizes: list(count, 1_000), secondsEach: ms, clients: count, query: text, points: list(z.strictObject(sweepPoint), 1_000) }).nullable(),
   scenario: z
-    .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000), note: text.nullable() })
+    .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000), note: text.nullable(), target: text.nullable(), review: scenarioReview.nullable() })
     .nullable(),
   recording: z.strictObject({ active: z.boolean(), fromSeq: count.nullable() }),
   tunnel: z.strictObject({ up: z.boolean(), message: text, since: time }).nullable(),

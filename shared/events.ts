@@ -1,6 +1,6 @@
 import type { TimeoutDiagnosis } from './diagnosis';
 import type { FaultKind, Recovery, Toxics } from './faults';
-import type { RunnerState, StepOutcome } from './scenario';
+import type { RunnerState, ScenarioReview, StepOutcome } from './scenario';
 import type { SshAuth, TlsMode } from './target-schema';
 
 // Every change the engine observes is one of these events, named in the past tense
@@ -238,7 +238,13 @@ export type PoolEventBody =
   | { type: 'sweep.changed'; running: boolean; sizes: number[]; secondsEach: number; clients: number; query: string }
   /** One pool size of the sweep, measured. */
   | { type: 'sweep.measured'; size: number; throughput: number; p50Ms: number | null; p99Ms: number | null; failed: number }
-  | { type: 'scenario.opened'; name: string; title: string; description: string; steps: StepOutcome[] }
+  /**
+   * `target`: the scenario's own target as shown ("embedded" or a URL without its password);
+   * `review`: the file's SQL awaiting confirmation. Both absent in recordings made before them.
+   */
+  | { type: 'scenario.opened'; name: string; title: string; description: string; steps: StepOutcome[]; target?: string; review?: ScenarioReview | null }
+  /** The open file's SQL was confirmed: it may run. */
+  | { type: 'scenario.confirmed'; id: string }
   | { type: 'scenario.changed'; state: RunnerState; current: number }
   | { type: 'scenario.stepped'; outcome: StepOutcome }
   /** A note step reached: the text shown to the audience (and kept in recordings). */

@@ -338,7 +338,10 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     }
     case 'scenario.opened':
       // A copy: scenario.stepped replaces its entries, and the event must stay as it was for a replay.
-      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: [...e.steps], note: null };
+      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: [...e.steps], note: null, target: e.target ?? null, review: e.review ?? null };
+      break;
+    case 'scenario.confirmed':
+      if (s.scenario?.review?.id === e.id) s.scenario.review = null;
       break;
     case 'scenario.changed':
       if (s.scenario) {

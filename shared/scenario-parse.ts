@@ -11,8 +11,12 @@ import { type Condition, SCENARIO_VERSION, type Scenario, type Step } from './sc
 
 export type ParseResult = { ok: true; scenario: Scenario } | { ok: false; errors: string[] };
 
-/** Commands a scenario may not run: reads, saved targets, and the runner and recorder themselves. */
-const NOT_IN_SCENARIOS = /^(snapshot\.get|targets\.|scenario\.|record\.)/;
+/**
+ * Commands a scenario may not run: reads, the runner and recorder themselves, and targets: a
+ * scenario runs where the person running it connected, never somewhere of its own choosing
+ * (a saved target's kept password included).
+ */
+const NOT_IN_SCENARIOS = /^(snapshot\.get|target\.|targets\.|scenario\.|record\.)/;
 export const STEP_COMMANDS = (Object.keys(commandSchemas) as CommandName[]).filter((c) => !NOT_IN_SCENARIOS.test(c));
 const STEP_KINDS = ['note', 'wait', 'expect'] as const;
 const TOP_LEVEL = ['version', 'title', 'description', 'target', 'settings', 'engines', 'steps'] as const;
@@ -140,7 +144,9 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
     }
   }
   if (!(STEP_COMMANDS as string[]).includes(kind)) {
-    const reserved = Object.hasOwn(commandSchemas, kind) ? `"${kind}" cannot be a step (it reads or drives the runner itself)` : `unknown step "${kind}"`;
+    const reserved = Object.hasOwn(commandSchemas, kind)
+      ? `"${kind}" cannot be a step (a scenario runs on the connected target, and does not read snapshots or drive the runner or recorder)`
+      : `unknown step "${kind}"`;
     errors.push(`${where}: ${reserved}; ${allowed}`);
     return null;
   }

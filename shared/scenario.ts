@@ -104,6 +104,23 @@ export interface Scenario {
   steps: Step[];
 }
 
+/** One statement of a scenario's own SQL, by step: what a person reads before a file runs. */
+export interface ScenarioSql {
+  index: number;
+  /** The command that sends it: tx.run, or load.start with a custom query. */
+  cmd: string;
+  sql: string;
+}
+
+/**
+ * A file's SQL awaiting confirmation: the engine plays the file only once it was confirmed
+ * (scenario.confirm with this id), so a shared file cannot run its SQL on a Play alone.
+ */
+export interface ScenarioReview {
+  id: string;
+  sql: ScenarioSql[];
+}
+
 /** A built-in scenario as listed. */
 export interface ScenarioInfo {
   name: string;

@@ -12,7 +12,7 @@ import type {
 import type { TimeoutDiagnosis } from './diagnosis';
 import { type FaultKind, NO_TOXICS, type Recovery, type Toxics } from './faults';
 import { emptyHistogram, type Histogram } from './histogram';
-import type { RunnerState, StepOutcome } from './scenario';
+import type { RunnerState, ScenarioReview, StepOutcome } from './scenario';
 
 /** One state a person sees per connection; transaction states apply while borrowed. */
 export type ConnState =
@@ -177,7 +177,19 @@ export interface Snapshot {
     points: Omit<EventOf<'sweep.measured'>, 'type' | 'seq' | 't'>[];
   } | null;
   /** The scenario open in the runner: its steps with their outcomes, and the note on screen. */
-  scenario: { name: string; title: string; description: string; state: RunnerState; current: number; steps: StepOutcome[]; note: string | null } | null;
+  scenario: {
+    name: string;
+    title: string;
+    description: string;
+    state: RunnerState;
+    current: number;
+    steps: StepOutcome[];
+    note: string | null;
+    /** The target the scenario names, as shown; null in recordings made before it was kept. */
+    target: string | null;
+    /** Its SQL, while it awaits confirmation. */
+    review: ScenarioReview | null;
+  } | null;
   /** Whether events are being recorded, and from which seq. */
   recording: { active: boolean; fromSeq: number | null };
   /** The active target's SSH tunnel, once it changed: down (and why) or up again, since when. */

@@ -29,7 +29,8 @@ export type ErrorCode =
   | 'tls-required'
   | 'ssh-failed'
   | 'ssh-host-key-unknown'
-  | 'ssh-host-key-changed';
+  | 'ssh-host-key-changed'
+  | 'needs-confirmation';
 
 export class PoolscopeError extends Error {
   readonly code: ErrorCode;

@@ -3,7 +3,6 @@ import { parseScenario } from '../../shared/scenario-parse';
 import type { Scenario } from '../../shared/scenario';
 import { SETTINGS_OF } from '../../shared/settings-help';
 import { NO_TOXICS, type Toxics } from '../../shared/faults';
-import { joinServerView } from '../../shared/server-join';
 import { Coalescer } from './coalescer';
 import type { Engine } from './engine';
 import { PoolscopeError, messageOf, redactUrls, scrub } from './errors';
@@ -55,6 +54,8 @@ export class PoolscopeService {
   readonly #sweep: Sweep;
   #monitor: ServerMonitor | null = null;
   #watching: TargetLink | null = null;
+  /** Server ids our connections reported when they opened, kept while the server still lists them. */
+  readonly #ourIds = new Set<number>();
   readonly #unwatch: () => void;
 
   /** Without `saved`, the targets.* commands answer that this host keeps no saved targets. */
@@ -80,6 +81,8 @@ export class PoolscopeService {
         this.#recovery.lift(tunnelDown);
         tunnelDown = null;
       }
+      else if (e.type === 'connection.opened' && e.serverId !== null) this.#ourIds.add(e.serverId);
+      else if (e.type === 'server.observed') this.#forgetGone(e.sessions);
     });
     if (engine.targetSpec) void this.#watchServer();
     const saved = () => {
@@ -182,7 +185,12 @@ export class PoolscopeService {
       'sweep.start': (spec) => this.#sweep.start(spec),
       'sweep.stop': () => this.#sweep.stop(),
       'scenario.list': async () => builtInInfos(),
-      'scenario.open': async (req) => this.scenarios.open('builtIn' in req ? requireBuiltIn(req.builtIn) : scenarioFrom(req.source, req.fileName ?? 'scenario.json')),
+      // A file is code from elsewhere: its SQL waits for scenario.confirm; the built-ins are ours.
+      'scenario.open': async (req) =>
+        'builtIn' in req
+          ? this.scenarios.open(requireBuiltIn(req.builtIn), { review: false })
+          : this.scenarios.open(scenarioFrom(req.source, req.fileName ?? 'scenario.json'), { review: true }),
+      'scenario.confirm': async ({ id }) => this.scenarios.confirm(id),
       'scenario.play': async () => this.scenarios.play(),
       'scenario.pause': async () => this.scenarios.pause(),
       'scenario.step': async () => this.scenarios.step(),
@@ -208,13 +216,30 @@ export class PoolscopeService {
     return after;
   }
 
-  /** Which of our connections a server session is; anything else is refused. */
+  /**
+   * Which of our connections a server session is; anything else is refused. A session is
+   * ours by its id alone: an open connection of a pool on the active target has it, or one
+   * of ours reported it when it opened and the server still lists it (an orphan: its pool
+   * let go of it first). Its application name proves nothing: any client can set it.
+   */
   #ours(serverId: number): string {
     const s = this.engine.log.live;
-    const conn = Object.values(s.connections).find((c) => c.serverId === serverId);
+    const active = s.activePoolId === null ? undefined : s.pools[s.activePoolId]?.target.display;
+    const conn = Object.values(s.connections).find((c) => c.serverId === serverId && s.pools[c.poolId]?.target.display === active);
     if (conn) return `connection ${conn.id}`;
-    if (joinServerView(s)?.orphans.some((x) => x.id === serverId)) return 'an orphan of ours';
+    if (this.#ourIds.has(serverId) && s.server?.sessions.some((x) => x.id === serverId)) return 'an orphan of ours';
     throw new PoolscopeError('not-ours', `Session ${serverId} is not one of Poolscope's connections (no open connection has that ${s.server ? 'server id' : 'id, and the server view is not read yet'}). Poolscope terminates only its own sessions; end others with the database's own tools.`);
+  }
+
+  /**
+   * An id the server no longer lists may be reused by someone else's session: forgotten,
+   * unless an open connection still has it. A failed read lists nothing: then only open
+   * connections' ids are kept (the set cannot grow while the monitor is down).
+   */
+  #forgetGone(sessions: readonly { id: number }[]): void {
+    const listed = new Set(sessions.map((x) => x.id));
+    const open = new Set(Object.values(this.engine.log.live.connections).map((c) => c.serverId));
+    for (const id of this.#ourIds) if (!listed.has(id) && !open.has(id)) this.#ourIds.delete(id);
   }
 
   #lease(borrowerId: string): Lease {

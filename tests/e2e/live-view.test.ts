@@ -59,7 +59,7 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
 
   it('shows the target it watches', async () => {
     const summary = page.getByTestId('target-summary');
-    await expect.poll(() => summary.textContent()).toMatch(/postgres:\/\/postgres@127\.0\.0\.1:\d+\/poolscope_demo/);
+    await expect.poll(() => summary.textContent()).toMatch(/postgres:\/\/poolscope_demo@127\.0\.0\.1:\d+\/poolscope_demo/);
     expect(await summary.textContent()).not.toContain(new URL(inject('pgUrl')).password);
     await expect.poll(() => gauge('total')).toBeGreaterThanOrEqual(1);
   });
@@ -130,7 +130,7 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     expect(await row.textContent()).not.toContain(password);
     await row.getByLabel('Password for demo shop').fill(password);
     await row.getByRole('button', { name: 'Connect' }).click();
-    await expect.poll(() => page.getByTestId('saved-message').textContent()).toMatch(/^Connected to postgres:\/\/postgres@127\.0\.0\.1/);
+    await expect.poll(() => page.getByTestId('saved-message').textContent()).toMatch(/^Connected to postgres:\/\/poolscope_demo@127\.0\.0\.1/);
     expect(await page.content()).not.toContain(password);
   });
 

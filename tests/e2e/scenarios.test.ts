@@ -8,6 +8,7 @@ import type { Recording } from '../../shared/scenario';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { type SentCommand, recordCommands } from './helpers/sent-commands';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -74,6 +75,53 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     const bad = JSON.stringify({ title: 'Broken', steps: [{ note: 'fine' }, { 'leak.inject': { count: 0 } }] });
     await page.getByTestId('control-open-scenario-file').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from(bad) });
     await expect.poll(() => page.getByTestId('scenario-error').textContent()).toMatch(/steps\[1\].*count must be at least 1/);
+  });
+
+  it('a scenario file with SQL of its own shows it and where it runs; Play runs nothing until Run', async () => {
+    const sent: SentCommand[] = [];
+    recordCommands(service, sent);
+    const scenarioCommands = () => sent.map((c) => c.cmd).filter((c) => c.startsWith('scenario.'));
+    const insert = "INSERT INTO orders (customer) VALUES ('e2e-review@example.com')";
+    const file = JSON.stringify({
+      title: 'Writes an order',
+      target: 'postgres://someone@db.example.com:5432/shop',
+      steps: [{ note: 'An order, then rolled back.' }, { 'tx.begin': { label: 'o' } }, { 'tx.run': { borrowerId: '$o', sql: insert } }, { 'tx.rollback': { borrowerId: '$o' } }],
+    });
+    const rolledBack = () => service.engine.log.live.counters.txRolledBack;
+    const before = rolledBack();
+    await page.getByTestId('control-open-scenario-file').setInputFiles({ name: 'order.json', mimeType: 'application/json', buffer: Buffer.from(file) });
+    await expect.poll(() => page.getByTestId('scenario-title').textContent(), { timeout: 5_000 }).toBe('Writes an order');
+    expect(await page.getByTestId('scenario-sql-note').textContent()).toMatch(/sends 1 SQL statement of its own/);
+    const display = service.engine.pool.target.display;
+    const mismatch = `This scenario names postgres://someone@db.example.com:5432/shop; it will run on ${display}, the connected target.`;
+    expect(await page.getByTestId('scenario-target-mismatch').textContent()).toBe(mismatch);
+
+    // Play shows every statement with its step, and where it runs; nothing is sent yet.
+    await page.getByTestId('control-play').click();
+    const review = page.getByTestId('scenario-review');
+    await review.waitFor({ timeout: 5_000 });
+    const sql = review.getByTestId('scenario-review-sql');
+    expect(await sql.count()).toBe(1);
+    expect(await sql.locator('.where').textContent()).toBe('step 3 · tx.run');
+    expect(await sql.locator('pre').textContent()).toBe(insert);
+    expect(await review.getByTestId('scenario-review-target').textContent()).toBe(display);
+    expect(await review.getByTestId('scenario-review-mismatch').textContent()).toBe(mismatch);
+    expect(scenarioCommands()).toEqual(['scenario.open']);
+
+    // Cancel: the dialog goes, nothing ran, and the engine still refuses to play it unconfirmed.
+    await review.getByTestId('control-review-cancel').click();
+    await review.waitFor({ state: 'detached', timeout: 5_000 });
+    expect(await statuses()).toEqual(['pending', 'pending', 'pending', 'pending']);
+    expect(scenarioCommands()).toEqual(['scenario.open']);
+    expect(await service.handle('scenario.play', undefined)).toMatchObject({ ok: false, error: { code: 'needs-confirmation' } });
+
+    // Play again: Run confirms what was shown, then plays.
+    await page.getByTestId('control-play').click();
+    await review.getByTestId('control-review-run').click();
+    await expect.poll(statuses, { timeout: 15_000 }).toEqual(['passed', 'passed', 'passed', 'passed']);
+    expect(scenarioCommands().slice(-2)).toEqual(['scenario.confirm', 'scenario.play']);
+    expect(rolledBack()).toBe(before + 1);
+    expect(await page.getByTestId('scenario-sql-note').count()).toBe(0);
   });
 
   it('records a session, saves it, and replays an earlier moment with the scrubber', async () => {

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cachedCopy, platformPackageNativeDir, reachableBy } from '../../main/engine/embedded/binaries';
 import { isRoot, layoutOf } from '../../main/engine/embedded/data-dir';
+import { DEMO_ROLE } from '../../main/engine/embedded/demo-role';
 import { DEMO_ROW_COUNTS } from '../../main/engine/embedded/demo-schema';
 import {
   startEmbeddedPostgres,
@@ -180,18 +181,21 @@ describe('embedded PostgreSQL', () => {
     expect(phases()).toEqual(['initialising', 'starting', 'seeding', 'ready']);
     expect(server.running).toBe(true);
     expect(server.dataDir).toBe(dataDir);
-    expect(server.connection).toMatchObject({ host: '127.0.0.1', user: 'postgres', database: 'poolscope_demo' });
+    expect(server.connection).toMatchObject({ host: '127.0.0.1', user: DEMO_ROLE, database: 'poolscope_demo' });
     expect(await countRows(server.connection)).toEqual(DEMO_ROW_COUNTS);
 
     const layout = layoutOf(dataDir);
-    expect((await stat(layout.passwordFile)).mode & 0o777).toBe(0o600);
-    expect((await readFile(layout.passwordFile, 'utf8')).trim()).toBe(server.connection.password);
+    for (const file of [layout.passwordFile, layout.demoPasswordFile]) expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await readFile(layout.demoPasswordFile, 'utf8')).trim()).toBe(server.connection.password);
+    const superuserPassword = (await readFile(layout.passwordFile, 'utf8')).trim();
+    expect(superuserPassword).not.toBe(server.connection.password);
     // The marker is there and initdb's temporary password copy is not.
-    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata', 'poolscope.lock']);
-    expect(progress.map((p) => p.message).join('\n')).not.toContain(server.connection.password);
+    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'demo-password', 'password', 'pgdata', 'poolscope.lock']);
+    for (const secret of [server.connection.password, superuserPassword]) expect(progress.map((p) => p.message).join('\n')).not.toContain(secret);
 
+    // Server settings are the superuser's to read.
     const [settings] = await query<{ listen: string; sockets: string; enc: string }>(
-      server.connection,
+      { ...server.connection, user: 'postgres', password: superuserPassword },
       `SELECT current_setting('listen_addresses') AS listen, current_setting('unix_socket_directories') AS sockets,
               current_setting('password_encryption') AS enc`,
     );
@@ -361,8 +365,58 @@ describe('embedded PostgreSQL', () => {
     expect(rebuilt.progress[0]?.message).toContain('unfinished setup');
     expect(rebuilt.server.connection.password).not.toBe(firstPassword);
     expect(await countRows(rebuilt.server.connection)).toEqual(DEMO_ROW_COUNTS);
-    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'password', 'pgdata', 'poolscope.lock']);
+    expect((await readdir(dataDir)).sort()).toEqual(['.poolscope-seeded', 'demo-password', 'password', 'pgdata', 'poolscope.lock']);
     await rebuilt.server.stop();
+  });
+
+  it('the demo role owns the demo database and nothing more: no superuser, no server programs or files', async () => {
+    const { server } = await start();
+    const [role] = await query<Record<string, boolean | string[]>>(
+      server.connection,
+      `SELECT r.rolsuper AS super, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole, r.rolreplication AS replication, r.rolbypassrls AS bypassrls,
+              ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid)::text[] AS member_of,
+              (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) = current_user AS owns_database
+         FROM pg_roles r WHERE r.rolname = current_user`,
+    );
+    expect(role).toEqual({ super: false, createdb: false, createrole: false, replication: false, bypassrls: false, member_of: ['pg_read_all_stats'], owns_database: true });
+    // What a shared scenario file tried: the server refuses it to this role.
+    await expect(query(server.connection, "COPY (SELECT 1) TO PROGRAM 'true'")).rejects.toThrow(/permission denied/);
+    await expect(query(server.connection, "SELECT pg_read_file('PG_VERSION')")).rejects.toThrow(/permission denied/);
+    await expect(query(server.connection, 'CREATE ROLE intruder SUPERUSER')).rejects.toThrow(/permission denied/);
+    await expect(query({ ...server.connection, database: 'postgres' }, 'SELECT 1')).rejects.toThrow(/permission denied for database "postgres"/);
+    await server.stop();
+  });
+
+  it('a data dir from before the demo role gets it on the next start; a role given more loses it', async () => {
+    const layout = layoutOf(dataDir);
+    const { server } = await start();
+    // As an earlier version left it: no role, no password file, the tables the superuser's.
+    const superuser = { user: 'postgres', password: (await readFile(layout.passwordFile, 'utf8')).trim() };
+    await query({ ...server.connection, ...superuser }, `ALTER DATABASE poolscope_demo OWNER TO postgres; ${Object.keys(DEMO_ROW_COUNTS).map((t) => `ALTER TABLE ${t} OWNER TO postgres;`).join(' ')} DROP ROLE ${DEMO_ROLE}`);
+    await server.stop();
+    await unlink(layout.demoPasswordFile);
+
+    const upgraded = await start();
+    expect(upgraded.phases()).toEqual(['starting', 'ready']);
+    const demo = upgraded.server.connection;
+    expect(demo.user).toBe(DEMO_ROLE);
+    expect((await readFile(layout.demoPasswordFile, 'utf8')).trim()).toBe(demo.password);
+    expect(await countRows(demo)).toEqual(DEMO_ROW_COUNTS);
+    const owners = await query<{ owner: string }>(demo, `SELECT DISTINCT tableowner AS owner FROM pg_tables WHERE schemaname = 'public'`);
+    expect(owners).toEqual([{ owner: DEMO_ROLE }]);
+    await query(demo, "INSERT INTO orders (customer) VALUES ('after-upgrade@example.com')");
+
+    // A scenario run while the pools were the superuser's could have handed the role more.
+    await query({ ...demo, ...superuser }, `ALTER ROLE ${DEMO_ROLE} SUPERUSER CREATEROLE; GRANT pg_execute_server_program, pg_write_server_files TO ${DEMO_ROLE}`);
+    await upgraded.server.stop();
+    const again = await start();
+    const [role] = await query<{ super: boolean; createrole: boolean; member_of: string[] }>(
+      again.server.connection,
+      `SELECT rolsuper AS super, rolcreaterole AS createrole, ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid)::text[] AS member_of FROM pg_roles r WHERE rolname = current_user`,
+    );
+    expect(role).toEqual({ super: false, createrole: false, member_of: ['pg_read_all_stats'] });
+    await query(again.server.connection, `DELETE FROM orders WHERE customer = 'after-upgrade@example.com'`);
+    await again.server.stop();
   });
 
   it('a program that cannot be spawned (EACCES) is a clear rejected error, for initdb and for postgres', async () => {

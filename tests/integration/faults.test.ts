@@ -1,3 +1,5 @@
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Commands } from '../../shared/api';
 import type { PoolSettings } from '../../shared/events';
@@ -5,6 +7,7 @@ import { joinServerView } from '../../shared/server-join';
 import { recoveryMs } from '../../shared/faults';
 import { Engine } from '../../main/engine/engine';
 import { PoolscopeService } from '../../main/engine/service';
+import { parseTargetUrl } from '../../main/engine/target-spec';
 import { Recorder } from './helpers/recorder';
 import { ENGINES, type ServerUnderTest, killSql, mysqlUrl, openServer, pgUrl, sleepSql } from './helpers/servers';
 import { sleep } from './helpers/start';
@@ -32,6 +35,20 @@ async function serve(engine: 'postgres' | 'mysql', settings: Partial<PoolSetting
     return r.res as Commands[K]['res'];
   };
   return { service, engine: service.engine, rec, call };
+}
+
+/** A client outside Poolscope that names itself as our pools do (application_name / program_name). */
+async function foreignSession(engine: 'postgres' | 'mysql'): Promise<{ id: number; query(sql: string): Promise<unknown>; close(): Promise<void> }> {
+  if (engine === 'postgres') {
+    const client = new pg.Client({ connectionString: pgUrl(), application_name: 'poolscope' });
+    await client.connect();
+    const id = Number((await client.query<{ id: number }>('SELECT pg_backend_pid() AS id')).rows[0]?.id);
+    return { id, query: (sql) => client.query(sql), close: () => client.end() };
+  }
+  const s = parseTargetUrl(mysqlUrl);
+  const conn = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password ?? undefined, database: s.database, connectAttributes: { program_name: 'poolscope' } });
+  const [rows] = await conn.query('SELECT CONNECTION_ID() AS id');
+  return { id: Number((rows as { id: number }[])[0]?.id), query: (sql) => conn.query(sql), close: () => conn.end() };
 }
 
 async function admin(engine: 'postgres' | 'mysql'): Promise<ServerUnderTest> {
@@ -120,6 +137,22 @@ describe.each(ENGINES)('faults on $engine', ({ engine, skip }) => {
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.error.message).toMatch(/not one of Poolscope's connections/);
     await expect(a.admin('SELECT 1')).resolves.toBeDefined();
+  });
+
+  it.skipIf(skip)("terminate refuses a foreign session that calls itself poolscope", async () => {
+    const { engine: e, rec, service } = await serve(engine, { max: 2 });
+    await e.pool.query('SELECT 1');
+    // Another client of the same server, with the application name our pools use.
+    const foreign = await foreignSession(engine);
+    try {
+      const id = foreign.id;
+      await rec.waitFor('server.observed', (x) => x.sessions.some((s) => s.id === id));
+      const refused = await service.handle('server.terminate', { serverId: id });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'not-ours', message: expect.stringMatching(/^Session \d+ is not one of Poolscope's connections/) } });
+      await expect(foreign.query('SELECT 1')).resolves.toBeDefined();
+    } finally {
+      await foreign.close();
+    }
   });
 
   it.skipIf(skip)('reset and refuse through the proxy: clear errors, then the pool serves again', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +38,7 @@ describe.each(ENGINES)('built-in scenarios on $engine', ({ engine, skip }) => {
   const names = BUILT_IN_NAMES.filter((n) => n !== 'database-restart' && builtIn(n)?.engines.includes(engine));
   it.skipIf(skip).each(names)('%s runs headless and its expects pass', async (name) => {
     const started = Date.now();
-    const { report } = await runHeadless(builtIn(name) as NonNullable<ReturnType<typeof builtIn>>, { target: engine === 'postgres' ? pgUrl() : mysqlUrl });
+    const { report } = await runHeadless(builtIn(name) as NonNullable<ReturnType<typeof builtIn>>, { target: engine === 'postgres' ? pgUrl() : mysqlUrl, allowSql: true });
     console.info(`${engine} ${name}: ${Date.now() - started} ms; ${report.expects.map((x) => x.conditions.map((c) => `${c.text} (seen ${c.seen})`).join(', ')).join('; ')}`);
     expectPassed(report);
   });
@@ -49,7 +49,7 @@ describe('the database-restart built-in (its own embedded PostgreSQL)', () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-scenario-restart-'));
     try {
       const started = Date.now();
-      const { report } = await runHeadless(builtIn('database-restart') as NonNullable<ReturnType<typeof builtIn>>, { embedded: { dataDir } });
+      const { report } = await runHeadless(builtIn('database-restart') as NonNullable<ReturnType<typeof builtIn>>, { embedded: { dataDir }, allowSql: true });
       console.info(`database-restart: ${Date.now() - started} ms with the first start; ${report.expects.map((x) => x.conditions.map((c) => `${c.text} (seen ${c.seen})`).join(', ')).join('; ')}`);
       expectPassed(report);
     } finally {
@@ -66,9 +66,9 @@ describe('the database-restart built-in (its own embedded PostgreSQL)', () => {
 });
 
 /** `poolscope run …` as CI runs it: exit code, stdout, stderr. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/poolscope.mjs', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/poolscope.mjs', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -145,7 +145,7 @@ describe('poolscope run and list', () => {
       }),
       'result.json',
     );
-    const { report, recording } = await runHeadless(scenario, { target: pgUrl(), record: true });
+    const { report, recording } = await runHeadless(scenario, { target: pgUrl(), record: true, allowSql: true });
     expect(report.exitCode, report.error ?? '').toBe(0);
     const message = report.steps[1]?.message ?? '';
     expect(message).toMatch(/^\{"rows":\[\{"pad":"x{150}","dsn":"\*\*\*"\}\],"affected":null\}$/);
@@ -153,6 +153,93 @@ describe('poolscope run and list', () => {
     const recorded = recording?.events.flatMap((e) => (e.type === 'scenario.stepped' ? [e.outcome.message ?? ''] : [])) ?? [];
     expect(recorded).toContain(message);
     for (const text of [message, ...recorded]) expect(text).not.toContain(password.slice(0, 6));
+  });
+
+  it('a file with SQL of its own exits 2 listing it unless --allow-sql; allowed on the embedded demo, COPY TO PROGRAM is refused by the server', async () => {
+    // Somewhere the server's OS user could write, were it allowed to run a program.
+    const proofDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-proof-'));
+    await chmod(proofDir, 0o777);
+    const proof = path.join(proofDir, 'proof.txt');
+    const copy = `COPY (SELECT 1) TO PROGRAM 'id > ${proof}'`;
+    const file = path.join(tmp, 'harmless.json');
+    await writeFile(file, JSON.stringify({ title: 'A harmless-looking scenario', steps: [{ 'tx.begin': { label: 'x' } }, { 'tx.run': { borrowerId: '$x', sql: copy } }, { 'tx.commit': { borrowerId: '$x' } }] }));
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-cli-demo-'));
+    await chmod(dataDir, 0o755); // as root, the server's OS user must reach the data dir inside
+    try {
+      const refused = await cli(['run', file], { POOLSCOPE_DATA_DIR: dataDir });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`poolscope: harmless.json: it sends SQL of its own, which would run as written on the database:\n    step 2 (tx.run): ${copy}\n`);
+      expect(refused.stderr).toContain('--allow-sql');
+      expect(refused.stdout).not.toMatch(/^ {2}\d /m); // no step ran
+      expect(await readdir(dataDir)).toEqual([]); // nothing started
+
+      const allowed = await cli(['run', file, '--allow-sql'], { POOLSCOPE_DATA_DIR: dataDir });
+      expect(allowed.code, allowed.stderr).toBe(2);
+      expect(allowed.stdout).toMatch(/ {2}2 FAIL tx\.run .*\n {11}permission denied to COPY to or from an external program/);
+      await expect(stat(proof)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(proofDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('the target from POOLSCOPE_TARGET or --target-file works, and its password is printed nowhere; the scenario naming another target is said', async () => {
+    const password = new URL(pgUrl()).password;
+    const file = path.join(tmp, 'quiet.json');
+    await writeFile(file, JSON.stringify({ title: 'A quiet pool', settings: { max: 2 }, steps: [{ expect: 'waiting == 0' }] }));
+    const shown = `postgres://poolscope_demo@127.0.0.1:${new URL(pgUrl()).port}/poolscope_demo`;
+
+    const fromEnv = await cli(['run', file], { POOLSCOPE_TARGET: pgUrl() });
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    expect(fromEnv.stdout).toContain(`PASSED: quiet.json on ${shown}: 1 of 1 expects passed`);
+    expect(fromEnv.stderr).toContain(`poolscope: note: This scenario is written for the embedded demo database; it will run on ${shown}, the connected target.`);
+
+    const urlFile = path.join(tmp, 'target.url');
+    await writeFile(urlFile, `${pgUrl()}\n`, { mode: 0o600 });
+    const fromFile = await cli(['run', file, '--target-file', urlFile, '--json']);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ passed: true, target: shown, targetMismatch: expect.stringContaining(shown) });
+    expect(fromFile.stderr).not.toContain('can be read by other users');
+
+    await chmod(urlFile, 0o644);
+    const both = await cli(['run', file, '--target', pgUrl(), '--target-file', urlFile]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give --target or --target-file, not both');
+    const open = await cli(['run', file, '--target-file', urlFile]);
+    expect(open.code).toBe(0);
+    expect(open.stderr).toContain(`${urlFile} can be read by other users (mode 644); chmod 600 it.`);
+    for (const r of [fromEnv, fromFile, both, open]) expect(r.stdout + r.stderr).not.toContain(password);
+  });
+
+  it("a file's escape sequences and control characters never reach the terminal", async () => {
+    const file = path.join(tmp, 'escapes.json');
+    const clipboard = '\u001b]52;c;cm0gLXJmIH4=\u0007';
+    await writeFile(
+      file,
+      JSON.stringify({
+        title: `Red \u001b[31mtitle\u001b[0m${clipboard}`,
+        steps: [{ note: 'first line\r\u001b[2KPASSED: everything\nFAILED: nothing \u009b31m' }, { expect: 'waiting == 1' }],
+      }),
+    );
+    const r = await cli(['run', file, '--target', pgUrl()]);
+    expect(r.code).toBe(1);
+    const printed = r.stdout + r.stderr;
+    expect(printed).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(r.stdout).toContain('poolscope: escapes.json: Red title');
+    // The note's own lines are indented below the note: none passes for the verdict.
+    expect(r.stdout).toContain('       > first linePASSED: everything\n         FAILED: nothing \n');
+    expect(r.stdout.split('\n').filter((line) => /^(PASSED|FAILED):/.test(line))).toEqual(['FAILED: escapes.json on ' + `postgres://poolscope_demo@127.0.0.1:${new URL(pgUrl()).port}/poolscope_demo: 0 of 1 expects passed`]);
+  });
+
+  it('a scenario file over 1 MB is refused, as in the app, without reading it whole', async () => {
+    const big = path.join(tmp, 'big.json');
+    await writeFile(big, JSON.stringify({ title: 'Big', steps: [{ note: 'x'.repeat(1_000_000) }] }));
+    const r = await cli(['run', big]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`"${big}" is larger than 1 MB: a scenario file must be under 1 MB (as in the app).`);
+    const endless = await cli(['run', '/dev/zero']);
+    expect(endless.code).toBe(2);
+    expect(endless.stderr).toContain('"/dev/zero" is larger than 1 MB');
   });
 
   it('list names the 9 built-ins', async () => {
@@ -218,6 +305,49 @@ describe("the runner through the API (the app's player)", () => {
     expect(live().scenario?.steps.every((x) => x.status === 'passed')).toBe(true);
     const ended = await s.handle('scenario.play', undefined);
     expect(ended).toEqual({ ok: false, error: { code: 'no-scenario', message: 'The scenario has run to its end: restart it to run it again.' } });
+  });
+
+  it('a file sending SQL of its own is not played, nor stepped, until that review is confirmed; a file without SQL plays at once', async () => {
+    const { service: s, live, call } = await serve();
+    const insert = "INSERT INTO orders (customer) VALUES ('review@example.com')";
+    const source = JSON.stringify({ title: 'Writes an order', steps: [{ 'tx.begin': { label: 'w' } }, { 'tx.run': { borrowerId: '$w', sql: insert } }, { 'tx.rollback': { borrowerId: '$w' } }] });
+    await call('scenario.open', { source, fileName: 'writes.json' });
+    const review = live().scenario?.review;
+    expect(review?.sql).toEqual([{ index: 1, cmd: 'tx.run', sql: insert }]);
+    expect(live().scenario?.target).toBe('embedded');
+    for (const cmd of ['scenario.play', 'scenario.step'] as const) {
+      expect(await s.handle(cmd, undefined)).toEqual({
+        ok: false,
+        error: { code: 'needs-confirmation', message: `writes.json sends SQL of its own, which runs as written on the connected database:\n  step 2 (tx.run): ${insert}\nA scenario file is code: confirm it (scenario.confirm) only if you trust it.` },
+      });
+    }
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 0 });
+    expect(live().scenario?.steps.every((x) => x.status === 'pending')).toBe(true);
+    expect(live().counters.txBegan).toBe(0);
+
+    // Another review's id (another window opened another file meanwhile) confirms nothing.
+    expect(await s.handle('scenario.confirm', { id: 'another-review' })).toMatchObject({ ok: false, error: { code: 'needs-confirmation' } });
+    await call('scenario.confirm', { id: review?.id ?? '' });
+    expect(live().scenario?.review).toBeNull();
+    await call('scenario.play');
+    await s.scenarios.settled();
+    expect(live().scenario?.state).toBe('finished');
+    expect(live().counters.txRolledBack).toBe(1);
+    // Restarted, it stays confirmed; opened again, it asks again.
+    await call('scenario.restart');
+    await call('scenario.step');
+    await s.scenarios.settled();
+    expect(live().scenario?.current).toBe(1);
+    await call('scenario.open', { source, fileName: 'writes.json' });
+    expect(live().scenario?.review?.sql).toHaveLength(1);
+    expect(await s.handle('scenario.play', undefined)).toMatchObject({ ok: false, error: { code: 'needs-confirmation' } });
+
+    await call('scenario.open', { source: JSON.stringify({ title: 'Reads nothing', steps: [{ expect: 'waiting == 0' }] }), fileName: 'quiet.json' });
+    expect(live().scenario?.review).toBeNull();
+    await call('scenario.play');
+    await s.scenarios.settled();
+    expect(live().scenario?.state).toBe('finished');
   });
 
   it('a file with problems is refused with every field at fault; record.stop without a recording says so', async () => {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { target } from './helpers/fixtures';
 import { evaluate, parseCondition } from '../../shared/conditions';
 import { reduceAll } from '../../shared/reducer';
-import type { Condition } from '../../shared/scenario';
+import type { Condition, Scenario } from '../../shared/scenario';
 import { parseScenario } from '../../shared/scenario-parse';
+import { listSql, scenarioSql, targetMismatch } from '../../shared/scenario-review';
 import { emptySnapshot } from '../../shared/snapshot';
 import { BUILT_IN_NAMES, builtIn } from '../../main/engine/scenarios/builtins';
 
@@ -36,6 +38,8 @@ describe('malformed scenario files', () => {
     expect(unknown).not.toMatch(/snapshot\.get|targets\.list|scenario\.play|record\.start/);
     expect(errorsOf(file([{ note: 'a', wait: { ms: 1 } }]))[0]).toMatch(/^steps\[0\]: a step has exactly one key, found "note", "wait"/);
     expect(errorsOf(file([{ 'scenario.play': {} }]))[0]).toMatch(/^steps\[0\]: "scenario.play" cannot be a step/);
+    // A scenario runs where the person connected: it cannot switch to a database of its own choosing.
+    expect(errorsOf(file([{ 'target.connect': { kind: 'saved', id: 'prod' } }]))[0]).toMatch(/^steps\[0\]: "target.connect" cannot be a step \(a scenario runs on the connected target/);
   });
 
   it('a bad condition names the unknown metric and lists the valid ones; bad operators and values too', () => {
@@ -113,6 +117,45 @@ describe('well-formed scenarios', () => {
       { kind: 'command', cmd: 'tx.run', req: { borrowerId: '$order', sql: 'SELECT 1' } },
       { kind: 'command', cmd: 'load.stop', req: undefined },
     ]);
+  });
+});
+
+describe("a scenario's own SQL and target, as a person reviews them", () => {
+  const scenario = (steps: unknown[], extra: Record<string, unknown> = {}) => {
+    const r = parseScenario(file(steps, extra), 'mine.json');
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    return r.scenario;
+  };
+
+  it('lists every statement it sends as written, by step: tx.run and custom load queries, nothing else', () => {
+    const s = scenario([
+      { 'tx.begin': { label: 'x' } },
+      { 'tx.run': { borrowerId: '$x', sql: "COPY (SELECT 1) TO PROGRAM 'id'" } },
+      { 'load.start': { concurrency: 2, query: 'point' } },
+      { 'load.start': { concurrency: 2, query: 'custom', sql: 'DROP TABLE books' } },
+      { 'load.spike': { count: 3, query: 'custom' } },
+      { 'demo.install': {} },
+    ]);
+    const sql = scenarioSql(s);
+    expect(sql).toEqual([
+      { index: 1, cmd: 'tx.run', sql: "COPY (SELECT 1) TO PROGRAM 'id'" },
+      { index: 3, cmd: 'load.start', sql: 'DROP TABLE books' },
+    ]);
+    expect(listSql(sql)).toBe("  step 2 (tx.run): COPY (SELECT 1) TO PROGRAM 'id'\n  step 4 (load.start): DROP TABLE books");
+    expect(scenarioSql(scenario([{ 'leak.inject': { count: 1 } }]))).toEqual([]);
+    // The built-ins are ours: pinned-transaction sends SQL, and is trusted by the runners.
+    expect(scenarioSql(builtIn('pinned-transaction') as Scenario).map((x) => x.cmd)).toEqual(['tx.run', 'tx.run', 'tx.run']);
+  });
+
+  it('says when the scenario names another target than the connected one', () => {
+    const info = (display: string, embedded: boolean) => ({ ...target, display, embedded });
+    const demo = info('postgres://poolscope_demo@127.0.0.1:5000/poolscope_demo', true);
+    const prod = info('postgres://app@db.example.com:5432/shop', false);
+    expect(targetMismatch('embedded', demo)).toBeNull();
+    expect(targetMismatch('embedded', prod)).toBe('This scenario is written for the embedded demo database; it will run on postgres://app@db.example.com:5432/shop, the connected target.');
+    expect(targetMismatch('postgres://app@db.example.com:5432/shop', prod)).toBeNull();
+    expect(targetMismatch('postgres://app@staging:5432/shop', prod)).toBe('This scenario names postgres://app@staging:5432/shop; it will run on postgres://app@db.example.com:5432/shop, the connected target.');
+    expect(targetMismatch(null, prod)).toBeNull(); // a recording from before targets were kept
   });
 });
 

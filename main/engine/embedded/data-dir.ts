@@ -10,6 +10,8 @@ export interface DataDirLayout {
   pgdata: string;
   /** The superuser password, 0600; never logged. */
   passwordFile: string;
+  /** The demo role's password (the role the pools log in as), kept like the superuser's. */
+  demoPasswordFile: string;
   /** Written only after the demo database was seeded: its absence means an interrupted first start. */
   marker: string;
 }
@@ -19,6 +21,7 @@ export function layoutOf(root: string): DataDirLayout {
     root,
     pgdata: path.join(root, 'pgdata'),
     passwordFile: path.join(root, 'password'),
+    demoPasswordFile: path.join(root, 'demo-password'),
     marker: path.join(root, '.poolscope-seeded'),
   };
 }
@@ -89,7 +92,7 @@ export async function isComplete(layout: DataDirLayout): Promise<boolean> {
 }
 
 export async function hasLeftovers(layout: DataDirLayout): Promise<boolean> {
-  return (await Promise.all([layout.pgdata, layout.passwordFile, layout.marker].map(exists))).some(Boolean);
+  return (await Promise.all([layout.pgdata, layout.passwordFile, layout.demoPasswordFile, layout.marker].map(exists))).some(Boolean);
 }
 
 const INITDB_PWFILE_PREFIX = '.initdb-pwfile-';
@@ -98,20 +101,26 @@ const INITDB_PWFILE_PREFIX = '.initdb-pwfile-';
 export async function wipe(layout: DataDirLayout): Promise<void> {
   // A crash during initdb can leave its password copy behind.
   const pwfiles = (await readdir(layout.root)).filter((name) => name.startsWith(INITDB_PWFILE_PREFIX));
-  for (const entry of [layout.marker, layout.passwordFile, layout.pgdata, ...pwfiles.map((name) => path.join(layout.root, name))]) {
+  for (const entry of [layout.marker, layout.passwordFile, layout.demoPasswordFile, layout.pgdata, ...pwfiles.map((name) => path.join(layout.root, name))]) {
     await rm(entry, { recursive: true, force: true });
   }
 }
 
-export async function createPassword(layout: DataDirLayout): Promise<string> {
+/** A new random password in `file` (layout.passwordFile or layout.demoPasswordFile). */
+export async function createPassword(file: string): Promise<string> {
   const password = randomBytes(24).toString('base64url');
   // 'wx' refuses to follow a file or symlink planted in our place.
-  await writeFile(layout.passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
   return password;
 }
 
-export async function readPassword(layout: DataDirLayout): Promise<string> {
-  return (await readFile(layout.passwordFile, 'utf8')).trim();
+export async function readPassword(file: string): Promise<string> {
+  return (await readFile(file, 'utf8')).trim();
+}
+
+/** The password kept in `file`, or a new one when there is none (a data dir from before the file existed). */
+export async function readOrCreatePassword(file: string): Promise<string> {
+  return (await exists(file)) ? readPassword(file) : createPassword(file);
 }
 
 export async function writeMarker(layout: DataDirLayout): Promise<void> {

@@ -91,5 +91,5 @@ FROM orders AS o
 CROSS JOIN LATERAL generate_series(1, 1 + o.id % 5) AS i
 JOIN books AS b ON b.id = (o.id * 7 + i * 389) % 2000 + 1;
 
-ANALYZE;
+ANALYZE books, inventory, orders, order_items;
 `;

@@ -11,12 +11,14 @@ import {
   isComplete,
   layoutOf,
   prepareDataDir,
+  readOrCreatePassword,
   readPassword,
   wipe,
   withInitdbPasswordFile,
   writeMarker,
   type DataDirLayout,
 } from './data-dir';
+import { DEMO_ROLE, ensureDemoRole } from './demo-role';
 import { DEMO_DATABASE, DEMO_SCHEMA_SQL } from './demo-schema';
 import {
   drain,
@@ -46,6 +48,7 @@ export interface EmbeddedOptions {
 }
 export interface EmbeddedConnection { host: string; port: number; user: string; password: string; database: string }
 export interface EmbeddedServer {
+  /** The demo role's login to the demo database: what pools, the monitor and terminate use. Never the superuser. */
   readonly connection: EmbeddedConnection;
   readonly dataDir: string;
   readonly running: boolean;
@@ -95,8 +98,10 @@ async function startLocked(opts: EmbeddedOptions, layout: DataDirLayout, lock: D
   // As root the server runs as the 'postgres' OS user (created when missing).
   const runAs = await postgresOsUser();
   const binaries = await locateBinaries(runAs, opts.binaries);
-  const password = fresh ? await createPassword(layout) : await readPassword(layout);
-  const log = new LogTail(password);
+  const password = fresh ? await createPassword(layout.passwordFile) : await readPassword(layout.passwordFile);
+  // A data dir from before the demo role has no password for it yet: the role is created below.
+  const demoPassword = await readOrCreatePassword(layout.demoPasswordFile);
+  const log = new LogTail([password, demoPassword]);
   // The children run in the data dir: the caller's cwd may be closed to 'postgres'.
   const spawnOptions = { runAs, cwd: dataDir, onOutput: (text: string) => log.add(text) };
 
@@ -111,8 +116,9 @@ async function startLocked(opts: EmbeddedOptions, layout: DataDirLayout, lock: D
       throw new Error(`Could not initialise embedded PostgreSQL in ${layout.pgdata}: ${messageOf(err)}.${check}${log.describe()}`);
     }
   }
-  const connection = { host: HOST, port, user: USER, password, database: DEMO_DATABASE };
-  const server = new Server({ binaries, runAs, layout, connection, log, emit }, lock);
+  const connection = { host: HOST, port, user: DEMO_ROLE, password: demoPassword, database: DEMO_DATABASE };
+  const admin = { host: HOST, port, user: USER, password, database: DEMO_DATABASE };
+  const server = new Server({ binaries, runAs, layout, connection, admin, log, emit }, lock);
   await server.boot(fresh);
   return server;
 }
@@ -122,6 +128,8 @@ interface ServerSetup {
   runAs: RunAs | undefined;
   layout: DataDirLayout;
   connection: EmbeddedConnection;
+  /** The superuser: only for setup and the readiness probe, each on a short-lived connection. */
+  admin: EmbeddedConnection;
   log: LogTail;
   emit: (phase: EmbeddedPhase, message: string) => void;
 }
@@ -154,17 +162,31 @@ class Server implements EmbeddedServer {
     return isRunning(this.#child?.process);
   }
 
-  /** The first start, by startEmbeddedPostgres; seeds the demo database when the cluster is new. */
+  /**
+   * The first start, by startEmbeddedPostgres; seeds the demo database when the cluster is
+   * new. Every first start also puts the demo role right (see ensureDemoRole).
+   */
   async boot(seed: boolean): Promise<void> {
     await this.#launch();
+    const { admin } = this.#setup;
     if (seed) {
       this.#emit('seeding', `Creating the ${DEMO_DATABASE} database with demo data`);
       try {
-        await seedDemoDatabase(this.connection);
+        await withClient({ ...admin, database: 'postgres' }, (c) => c.query(`CREATE DATABASE ${DEMO_DATABASE}`));
+        await withClient(admin, (c) => ensureDemoRole(c, this.connection.password));
+        // As the demo role: the tables are its own, as "Install demo schema here" would make them.
+        await withClient(this.connection, (c) => c.query(DEMO_SCHEMA_SQL));
         await writeMarker(this.#layout);
       } catch (err) {
         await this.#halt(false);
         throw new Error(`Could not create the ${DEMO_DATABASE} demo database in ${this.dataDir}: ${messageOf(err)}. The next start rebuilds it.${this.#log.describe()}`);
+      }
+    } else {
+      try {
+        await withClient(admin, (c) => ensureDemoRole(c, this.connection.password));
+      } catch (err) {
+        await this.#halt(false);
+        throw new Error(`Could not set up the ${DEMO_ROLE} role in ${this.dataDir}: ${messageOf(err)}. Deleting ${this.dataDir} rebuilds the demo database from scratch.${this.#log.describe()}`);
       }
     }
     this.#ready();
@@ -210,7 +232,7 @@ class Server implements EmbeddedServer {
       cwd: this.dataDir,
       onOutput: (text) => this.#log.add(text),
     });
-    const outcome = await waitUntilReady(child, { ...this.connection, database: 'postgres' }, this.#layout.pgdata, START_TIMEOUT_MS);
+    const outcome = await waitUntilReady(child, { ...this.#setup.admin, database: 'postgres' }, this.#layout.pgdata, START_TIMEOUT_MS);
     if (outcome.kind === 'ready') {
       this.#child = child;
       this.#watch(child);
@@ -265,17 +287,17 @@ class LogTail {
   static readonly #KEEP = 50;
   static readonly #SHOW = 12;
   readonly #lines: string[] = [];
-  readonly #secret: string;
+  readonly #secrets: string[];
 
-  constructor(secret: string) {
-    this.#secret = secret;
+  constructor(secrets: string[]) {
+    this.#secrets = secrets;
   }
 
   add(chunk: unknown): void {
     for (const line of String(chunk).split('\n')) {
       if (line.trim() === '') continue;
-      // The server never prints the password; masked anyway, as errors travel to the UI.
-      this.#lines.push(line.replaceAll(this.#secret, '********'));
+      // The server never prints a password; masked anyway, as errors travel to the UI.
+      this.#lines.push(this.#secrets.reduce((text, secret) => text.replaceAll(secret, '********'), line));
       if (this.#lines.length > LogTail.#KEEP) this.#lines.shift();
     }
   }
@@ -294,11 +316,6 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-async function seedDemoDatabase(connection: EmbeddedConnection): Promise<void> {
-  await withClient({ ...connection, database: 'postgres' }, (c) => c.query(`CREATE DATABASE ${DEMO_DATABASE}`));
-  await withClient(connection, (c) => c.query(DEMO_SCHEMA_SQL));
 }
 
 async function withClient(config: pg.ClientConfig, use: (client: pg.Client) => Promise<unknown>): Promise<void> {

@@ -2,11 +2,12 @@ import type { PoolEvent } from '../../../shared/events';
 import { protectionLine } from '../../../shared/protection';
 import type { Recording, Scenario, StepOutcome } from '../../../shared/scenario';
 import type { Counters } from '../../../shared/snapshot';
+import { listSql, scenarioSql, targetMismatch } from '../../../shared/scenario-review';
 import type { EmbeddedOptions } from '../embedded/embedded-postgres';
 import { Engine, type EngineOptions } from '../engine';
 import { PoolscopeError, maskTarget, messageOf, redactUrls } from '../errors';
 import { PoolscopeService } from '../service';
-import type { ConditionResult } from './runner';
+import { type ConditionResult, shownTarget } from './runner';
 
 /** 0: every step passed; 1: an expect or a wait-until failed; 2: the scenario could not run. */
 export type ExitCode = 0 | 1 | 2;
@@ -22,6 +23,8 @@ export interface RunReport {
   exitCode: ExitCode;
   /** Why the scenario could not run, if it could not. */
   error: string | null;
+  /** When the scenario names another target than the one it ran on, a sentence that says so. */
+  targetMismatch: string | null;
   /** Every step with its outcome; steps after a failure are `skipped`. */
   steps: StepOutcome[];
   /** Each expect step's conditions with the values seen. */
@@ -36,8 +39,16 @@ export interface HeadlessOptions {
   /** SSH host keys (see EngineOptions.knownHosts). */
   knownHosts?: EngineOptions['knownHosts'];
   embedded?: Omit<EmbeddedOptions, 'onProgress'>;
+  /**
+   * Let the scenario's own SQL run (tx.run, custom load queries): for a built-in, or a file
+   * its runner trusts (`--allow-sql`). Without it, a scenario with SQL is refused before
+   * anything starts, its SQL listed.
+   */
+  allowSql?: boolean;
   /** Keep a recording of the run (returned with the report). */
   record?: boolean;
+  /** Told before the first step when the scenario names another target than the one connected. */
+  onTargetMismatch?: (text: string) => void;
   /** Every event of the run, as it happens (the CLI prints steps and notes from them). */
   onEvent?: (e: PoolEvent) => void;
 }
@@ -50,7 +61,23 @@ export interface HeadlessOptions {
 export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}): Promise<{ report: RunReport; recording: Recording | null }> {
   const target = opts.target ?? (scenario.target === 'embedded' ? undefined : scenario.target);
   const shown = target === undefined ? 'embedded' : typeof target === 'string' ? maskTarget(target) : 'the target given';
-  const report: RunReport = { scenario: { name: scenario.name, title: scenario.title }, target: shown, protection: null, passed: false, exitCode: 2, error: null, steps: [], expects: [], counters: null };
+  const report: RunReport = {
+    scenario: { name: scenario.name, title: scenario.title },
+    target: shown,
+    protection: null,
+    passed: false,
+    exitCode: 2,
+    error: null,
+    targetMismatch: null,
+    steps: [],
+    expects: [],
+    counters: null,
+  };
+  const sql = scenarioSql(scenario);
+  if (sql.length > 0 && !opts.allowSql) {
+    report.error = `it sends SQL of its own, which would run as written on the database:\n${listSql(sql)}\nA scenario file is code: read it, and run it only if you trust it (--allow-sql).`;
+    return { report, recording: null };
+  }
   const engine = new Engine({ target, embedded: opts.embedded, knownHosts: opts.knownHosts });
   const unsubscribe = opts.onEvent ? engine.log.subscribe(opts.onEvent) : () => undefined;
   try {
@@ -62,12 +89,15 @@ export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}
   }
   report.target = engine.pool.target.display;
   report.protection = protectionLine(engine.pool.target, engine.log.live.pools[engine.pool.id]?.tlsSession ?? null, Date.now());
+  report.targetMismatch = targetMismatch(shownTarget(scenario.target), engine.pool.target);
+  if (report.targetMismatch !== null) opts.onTargetMismatch?.(report.targetMismatch);
   const service = new PoolscopeService(engine);
   let recording: Recording | null = null;
   try {
     if (opts.record) await service.handle('record.start', undefined);
     const runner = service.scenarios;
-    runner.open(scenario);
+    // Its SQL was allowed above (or it has none).
+    runner.open(scenario, { review: false });
     runner.play();
     await runner.settled();
     if (opts.record) {

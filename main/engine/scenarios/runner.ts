@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { CommandName, Reply } from '../../../shared/api';
 import { type RunBase, describeSeen, evaluate } from '../../../shared/conditions';
-import type { Condition, RunnerState, Scenario, ScenarioInfo, Step, StepOutcome, StepStatus } from '../../../shared/scenario';
+import type { Condition, RunnerState, Scenario, ScenarioInfo, ScenarioReview, Step, StepOutcome, StepStatus } from '../../../shared/scenario';
 import { stepSummary } from '../../../shared/scenario-parse';
+import { listSql, scenarioSql } from '../../../shared/scenario-review';
 import type { Clock } from '../clock';
-import { PoolscopeError, type Scrubber } from '../errors';
+import { PoolscopeError, redactUrls, type Scrubber } from '../errors';
 import type { EventLog } from '../event-log';
+import { parseTargetUrl, targetInfo } from '../target-spec';
 
 /** How the runner drives the engine: the service's own handle(), so steps are checked as the UI's commands are. */
 export type Call = (cmd: CommandName, req: unknown) => Promise<Reply<unknown>>;
@@ -26,6 +29,16 @@ export function scenarioInfo(s: Scenario): ScenarioInfo {
   return { name: s.name, title: s.title, description: s.description, steps: s.steps.length, engines: s.engines };
 }
 
+/** A scenario's target as shown: "embedded", or the URL as a target's display (never its password). */
+export function shownTarget(target: string): string {
+  if (target === 'embedded') return target;
+  try {
+    return targetInfo(parseTargetUrl(target)).display;
+  } catch {
+    return redactUrls(target);
+  }
+}
+
 /**
  * Plays a scenario on the engine: play, pause, one step at a time, restart. Every step
  * goes through the typed API (`call`), waits and expects read the live snapshot, and
@@ -43,6 +56,8 @@ export class ScenarioRunner {
   /** Masks a command's result before it is cut for its step's message. */
   readonly #scrub: Scrubber;
   #scenario: Scenario | null = null;
+  /** The open file's SQL until it is confirmed; null for a built-in, a file without SQL, or once confirmed. */
+  #review: ScenarioReview | null = null;
   #outcomes: StepOutcome[] = [];
   readonly #checks = new Map<number, ConditionResult[]>();
   #current = 0;
@@ -89,11 +104,26 @@ export class ScenarioRunner {
     return this.#loop;
   }
 
-  open(scenario: Scenario): ScenarioInfo {
+  /**
+   * Opens a scenario, paused before its first step. With `review` (a file: code from
+   * elsewhere), SQL of its own must be confirmed (confirm) before any step runs.
+   */
+  open(scenario: Scenario, opts: { review: boolean }): ScenarioInfo {
     this.#abandon();
     this.#scenario = scenario;
+    const sql = opts.review ? scenarioSql(scenario) : [];
+    this.#review = sql.length > 0 ? { id: randomUUID(), sql } : null;
     this.#reset(scenario);
     return scenarioInfo(scenario);
+  }
+
+  /** The person read the open file's SQL (review `id`) and lets it run. */
+  confirm(id: string): void {
+    this.#need();
+    if (this.#review === null) return;
+    if (this.#review.id !== id) throw new PoolscopeError('needs-confirmation', 'Another scenario was opened since that review: read its SQL and confirm it instead.');
+    this.#review = null;
+    this.#log.emit({ type: 'scenario.confirmed', id });
   }
 
   play(): void {
@@ -145,11 +175,25 @@ export class ScenarioRunner {
     this.#base = null;
     this.#startError = null;
     this.#state = 'paused';
-    this.#log.emit({ type: 'scenario.opened', name: s.name, title: s.title, description: s.description, steps: this.#outcomes.map((o) => ({ ...o })) });
+    this.#log.emit({
+      type: 'scenario.opened',
+      name: s.name,
+      title: s.title,
+      description: s.description,
+      steps: this.#outcomes.map((o) => ({ ...o })),
+      target: shownTarget(s.target),
+      review: this.#review,
+    });
   }
 
   #begin(single: boolean): void {
     const s = this.#need();
+    if (this.#review) {
+      throw new PoolscopeError(
+        'needs-confirmation',
+        `${s.name} sends SQL of its own, which runs as written on the connected database:\n${listSql(this.#review.sql)}\nA scenario file is code: confirm it (scenario.confirm) only if you trust it.`,
+      );
+    }
     if (this.#current >= s.steps.length) throw new PoolscopeError('no-scenario', 'The scenario has run to its end: restart it to run it again.');
     this.#pauseAfterStep = false;
     const gen = this.#gen;

@@ -340,6 +340,10 @@ export class Inspector {
     return this.#invoke(() => this.#transport.invoke('scenario.open', req));
   }
 
+  confirmScenario(id: string): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('scenario.confirm', { id }));
+  }
+
   playScenario(): Promise<void> {
     return this.#invoke(() => this.#transport.invoke('scenario.play', undefined));
   }
