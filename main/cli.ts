@@ -2,7 +2,6 @@
 // PostgreSQL when no target is given) and prints the pool's state once a second;
 // `poolscope web` serves the UI to a browser instead of Electron's window;
 // `poolscope run` plays a scenario with no window (a CI check), `poolscope list` lists the built-ins.
-import { spawn } from 'node:child_process';
 import { open, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +19,7 @@ import { NO_SECRET_BOX, SavedTargets, defaultSavedTargetsFile } from './engine/s
 import { BUILT_IN_NAMES, builtIn, builtInInfos } from './engine/scenarios/builtins';
 import { type RunReport, runHeadless } from './engine/scenarios/headless';
 import { PoolscopeService, scenarioFrom } from './engine/service';
+import { openBrowser } from './web/open-browser';
 import { type WebHost, WebHostError, assertBuilt, startWebHost } from './web/web-host';
 import { indented, oneLine, printable, terminalJson } from './terminal-text';
 
@@ -171,19 +171,6 @@ async function watch(target: Target): Promise<void> {
 
 // The built renderer (npm run build); npm start builds before it runs.
 const RENDERER_DIR = join(import.meta.dirname, '..', 'out', 'renderer');
-
-// Opens the default browser, detached; a failure only means the user opens the URL.
-function openBrowser(url: string): void {
-  const [command, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
-  try {
-    const child = spawn(command, args, { detached: true, stdio: 'ignore', windowsVerbatimArguments: process.platform === 'win32' });
-    child.on('error', () => {});
-    child.unref();
-  } catch {
-    // no opener installed: the printed URL is enough
-  }
-}
 
 async function web(target: Target, port: number, open: boolean): Promise<void> {
   try {

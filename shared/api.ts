@@ -299,6 +299,14 @@ export function validateCommand(cmd: unknown, req: unknown): { ok: true; cmd: Co
   return { ok: true, cmd: cmd as CommandName, req: r.data };
 }
 
-/** Wire messages of the WebSocket transport. */
+/**
+ * Wire messages of the WebSocket transport. A client's first message is its `ClientHello`
+ * (the run's token); the host reads nothing else before it and answers `{ready: true}`, then
+ * requests are answered and batches sent.
+ */
+export type ClientHello = { token: string };
 export type ClientMessage = { id: number; cmd: string; req?: unknown };
-export type ServerMessage = ({ id: number } & Reply<unknown>) | { batch: Batch };
+export type ServerMessage = ({ id: number } & Reply<unknown>) | { batch: Batch } | { ready: true };
+
+/** The host closes a socket with this code when its hello held no token or a wrong one: reconnecting will not help. */
+export const CLOSE_TOKEN_REFUSED = 4401;

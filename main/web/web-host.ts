@@ -6,8 +6,8 @@ import type { Duplex } from 'node:stream';
 import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
 import { messageOf } from '../engine/errors';
 import type { PoolscopeService } from '../engine/service';
-import { Gate, NEEDS_TOKEN, newToken } from './gate';
-import { SocketHub } from './socket-hub';
+import { Gate, newToken, tokenCheck } from './gate';
+import { SocketHub, type SocketLimits } from './socket-hub';
 import { findFile } from './static-files';
 
 /** The browser host listens on the loopback interface only, whatever else the machine has. */
@@ -22,6 +22,8 @@ export interface WebHostOptions {
   port?: number;
   /** Absent: a fresh random token (tests may pass one). */
   token?: string;
+  /** Absent: SOCKET_LIMITS (tests may lower them). */
+  limits?: Partial<SocketLimits>;
 }
 
 export interface WebHost {
@@ -29,8 +31,13 @@ export interface WebHost {
   readonly token: string;
   /** http://127.0.0.1:PORT */
   readonly origin: string;
-  /** The URL to open: http://127.0.0.1:PORT/?token=TOKEN */
+  /**
+   * The URL to open: http://127.0.0.1:PORT/#token=TOKEN. Browsers never send a fragment to a
+   * server; the page keeps the token in its tab's sessionStorage and proves it on the socket.
+   */
   readonly url: string;
+  /** Sockets whose token matched. */
+  readonly clients: number;
   /** Closes the sockets (1001) and the server. Does not stop the service. */
   close(): Promise<void>;
 }
@@ -52,7 +59,7 @@ const COMMON_HEADERS: OutgoingHttpHeaders = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
-  // The page and its assets sit behind the token: nothing of it belongs in a cache.
+  // A rebuild changes the files behind the same names: nothing of it belongs in a cache.
   'Cache-Control': 'no-store',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
@@ -99,14 +106,15 @@ function parseTarget(raw: string | undefined): URL | null {
 
 /**
  * Serves the built renderer and the typed API over a WebSocket at /ws, on 127.0.0.1 only.
- * The printed URL carries a per-run token; the page trades it for an HttpOnly,
- * SameSite=Strict cookie, which then authenticates its assets and its socket.
+ * The printed URL carries a per-run token in its fragment; the socket does nothing until its
+ * first message holds it. The page and its assets need no token: they are the same files for
+ * everyone (the built renderer holds no secret), and without the token they can do nothing.
  */
 export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   assertBuilt(opts.root);
   const root = realpathSync(opts.root);
   const token = opts.token ?? newToken();
-  const hub = new SocketHub(opts.service);
+  const hub = new SocketHub(opts.service, tokenCheck(token), opts.limits);
   let gate: Gate | null = null; // known once listening (the port may be the OS's choice)
 
   const server = createServer((req, res) => {
@@ -122,14 +130,6 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Poolscope: only GET and HEAD.\n', { Allow: 'GET, HEAD' });
     const url = parseTarget(req.url);
     if (!url) return send(res, 400, 'Poolscope: bad request target.\n');
-
-    const queryToken = url.searchParams.get('token');
-    if (queryToken !== null) {
-      if (!gate.matches(queryToken)) return send(res, 403, NEEDS_TOKEN);
-      // Trade the token for the cookie and take it out of the address bar (and history).
-      return send(res, 303, '', { Location: '/', 'Set-Cookie': gate.setCookie() });
-    }
-    if (!gate.cookieMatches(req.headers)) return send(res, 403, NEEDS_TOKEN);
     if (url.pathname === WS_PATH) return send(res, 426, 'Poolscope: this is the WebSocket endpoint.\n', { Upgrade: 'websocket', Connection: 'Upgrade' });
 
     let pathname: string;
@@ -152,7 +152,6 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       if (!gate.originAllowed(req.headers)) return refuseUpgrade(socket, 403, 'Poolscope: WebSocket connections are only accepted from the Poolscope page itself.\n');
       const url = parseTarget(req.url);
       if (!url || url.pathname !== WS_PATH) return refuseUpgrade(socket, 404, 'Poolscope: not found.\n');
-      if (!gate.matches(url.searchParams.get('token')) && !gate.cookieMatches(req.headers)) return refuseUpgrade(socket, 403, NEEDS_TOKEN);
       hub.upgrade(req, socket, head);
     } catch {
       socket.destroy();
@@ -182,7 +181,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  gate = new Gate(token, port);
+  gate = new Gate(port);
   const origin = `http://${HOST}:${port}`;
 
   let closing: Promise<void> | null = null;
@@ -190,7 +189,10 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     port,
     token,
     origin,
-    url: `${origin}/?token=${token}`,
+    url: `${origin}/#token=${token}`,
+    get clients() {
+      return hub.clients;
+    },
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,6 +1,7 @@
 // One run of every part, in order, on both servers: the report the CLI prints and saves
 // and the smoke test checks.
 
+import { type ClientsRow, type HostEntry, measureClients, thisTreeHost } from './clients';
 import type { BenchConfig } from './config';
 import { type TaxRow, measureTax } from './connection-tax';
 import { type MachineInfo, machineInfo } from './machine';
@@ -21,9 +22,16 @@ export interface BenchReport {
   pipeline: PipelineResult;
   view: ViewResult;
   soak: SoakResult;
+  /** This tree's host, then the baseline's when one was given. */
+  clients: ClientsRow[];
 }
 
-export async function runBench(cfg: BenchConfig, log: (line: string) => void = () => {}): Promise<BenchReport> {
+export interface BenchOptions {
+  /** Another checkout's browser host for the clients part (`npm run bench -- --baseline DIR`). */
+  baselineHost?: HostEntry;
+}
+
+export async function runBench(cfg: BenchConfig, log: (line: string) => void = () => {}, opts: BenchOptions = {}): Promise<BenchReport> {
   const startedAt = new Date();
   await ensureBuilt();
   const servers = await startServers();
@@ -36,7 +44,9 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     const pipeline = await measurePipeline(cfg.pipeline, log);
     const view = await measureView(cfg.view, log);
     const soak = await measureSoak(cfg.soak, servers.postgres, log);
-    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, tax, pipeline, view, soak };
+    const hosts = [thisTreeHost(), ...(opts.baselineHost ? [opts.baselineHost] : [])];
+    const clients = await measureClients(cfg.clients, servers.postgres, hosts, log);
+    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, tax, pipeline, view, soak, clients };
   } finally {
     await servers.stop();
   }

@@ -20,6 +20,8 @@ export interface BenchConfig {
   pipeline: { rates: number[]; stepSeconds: number };
   view: { connections: number; waiting: number; eventsPerSecond: number; settleSeconds: number; measureSeconds: number };
   soak: { seconds: number; warmSeconds: number; concurrency: number; sampleSeconds: number };
+  /** WebSocket clients attempted at once, borrowers in the spike, seconds measured after its last one. */
+  clients: { attempted: number; spike: number; settleSeconds: number };
 }
 
 export const FULL: BenchConfig = {
@@ -32,6 +34,7 @@ export const FULL: BenchConfig = {
   pipeline: { rates: [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 400_000], stepSeconds: 5 },
   view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 3, measureSeconds: 10 },
   soak: { seconds: 600, warmSeconds: 30, concurrency: 32, sampleSeconds: 10 },
+  clients: { attempted: 200, spike: 2_000, settleSeconds: 5 },
 };
 
 export const QUICK: BenchConfig = {
@@ -42,6 +45,7 @@ export const QUICK: BenchConfig = {
   pipeline: { rates: [50_000, 100_000, 200_000, 300_000], stepSeconds: 2 },
   view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 2, measureSeconds: 5 },
   soak: { seconds: 60, warmSeconds: 10, concurrency: 32, sampleSeconds: 5 },
+  clients: { attempted: 200, spike: 2_000, settleSeconds: 3 },
 };
 
 /** Tiny and fast: checks the harness, not the code it measures. */
@@ -53,4 +57,5 @@ export const SMOKE: BenchConfig = {
   pipeline: { rates: [5_000, 10_000], stepSeconds: 0.5 },
   view: { connections: 20, waiting: 200, eventsPerSecond: 2_000, settleSeconds: 0.5, measureSeconds: 1 },
   soak: { seconds: 2, warmSeconds: 0.5, concurrency: 2, sampleSeconds: 0.5 },
+  clients: { attempted: 20, spike: 50, settleSeconds: 0.5 },
 };

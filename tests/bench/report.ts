@@ -105,6 +105,16 @@ export function formatReport(r: BenchReport): string {
     ),
   );
   out.push(`sockets: ${s.socketsBefore} before, ${s.socketsAfter} after; server sessions left: ${s.serverSessionsAfter}`);
+  const c = r.clients[0];
+  if (c) {
+    out.push('', `Browser host with many clients: ${c.attempted} WebSockets attempted, then a spike of ${n(c.spike)} borrowers (embedded PostgreSQL); the host's own process`);
+    out.push(
+      table(
+        ['host', 'in', 'refused', 'dropped', 'spike ms', 'loop delay p99 ms', 'loop delay max ms', 'RSS before MB', 'RSS peak MB', 'RSS growth MB', 'MB to clients', 'rebases'],
+        r.clients.map((x) => [x.host, x.accepted, x.refused, x.dropped, x.spikeMs ?? 'unfinished', x.loopDelayP99Ms, x.loopDelayMaxMs, x.rssBeforeMb, x.rssPeakMb, x.rssGrowthMb, x.receivedMb, x.rebases]),
+      ),
+    );
+  }
   out.push('', 'Targets');
   out.push(table(['target', 'measured', 'met'], checkTargets(r).map((c) => [c.target, c.measured, c.met ? 'yes' : 'NO'])));
   return out.join('\n');

@@ -1,6 +1,9 @@
-// npm run bench [-- --quick] [--out FILE]: every part on both servers, a table on stdout
-// and the report (with the targets checked) in docs/bench/latest.json.
+// npm run bench [-- --quick] [--out FILE] [--baseline DIR]: every part on both servers, a
+// table on stdout and the report (with the targets checked) in docs/bench/latest.json.
+// --baseline: the clients part also measures the browser host of another checkout (DIR,
+// e.g. `git worktree add /tmp/base main`), which scripts/bench.mjs bundled next to this file.
 
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +12,7 @@ import { runBench } from './bench';
 import { FULL, QUICK } from './config';
 import { checkTargets, formatReport } from './report';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, baseline: { type: 'string' } } });
 // `npm run bench --quick` (without the `--`) reaches us only as npm's config variable.
 const quick = values.quick || process.env.npm_config_quick === 'true';
 const cfg = quick ? QUICK : FULL;
@@ -23,7 +26,13 @@ if (noBrowser !== null) {
   process.exit(2);
 }
 
-const report = await runBench(cfg, (line) => console.error(`  ${line}`));
+const baselineFile = path.join(import.meta.dirname, 'clients-host-baseline.mjs');
+if (values.baseline !== undefined && !existsSync(baselineFile)) {
+  console.error(`bench: --baseline needs ${baselineFile}: run the bench with npm run bench, which bundles it`);
+  process.exit(2);
+}
+const baselineHost = values.baseline === undefined ? undefined : { label: `baseline ${values.baseline}`, file: baselineFile };
+const report = await runBench(cfg, (line) => console.error(`  ${line}`), { baselineHost });
 const targets = checkTargets(report);
 await mkdir(path.dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify({ ...report, targets }, null, 2)}\n`);

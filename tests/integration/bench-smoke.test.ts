@@ -64,6 +64,17 @@ describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke con
     expect(s.socketsAfter).toBeLessThanOrEqual(s.socketsBefore);
     expect(s.serverSessionsAfter).toBe(0);
 
+    // This tree's host only (no baseline): the cap lets some in and refuses the rest.
+    expect(r.clients).toHaveLength(1);
+    const c = r.clients[0]!;
+    expect(c.accepted).toBeGreaterThan(0);
+    expect(c.accepted + c.refused).toBe(SMOKE.clients.attempted);
+    expect(c.refused).toBeGreaterThan(0);
+    expect(c.spikeMs !== null && c.spikeMs > 0).toBe(true);
+    expect(finitePositive(c.loopDelayMaxMs) && finitePositive(c.rssBeforeMb) && finitePositive(c.rssPeakMb)).toBe(true);
+    expect(c.loopDelayMaxMs).toBeGreaterThanOrEqual(c.loopDelayP99Ms);
+    expect(c.receivedMb).toBeGreaterThan(0);
+
     expect(checkTargets(r).length).toBeGreaterThanOrEqual(9);
     expect(formatReport(r)).toContain('Targets');
   });

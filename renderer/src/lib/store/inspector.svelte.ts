@@ -29,7 +29,9 @@ export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 interface LinkReporting {
   readonly state: LinkState;
-  onState(listener: (state: LinkState) => void): () => void;
+  /** Why the host closed the link (or why there is none), as it said it. */
+  readonly reason: string | null;
+  onState(listener: (state: LinkState, reason: string | null) => void): () => void;
 }
 
 function reportsLink(t: Transport): t is Transport & LinkReporting {
@@ -93,6 +95,7 @@ export class Inspector {
   journal = $state.raw<JournalPage>({ entries: [], stored: 0, matching: 0, received: 0, skipped: 0, paused: false });
   sync = $state.raw<SyncInfo>({ status: 'stopped', error: null, rebases: 0 });
   link = $state<LinkState>('open');
+  linkReason = $state<string | null>(null);
   mode = $state<InspectorMode>('live');
   /** The opened recording and the moment shown; null in live mode. */
   replay = $state.raw<ReplayPosition | null>(null);
@@ -152,10 +155,12 @@ export class Inspector {
     const t = this.#transport;
     if (reportsLink(t)) {
       this.link = t.state;
+      this.linkReason = t.reason;
       this.#stops.push(
-        t.onState((s) => {
+        t.onState((s, reason) => {
           const was = this.link;
           this.link = s;
+          this.linkReason = reason;
           // Events were missed while the link was down. The WebSocket transport also sends a
           // gap batch then; whichever comes first rebases, the other finds it under way.
           if (s === 'open' && was === 'reconnecting') this.store.resync();
