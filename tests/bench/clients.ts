@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { specToFields } from '../../main/engine/target-spec';
 import type { HostCommand, HostReport, SpikeFigures } from './clients-host';
 import type { BenchConfig } from './config';
 import { RENDERER_ROOT } from './page';
@@ -128,11 +129,10 @@ function startHost(entry: HostEntry): { child: ChildProcess; next: () => Promise
 }
 
 async function measureOne(cfg: BenchConfig['clients'], server: BenchServer, entry: HostEntry, log: (line: string) => void): Promise<ClientsRow> {
-  const { password, embedded: _embedded, ...fields } = server.spec;
   const host = startHost(entry);
   const clients: PageLikeClient[] = [];
   try {
-    host.send({ type: 'start', target: { ...fields, password: password ?? undefined }, root: RENDERER_ROOT });
+    host.send({ type: 'start', target: specToFields(server.spec, { secrets: true }), root: RENDERER_ROOT });
     const listening = await host.next();
     if (listening.type !== 'listening') throw new Error(`the host did not start: ${listening.type === 'failed' ? listening.message : listening.type}`);
     const url = new URL(listening.url);
