@@ -22,6 +22,7 @@ export default defineConfig({
           include: ['tests/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['tests/integration/setup/embedded-postgres.global.ts', 'tests/integration/setup/certificates.global.ts'],
+          setupFiles: ['tests/integration/setup/invariants.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,

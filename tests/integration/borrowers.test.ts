@@ -100,4 +100,35 @@ describe.each(ENGINES)('borrowers on $engine', ({ engine, skip }) => {
     expect(Object.keys(e.log.live.connections)).toEqual([]);
     expect(rec.violations).toEqual([]);
   });
+  // Drivers may answer a statement twice (the unit suite fakes it; here the real drivers do):
+  // the caller gets the first answer, the statement is counted once, the connection serves on.
+  it.skipIf(skip)('takes the first answer of a statement ended by the query timeout, and the pool serves on', async () => {
+    const { engine: e, rec } = await start({ max: 1, queryTimeoutMs: 200, acquireTimeoutMs: 5_000 });
+    const lease = await e.pool.borrow();
+    const before = e.log.live.counters.statements;
+    await expect(lease.query(sleepSql(engine, 1))).rejects.toThrow(/timeout/i);
+    lease.release();
+    await sleep(1_200); // past the statement's own end: a late second answer would land now
+    const finished = rec.of('statement.finished').filter((x) => x.connId === lease.connId);
+    expect(finished.filter((x) => x.error)).toHaveLength(1);
+    expect(e.log.live.counters.statements - before).toBe(1);
+    const next = await e.pool.borrow();
+    expect((await next.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    next.release();
+    rec.expectConsistent();
+  });
+
+  it.skipIf(skip || engine !== 'postgres')('takes the first answer of a statement with a parameter pg cannot serialise', async () => {
+    const { engine: e, rec } = await start({ max: 1 });
+    const lease = await e.pool.borrow();
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(lease.query('SELECT $1::text AS v', [circular])).rejects.toThrow(/circular/i);
+    await sleep(100);
+    expect(rec.of('statement.finished').filter((x) => x.connId === lease.connId && x.error)).toHaveLength(1);
+    expect((await lease.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+    lease.release();
+    expect(e.log.live.counters).toMatchObject({ statementErrors: 1 });
+    rec.expectConsistent();
+  });
 });

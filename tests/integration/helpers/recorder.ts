@@ -9,10 +9,14 @@ import type { Engine } from '../../../main/engine/engine';
  * holds it; the waiting list is exactly the waiting borrowers.
  */
 export class Recorder {
+  /** Recorders not yet checked since they stopped: `setup/invariants.ts` checks them after every test. */
+  static readonly unchecked = new Set<Recorder>();
   readonly #events: PoolEvent[] = [];
   readonly #violations: string[] = [];
   readonly #engine: Engine;
   readonly #stop: () => void;
+  #stopped = false;
+  #reported = 0;
 
   constructor(engine: Engine) {
     this.#engine = engine;
@@ -20,6 +24,7 @@ export class Recorder {
       this.#events.push(e);
       this.#check(e);
     });
+    Recorder.unchecked.add(this);
   }
 
   /** Every event emitted so far: those the log would hand over at the end of this turn are delivered now. */
@@ -50,7 +55,18 @@ export class Recorder {
   }
 
   stop(): void {
+    this.#engine.log.deliver();
     this.#stop();
+    this.#stopped = true;
+  }
+
+  /** The invariants broken since the last call (once stopped, nothing more is delivered). */
+  newlyBroken(): string[] {
+    const all = this.#stopped ? this.#violations : this.violations;
+    const fresh = all.slice(this.#reported);
+    this.#reported = all.length;
+    if (this.#stopped) Recorder.unchecked.delete(this);
+    return fresh;
   }
 
   /** Asserts the invariants held at every event, and that our counts agree with the driver's now. */

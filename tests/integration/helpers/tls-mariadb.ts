@@ -29,7 +29,8 @@ export interface TlsMariadb {
   stop(): Promise<void>;
 }
 
-export async function startTlsMariadb(certs: TestCertificates): Promise<TlsMariadb> {
+/** `extra`: more server options (e.g. a small `--max-connections` to be refused by). */
+export async function startTlsMariadb(certs: TestCertificates, extra: string[] = []): Promise<TlsMariadb> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'poolscope-tlsmy-'));
   const data = path.join(dir, 'data');
   const socket = path.join(dir, 'mysqld.sock');
@@ -56,6 +57,7 @@ export async function startTlsMariadb(certs: TestCertificates): Promise<TlsMaria
       `--ssl-ca=${certs.ca}`,
       `--ssl-cert=${cert}`,
       `--ssl-key=${key}`,
+      ...extra,
       ...user,
     ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
