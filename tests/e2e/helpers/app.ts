@@ -26,12 +26,12 @@ export interface App {
 /**
  * The engine behind the browser host, and the page open in Chromium on the demo database.
  * `embedded`: the engine starts its own embedded PostgreSQL in a temp dir (for suites that
- * restart it or reconfigure it freely); otherwise it uses the run's shared server.
+ * restart it or reconfigure it freely); otherwise `target` (a URL) or the run's shared server.
  */
-export async function openApp(opts: { settings: Partial<PoolSettings>; embedded?: boolean; height?: number; acceptDownloads?: boolean; knownHosts?: EngineOptions['knownHosts'] }): Promise<App> {
+export async function openApp(opts: { settings: Partial<PoolSettings>; embedded?: boolean; target?: string; height?: number; acceptDownloads?: boolean; knownHosts?: EngineOptions['knownHosts'] }): Promise<App> {
   const dataDir = opts.embedded ? await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-')) : null;
   const knownHosts = opts.knownHosts;
-  const engine = await Engine.start(dataDir ? { embedded: { dataDir }, settings: opts.settings, knownHosts } : { target: inject('pgUrl'), settings: opts.settings, knownHosts });
+  const engine = await Engine.start(dataDir ? { embedded: { dataDir }, settings: opts.settings, knownHosts } : { target: opts.target ?? inject('pgUrl'), settings: opts.settings, knownHosts });
   const service = new PoolscopeService(engine);
   const sent: SentCommand[] = [];
   recordCommands(service, sent);
@@ -39,7 +39,7 @@ export async function openApp(opts: { settings: Partial<PoolSettings>; embedded?
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1440, height: opts.height ?? 1000 }, acceptDownloads: opts.acceptDownloads ?? false });
   await page.goto(host.url);
-  await page.getByTestId('target-summary').filter({ hasText: 'poolscope_demo' }).waitFor();
+  await page.getByTestId('target-summary').filter({ hasText: `/${engine.targetSpec?.database ?? 'poolscope_demo'}` }).waitFor({ timeout: 20_000 });
   return {
     service,
     host,

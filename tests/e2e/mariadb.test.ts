@@ -1,0 +1,109 @@
+import type { Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolCounts } from '../../shared/snapshot';
+import type { PoolscopeService } from '../../main/engine/service';
+import { Recorder } from '../integration/helpers/recorder';
+import { mysqlAvailable, mysqlUrl } from '../integration/helpers/servers';
+import { type App, openApp } from './helpers/app';
+import { chromiumAvailable } from './helpers/chromium-gate';
+
+/** "850 ms", "1.2 s", "2 m 05 s" (formatDuration) back to milliseconds. */
+function parseDuration(text: string): number {
+  const t = text.trim();
+  let m = /^(\d+) ms$/.exec(t);
+  if (m) return Number(m[1]);
+  m = /^([\d.]+) s$/.exec(t);
+  if (m) return Number(m[1]) * 1_000;
+  m = /^(\d+) m (\d+) s$/.exec(t);
+  if (m) return (Number(m[1]) * 60 + Number(m[2])) * 1_000;
+  throw new Error(`not a duration: ${JSON.stringify(text)}`);
+}
+
+// The numbers of the live view against what the engine measured, on a MariaDB target: the
+// other suites look at the embedded PostgreSQL.
+describe.skipIf(!chromiumAvailable || !mysqlAvailable)('the live view on MariaDB, against the engine', () => {
+  let app: App;
+  let service: PoolscopeService;
+  let page: Page;
+  let rec: Recorder;
+
+  beforeAll(async () => {
+    app = await openApp({ target: mysqlUrl, settings: { max: 3, acquireTimeoutMs: 20_000 } });
+    ({ service, page } = app);
+    rec = new Recorder(service.engine);
+  });
+
+  afterAll(async () => {
+    rec?.stop();
+    await app?.close();
+  });
+
+  const live = () => service.engine.log.live;
+  const gauge = async (name: string) => Number(await page.getByTestId(`gauge-${name}`).textContent());
+
+  it('shows the gauges, the waiting line in its order and each wait and time left as the engine has them', async () => {
+    expect(await page.getByTestId('target-summary').textContent()).toMatch(/^mysql:\/\//);
+    await page.getByTestId('control-concurrency').fill('8');
+    await page.getByTestId('control-query').selectOption('sleep');
+    await page.getByTestId('control-sleep-ms').fill('4000');
+    await page.getByTestId('control-load-start').click();
+    // 8 clients sleeping 4 s on 3 connections: 3 borrowed, 5 in line for about 4 s.
+    await expect.poll(() => gauge('waiting'), { timeout: 10_000 }).toBe(5);
+    const poolId = live().activePoolId as string;
+    const counts = poolCounts(live(), poolId);
+    for (const name of ['total', 'borrowed', 'idle', 'waiting'] as const) expect(await gauge(name), name).toBe(counts[name]);
+
+    const rows = page.getByTestId('waiter-row');
+    await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(5);
+    const shown = await rows.evaluateAll((els) =>
+      els.map((el) => ({ id: el.getAttribute('data-borrower-id'), cells: [...el.querySelectorAll('span')].map((s) => s.textContent ?? '') })),
+    );
+    const now = Date.now();
+    const s = live();
+    expect(shown.map((r) => r.id)).toEqual(s.waiting);
+    for (const [i, r] of shown.entries()) {
+      const b = s.borrowers[r.id as string];
+      expect(r.cells[0], 'position').toBe(String(i + 1));
+      // waited and left, as the engine's enqueue time and deadline say (the page redraws a few times a second)
+      expect(Math.abs(parseDuration(r.cells[3] as string) - (now - (b?.enqueuedAt ?? 0)))).toBeLessThan(1_000);
+      expect(Math.abs(parseDuration(r.cells[4] as string) - ((b?.deadline ?? 0) - now))).toBeLessThan(1_000);
+    }
+    await page.getByTestId('control-load-stop').click();
+    await expect.poll(() => gauge('borrowed'), { timeout: 15_000 }).toBe(0);
+    expect(await gauge('waiting')).toBe(0);
+  });
+
+  it("shows a held transaction's age, flags it idle in transaction, and journals its start and end on its connection", async () => {
+    await page.getByTestId('control-tx-hold').click();
+    const held = page.getByTestId('tx-held');
+    await held.waitFor({ timeout: 5_000 });
+    await held.locator('input.sql').fill('SELECT COUNT(*) FROM information_schema.TABLES');
+    await page.getByTestId('control-tx-run').click();
+    const began = await rec.waitFor('tx.began', () => true, 5_000);
+    const row = page.locator(`[data-testid="tx-row"][data-conn-id="${began.connId}"]`);
+    await row.waitFor({ timeout: 5_000 });
+    // The default flags a transaction idle for 5 s; the age follows the engine's start time.
+    await expect.poll(() => row.evaluate((el) => el.classList.contains('idle-in-tx')), { timeout: 10_000 }).toBe(true);
+    const age = parseDuration((await row.locator('td').nth(2).textContent()) ?? '');
+    const conn = live().connections[began.connId];
+    expect(conn?.tx).toBe('active');
+    expect(Math.abs(age - (Date.now() - (conn?.txSince ?? 0)))).toBeLessThan(1_000);
+    expect(await row.textContent()).toContain('idle in transaction');
+
+    await page.getByTestId('control-tx-commit').click();
+    await rec.waitFor('tx.ended', (e) => e.connId === began.connId, 5_000);
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(0);
+    // The monitor's 4 events a second push older rows out of view: the journal's own filter shows the tx.* ones.
+    await page.getByTestId('journal-type').selectOption('tx.');
+    const short = began.connId.slice(began.connId.indexOf('.') + 1);
+    for (const type of ['tx.began', 'tx.ended']) {
+      const r = page.locator(`[data-testid="event-row"][data-type="${type}"]`);
+      await expect.poll(() => r.count(), { timeout: 5_000 }).toBeGreaterThan(0);
+      const cells = await r.first().locator('[role="cell"]').allTextContents();
+      expect(cells[1], type).toBe(type);
+      expect(cells[2], type).toBe(short);
+      expect((cells[4] ?? '').length, `${type} says what happened`).toBeGreaterThan(0);
+    }
+    await page.getByTestId('journal-type').selectOption('');
+  });
+});
