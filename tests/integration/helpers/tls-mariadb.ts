@@ -26,6 +26,8 @@ export interface TlsMariadb {
   url(params: string, opts?: { user?: string; host?: string }): string;
   /** Presents another certificate from now on (FLUSH SSL), once the server does. */
   present(pair: { cert: string; key: string }): Promise<void>;
+  /** Stops the server process (SIGSTOP) as a hung server would be; the function resumes it. */
+  freeze(): () => void;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startTlsMariadb(certs: TestCertificates, extra: string[] =
   const stop = async () => {
     if (server.exitCode === null && server.signalCode === null) {
       const gone = new Promise((r) => server.once('exit', r));
+      server.kill('SIGCONT');
       server.kill('SIGTERM');
       await gone;
     }
@@ -106,6 +109,10 @@ export async function startTlsMariadb(certs: TestCertificates, extra: string[] =
       await a.query('FLUSH SSL');
       await a.end();
       await presented(() => inspectCertificate('mysql', net.connect(port, '127.0.0.1'), 'localhost'), pair.cert, 'the TLS MariaDB');
+    },
+    freeze() {
+      server.kill('SIGSTOP');
+      return () => server.kill('SIGCONT');
     },
     stop,
   };

@@ -26,6 +26,8 @@ export interface TlsPostgres {
   url(params: string, opts?: { user?: string; host?: string }): string;
   /** Presents another certificate from now on (pg_reload_conf), once the server does. */
   present(pair: { cert: string; key: string }): Promise<void>;
+  /** Stops the server process (SIGSTOP) as a hung server would be; the function resumes it. */
+  freeze(): () => void;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function startTlsPostgres(certs: TestCertificates): Promise<TlsPost
   const stop = async () => {
     if (server.exitCode === null && server.signalCode === null) {
       const gone = new Promise((r) => server.once('exit', r));
+      server.kill('SIGCONT');
       server.kill('SIGINT');
       await gone;
     }
@@ -120,6 +123,10 @@ export async function startTlsPostgres(certs: TestCertificates): Promise<TlsPost
       await admin.query('SELECT pg_reload_conf()');
       await admin.end();
       await presented(() => inspectCertificate('postgres', net.connect(port, '127.0.0.1'), 'localhost'), pair.cert, 'the TLS PostgreSQL');
+    },
+    freeze() {
+      server.kill('SIGSTOP');
+      return () => server.kill('SIGCONT');
     },
     stop,
   };
