@@ -69,6 +69,19 @@ export default defineConfig([
       ],
     },
   },
+  // Every poll of an end-to-end test states its own timeout, sized to what it waits for:
+  // the runner's 1 s default failed CI under load.
+  {
+    files: ['tests/e2e/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression[source.value=/^electron(\\u002F|$)/]', message: electron.message },
+        { selector: "CallExpression[callee.object.name='expect'][callee.property.name='poll'][arguments.length=1]", message: 'expect.poll: state its own timeout ({ timeout: ms }).' },
+        { selector: "CallExpression[callee.object.name='expect'][callee.property.name='poll'] > ObjectExpression:not(:has(> Property[key.name='timeout']))", message: 'expect.poll: state its own timeout ({ timeout: ms }).' },
+      ],
+    },
+  },
   { files: ['shared/**'], rules: restrict(electron, nodeBuiltins, intoMain, intoRenderer) },
   { files: ['renderer/**'], rules: restrict(electron, nodeBuiltins, intoMain) },
   { files: ['main/engine/**'], rules: restrict(electron, intoRenderer, intoHosts) },

@@ -19,11 +19,11 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
   const ratio = async () => Number.parseFloat((await page.getByTestId('compare-ratio').textContent().catch(() => '')) ?? '');
 
   it('shows the pool outserving a connection per request, and what opening one costs', async () => {
-    await expect.poll(() => page.getByTestId('control-compare-start').isEnabled()).toBe(true);
+    await expect.poll(() => page.getByTestId('control-compare-start').isEnabled(), { timeout: 5_000 }).toBe(true);
     await page.getByTestId('control-compare-concurrency').fill('2');
     await page.getByTestId('control-compare-query').selectOption('select1');
     await page.getByTestId('control-compare-start').click();
-    await expect.poll(() => page.getByTestId('compare-state').textContent()).toContain('running');
+    await expect.poll(() => page.getByTestId('compare-state').textContent(), { timeout: 5_000 }).toContain('running');
     await expect.poll(ratio, { timeout: 10_000 }).toBeGreaterThan(1.5);
     expect(await page.getByTestId('compare-ratio').textContent()).toMatch(/^\d+(\.\d)?×$/);
     const waterfall = page.getByTestId('handshake-waterfall');
@@ -31,7 +31,7 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
     expect(await waterfall.textContent()).toMatch(/authentication \d/);
     await page.getByTestId('compare-state').scrollIntoViewIfNeeded();
     await page.getByTestId('control-compare-stop').click();
-    await expect.poll(() => page.getByTestId('compare-state').textContent()).toBe('stopped');
+    await expect.poll(() => page.getByTestId('compare-state').textContent(), { timeout: 5_000 }).toBe('stopped');
     expect(await page.getByTestId('compare-error').count()).toBe(0);
   });
 
@@ -40,7 +40,7 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
     await page.getByTestId('control-pattern-payment-ms').fill('200');
     await page.getByTestId('control-pattern-email-ms').fill('100');
     await page.getByTestId('control-pattern-start').click();
-    await expect.poll(() => page.getByTestId('pattern-state').textContent()).toContain('running');
+    await expect.poll(() => page.getByTestId('pattern-state').textContent(), { timeout: 5_000 }).toContain('running');
     const held = async (side: string) => {
       const v = await page.getByTestId(side).getAttribute('data-holding').catch(() => null);
       return v === null || v === '' ? Number.NaN : Number(v);
@@ -57,7 +57,7 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
     await page.mouse.wheel(0, top - 400);
     await page.screenshot({ path: path.join(SHOTS, 'compare.png') });
     await page.getByTestId('control-pattern-stop').click();
-    await expect.poll(() => page.getByTestId('pattern-state').textContent()).toBe('stopped');
+    await expect.poll(() => page.getByTestId('pattern-state').textContent(), { timeout: 5_000 }).toBe('stopped');
     expect(await page.getByTestId('pattern-error').count()).toBe(0);
   });
 });

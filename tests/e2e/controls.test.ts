@@ -37,13 +37,13 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
   it('shows backpressure from a spike, and every borrower is served', async () => {
     const before = activePool()?.id;
     await applySettings({ 'control-pool-max': '10' });
-    await expect.poll(() => activePool()?.settings.max).toBe(10);
+    await expect.poll(() => activePool()?.settings.max, { timeout: 5_000 }).toBe(10);
     expect(activePool()?.id).not.toBe(before);
-    await expect.poll(() => page.getByTestId('settings-note').textContent()).toContain('Applied max');
+    await expect.poll(() => page.getByTestId('settings-note').textContent(), { timeout: 5_000 }).toContain('Applied max');
     // The form follows the new pool, and each setting says what it does where it is set.
-    await expect.poll(() => page.getByTestId('control-pool-max').inputValue()).toBe('10');
+    await expect.poll(() => page.getByTestId('control-pool-max').inputValue(), { timeout: 5_000 }).toBe('10');
     expect(await page.locator('#help-max').textContent()).toContain('the most connections the pool opens');
-    await expect.poll(() => page.locator('.gauge.total .max').textContent()).toBe('/ 10');
+    await expect.poll(() => page.locator('.gauge.total .max').textContent(), { timeout: 5_000 }).toBe('/ 10');
 
     const timedOutBefore = snapshot().counters.timedOut;
     const acquiredBefore = snapshot().counters.acquired;
@@ -62,27 +62,27 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
       page.locator('[data-testid="gauge-waiting"], [data-testid="gauge-borrowed"]').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-testid')}=${el.textContent}`).sort().join(' '));
     await expect.poll(gauges, { interval: 10, timeout: 10_000 }).toBe('gauge-borrowed=10 gauge-waiting=40');
     await expect.poll(() => snapshot().counters.acquired - acquiredBefore, { timeout: 15_000 }).toBe(60);
-    await expect.poll(() => gauge('waiting')).toBe(0);
-    await expect.poll(() => gauge('borrowed')).toBe(0);
+    await expect.poll(() => gauge('waiting'), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
     expect(snapshot().counters.timedOut).toBe(timedOutBefore);
     expect(sent.filter((c) => c.cmd === 'load.spike').at(-1)?.req).toEqual({ count: 50, query: 'sleep', sleepMs: 300 });
   });
 
   it('flags leaks that exhaust the pool, diagnoses the timeout, and a destroyed leak serves a borrower', async () => {
     await applySettings({ 'control-pool-max': '10', 'control-acquire-timeout': '1000' });
-    await expect.poll(() => activePool()?.settings.acquireTimeoutMs).toBe(1000);
+    await expect.poll(() => activePool()?.settings.acquireTimeoutMs, { timeout: 5_000 }).toBe(1000);
     expect(activePool()?.settings.max).toBe(10);
 
     await page.getByTestId('control-leak-count').fill('10');
     await page.getByTestId('control-leak').click();
-    await expect.poll(() => gauge('borrowed')).toBe(10);
-    await expect.poll(() => leakRows().count()).toBe(10);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(10);
+    await expect.poll(() => leakRows().count(), { timeout: 5_000 }).toBe(10);
 
     await page.getByTestId('control-leak-threshold').fill('500');
     await page.getByTestId('control-leak-threshold').press('Enter');
-    await expect.poll(() => page.getByTestId('leak-threshold-current').textContent()).toContain('500 ms');
+    await expect.poll(() => page.getByTestId('leak-threshold-current').textContent(), { timeout: 5_000 }).toContain('500 ms');
     await expect.poll(() => page.getByTestId('leaks-flagged').textContent(), { timeout: 5_000 }).toBe('10 flagged');
-    await expect.poll(() => leakRows().filter({ hasText: 'possible leak' }).count()).toBe(10);
+    await expect.poll(() => leakRows().filter({ hasText: 'possible leak' }).count(), { timeout: 5_000 }).toBe(10);
     // The call site and how long it has been held, on the row itself.
     const firstId = await leakRows().first().getAttribute('data-conn-id');
     const detail = page.locator(`[data-testid="conn-detail"][data-conn-id="${firstId}"][data-flag="leak"]`);
@@ -108,7 +108,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
 
     const acquired = snapshot().counters.acquired;
     await leakRows().first().getByTestId('control-destroy').click();
-    await expect.poll(() => leakRows().count()).toBe(9);
+    await expect.poll(() => leakRows().count(), { timeout: 5_000 }).toBe(9);
     // The pool opens a connection in its place and a waiting borrower gets it.
     await expect.poll(() => snapshot().counters.acquired - acquired, { timeout: 5_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId('load-ok').textContent().then(Number), { timeout: 5_000 }).toBeGreaterThan(0);
@@ -116,68 +116,68 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await page.getByTestId('control-load-stop').click();
     // New settings now: the old pool keeps its leaked connections and drains.
     await applySettings({ 'control-acquire-timeout': '30000' });
-    await expect.poll(() => activePool()?.settings.acquireTimeoutMs).toBe(30_000);
-    await expect.poll(() => page.getByTestId('pool-draining').textContent()).toContain('previous pool is draining');
+    await expect.poll(() => activePool()?.settings.acquireTimeoutMs, { timeout: 5_000 }).toBe(30_000);
+    await expect.poll(() => page.getByTestId('pool-draining').textContent(), { timeout: 5_000 }).toContain('previous pool is draining');
     // Clean up from the rows: release the rest (the old pool's rows keep their buttons).
     while ((await leakRows().count()) > 0) {
       const n = await leakRows().count();
       await leakRows().first().getByTestId('control-release').click();
-      await expect.poll(() => leakRows().count()).toBeLessThan(n);
+      await expect.poll(() => leakRows().count(), { timeout: 5_000 }).toBeLessThan(n);
     }
-    await expect.poll(() => gauge('borrowed')).toBe(0);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
     // Its last borrower gone, the old pool ends.
-    await expect.poll(() => page.getByTestId('pool-draining').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('pool-draining').count(), { timeout: 5_000 }).toBe(0);
     await page.getByTestId('control-leak-threshold').fill('0');
     await page.getByTestId('control-leak-threshold').press('Enter');
-    await expect.poll(() => page.getByTestId('leak-threshold-current').textContent()).toContain('off');
+    await expect.poll(() => page.getByTestId('leak-threshold-current').textContent(), { timeout: 5_000 }).toContain('off');
   });
 
   it('holds a transaction from the controls until it is committed', async () => {
     await page.getByTestId('control-tx-hold').click();
     const tx = page.getByTestId('tx-row');
-    await expect.poll(() => tx.count()).toBe(1);
-    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-transaction"]').count()).toBe(1);
+    await expect.poll(() => tx.count(), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-transaction"]').count(), { timeout: 5_000 }).toBe(1);
     await page.getByTestId('control-tx-sql').fill('SELECT count(*)::int AS n FROM books');
     await page.getByTestId('control-tx-run').click();
-    await expect.poll(() => page.getByTestId('tx-result').textContent()).toMatch(/1 row\(s\)\n\{"n":\d+\}/);
+    await expect.poll(() => page.getByTestId('tx-result').textContent(), { timeout: 5_000 }).toMatch(/1 row\(s\)\n\{"n":\d+\}/);
     await page.getByTestId('control-tx-sql').fill('SELECT * FROM no_such_table');
     await page.getByTestId('control-tx-run').click();
-    await expect.poll(() => page.getByTestId('tx-run-error').textContent()).toContain('no_such_table');
+    await expect.poll(() => page.getByTestId('tx-run-error').textContent(), { timeout: 5_000 }).toContain('no_such_table');
     // Failed transaction: the row says so; commit ends it (PostgreSQL rolls it back).
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-failed-transaction"]').count(), { timeout: 5_000 }).toBe(1);
     await page.getByTestId('control-tx-commit').click();
-    await expect.poll(() => tx.count()).toBe(0);
-    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(0);
-    await expect.poll(() => gauge('borrowed')).toBe(0);
+    await expect.poll(() => tx.count(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('tx-held').count(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
   });
 
   it('releases a connection still in a transaction from its row, and the next borrower is told', async () => {
     await page.getByTestId('control-tx-hold').click();
-    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('tx-held').count(), { timeout: 5_000 }).toBe(1);
     const row = page.locator('[data-testid="conn-row"][data-state="in-transaction"]');
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(1);
     const connId = await row.getAttribute('data-conn-id');
     await row.getByTestId('control-release').click();
-    await expect.poll(() => page.getByTestId('conn-dirty-returns').textContent()).toBe('1 dirty returns');
+    await expect.poll(() => page.getByTestId('conn-dirty-returns').textContent(), { timeout: 5_000 }).toBe('1 dirty returns');
     // Its borrower is gone: the held transaction leaves the list.
-    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('tx-held').count(), { timeout: 5_000 }).toBe(0);
     // pg-pool hands out the most recently released idle connection: the dirty one.
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('1500');
     await page.getByTestId('control-spike-count').fill('1');
     await page.getByTestId('control-spike').click();
     const detail = page.locator(`[data-testid="conn-detail"][data-conn-id="${connId}"]`);
-    await expect.poll(() => detail.getByTestId('received-dirty').count()).toBe(1);
+    await expect.poll(() => detail.getByTestId('received-dirty').count(), { timeout: 5_000 }).toBe(1);
     expect(await detail.textContent()).toContain('received a connection left in a transaction');
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
     // The transaction is still open on the idle connection; the next holder (pg-pool's
     // most recently released connection again) rolls it back.
     await page.getByTestId('control-tx-hold').click();
-    await expect.poll(() => page.getByTestId('tx-held').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('tx-held').count(), { timeout: 5_000 }).toBe(1);
     expect(await page.getByTestId('tx-held').textContent()).toContain(connId?.slice(connId.indexOf('.') + 1));
     await page.getByTestId('control-tx-rollback').click();
-    await expect.poll(() => page.getByTestId('tx-row').count()).toBe(0);
-    await expect.poll(() => gauge('borrowed')).toBe(0);
+    await expect.poll(() => page.getByTestId('tx-row').count(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
   });
 
   it('refuses invalid input in the form and sends nothing harmful', async () => {
@@ -186,17 +186,17 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
 
     await page.getByTestId('control-concurrency').fill('-1');
     await page.getByTestId('control-load-start').click();
-    await expect.poll(() => page.getByTestId('load-error').textContent()).toBe('concurrency must be at least 1');
+    await expect.poll(() => page.getByTestId('load-error').textContent(), { timeout: 5_000 }).toBe('concurrency must be at least 1');
 
     await page.getByTestId('control-pool-max').fill('0');
     await page.getByTestId('control-apply-settings').click();
-    await expect.poll(() => page.getByTestId('settings-error').textContent()).toBe('pool size (max) must be at least 1');
+    await expect.poll(() => page.getByTestId('settings-error').textContent(), { timeout: 5_000 }).toBe('pool size (max) must be at least 1');
 
     await page.getByTestId('control-concurrency').fill('2');
     await page.getByTestId('control-query').selectOption('custom');
     await page.getByTestId('control-sql').fill('SELECT 1; DROP TABLE books');
     await page.getByTestId('control-load-start').click();
-    await expect.poll(() => page.getByTestId('load-error').textContent()).toContain('one statement only');
+    await expect.poll(() => page.getByTestId('load-error').textContent(), { timeout: 5_000 }).toContain('one statement only');
 
     const harmful = sent.slice(sentBefore).filter((c) => c.cmd !== 'snapshot.get');
     expect(harmful).toEqual([]);
@@ -207,7 +207,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await page.getByTestId('control-pool-max').fill('10');
     await page.getByTestId('control-leak-threshold').fill('');
     await page.getByTestId('control-leak-threshold').press('Enter');
-    await expect.poll(() => page.getByTestId('leak-threshold-error').textContent()).toBe('leak threshold (ms) is empty');
+    await expect.poll(() => page.getByTestId('leak-threshold-error').textContent(), { timeout: 5_000 }).toBe('leak threshold (ms) is empty');
     expect(sent.slice(sentBefore).filter((c) => c.cmd !== 'snapshot.get')).toEqual([]);
   });
 });

@@ -50,14 +50,14 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await sessionsMatchRows(4);
     const capacity = page.getByTestId('server-capacity');
     expect(Number(await capacity.getAttribute('data-max'))).toBeGreaterThan(4);
-    await expect.poll(async () => Number(await capacity.getAttribute('data-used'))).toBeGreaterThanOrEqual(5);
+    await expect.poll(async () => Number(await capacity.getAttribute('data-used')), { timeout: 5_000 }).toBeGreaterThanOrEqual(5);
     expect(await page.getByTestId('server-note').count()).toBe(0);
-    await expect.poll(() => rows().first().getByTestId('conn-server-state').textContent()).toMatch(/idle|active/);
+    await expect.poll(() => rows().first().getByTestId('conn-server-state').textContent(), { timeout: 5_000 }).toMatch(/idle|active/);
 
     const victim = rows().first();
     const pid = await victim.getAttribute('data-server-id');
     await victim.getByTestId('control-terminate').click();
-    await expect.poll(() => sent.at(-1)).toEqual({ cmd: 'server.terminate', req: { serverId: Number(pid) } });
+    await expect.poll(() => sent.at(-1), { timeout: 5_000 }).toEqual({ cmd: 'server.terminate', req: { serverId: Number(pid) } });
     // Gone from the pool and from the server, and the pool opens a replacement when asked.
     await expect.poll(() => page.locator(`[data-testid="conn-row"][data-server-id="${pid}"]`).count(), { timeout: 10_000 }).toBe(0);
     await expect.poll(() => page.locator(`[data-testid="server-session"][data-pid="${pid}"]`).count(), { timeout: 5_000 }).toBe(0);
@@ -76,8 +76,8 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     // Ten steps of 5 ms, as fast as keys repeat: a drag in small.
     for (let i = 0; i < 10; i++) await slider.press('ArrowRight');
     await expect.poll(() => snapshot().faults.toxics.latencyMs, { timeout: 10_000 }).toBe(50);
-    await expect.poll(() => page.getByTestId('fault-proxy').textContent()).toMatch(/127\.0\.0\.1:\d+ → .+:\d+/);
-    await expect.poll(() => page.getByTestId('fault-state').textContent()).toBe('latency 50 ms');
+    await expect.poll(() => page.getByTestId('fault-proxy').textContent(), { timeout: 5_000 }).toMatch(/127\.0\.0\.1:\d+ → .+:\d+/);
+    await expect.poll(() => page.getByTestId('fault-state').textContent(), { timeout: 5_000 }).toBe('latency 50 ms');
     expect(await page.getByTestId('fault-latency-value').textContent()).toBe('50 ms');
     const faultSets = sent.slice(before).filter((c) => c.cmd === 'fault.set');
     expect(faultSets.length).toBeLessThan(10);
@@ -86,12 +86,12 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     // Out of range: refused before anything is sent, with the field named.
     await page.getByTestId('control-fault-jitter').fill('20000');
     await page.getByTestId('control-fault-jitter').press('Enter');
-    await expect.poll(() => page.getByTestId('fault-error').textContent()).toBe('jitter (ms) must be at most 10000');
+    await expect.poll(() => page.getByTestId('fault-error').textContent(), { timeout: 5_000 }).toBe('jitter (ms) must be at most 10000');
 
     await page.getByTestId('control-fault-clear').click();
-    await expect.poll(() => snapshot().faults.toxics.latencyMs).toBe(0);
-    await expect.poll(() => page.getByTestId('fault-latency-value').textContent()).toBe('0 ms');
-    await expect.poll(() => page.getByTestId('fault-state').textContent()).toBe('no faults');
+    await expect.poll(() => snapshot().faults.toxics.latencyMs, { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('fault-latency-value').textContent(), { timeout: 5_000 }).toBe('0 ms');
+    await expect.poll(() => page.getByTestId('fault-state').textContent(), { timeout: 5_000 }).toBe('no faults');
     // Cleared, the pool stays on the proxy.
     expect(await page.getByTestId('fault-proxy').count()).toBe(1);
   });
@@ -116,7 +116,7 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await page.getByTestId('control-instances-size').fill('2');
     await page.getByTestId('control-instances-query').selectOption('sleep');
     await page.getByTestId('control-instances-start').click();
-    await expect.poll(() => sent.filter((c) => c.cmd === 'instances.start').at(-1)).toEqual({ cmd: 'instances.start', req: { count: 3, poolSize: 2, query: 'sleep', sleepMs: 500 } });
+    await expect.poll(() => sent.filter((c) => c.cmd === 'instances.start').at(-1), { timeout: 5_000 }).toEqual({ cmd: 'instances.start', req: { count: 3, poolSize: 2, query: 'sleep', sleepMs: 500 } });
     const groups = page.getByTestId('instance-group');
     await expect.poll(() => groups.count(), { timeout: 10_000 }).toBe(3);
     expect(await groups.locator('th').allTextContents()).toEqual(['instance 1', 'instance 2', 'instance 3']);
@@ -144,7 +144,7 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await page.getByTestId('control-sweep-clients').fill('8');
     await page.getByTestId('control-sweep-query').selectOption('select1');
     await page.getByTestId('control-sweep-start').click();
-    await expect.poll(() => sent.filter((c) => c.cmd === 'sweep.start').at(-1)).toEqual({ cmd: 'sweep.start', req: { sizes: [1, 4], secondsEach: 1, clients: 8, query: 'select1' } });
+    await expect.poll(() => sent.filter((c) => c.cmd === 'sweep.start').at(-1), { timeout: 5_000 }).toEqual({ cmd: 'sweep.start', req: { sizes: [1, 4], secondsEach: 1, clients: 8, query: 'select1' } });
     await expect.poll(() => page.getByTestId('sweep-state').textContent(), { timeout: 20_000 }).toBe('2 sizes measured');
     expect(await page.getByTestId('sweep-point').evaluateAll((els) => els.map((el) => el.getAttribute('data-size')))).toEqual(['1', '4']);
     // The mark is the sweet spot: the smallest size within 95% of the best throughput measured.

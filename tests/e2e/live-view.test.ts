@@ -58,16 +58,16 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
 
   it('shows the target it watches', async () => {
     const summary = page.getByTestId('target-summary');
-    await expect.poll(() => summary.textContent()).toMatch(/postgres:\/\/poolscope_demo@127\.0\.0\.1:\d+\/poolscope_demo/);
+    await expect.poll(() => summary.textContent(), { timeout: 5_000 }).toMatch(/postgres:\/\/poolscope_demo@127\.0\.0\.1:\d+\/poolscope_demo/);
     expect(await summary.textContent()).not.toContain(new URL(inject('pgUrl')).password);
-    await expect.poll(() => gauge('total')).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => gauge('total'), { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
   });
 
   it('draws a row per connection as load starts, with its state and server id', async () => {
     await startLoad(4);
-    await expect.poll(() => gauge('borrowed')).toBe(4);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(4);
     const rows = page.getByTestId('conn-row');
-    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(4);
+    await expect.poll(() => rows.count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(4);
     const states = await rows.evaluateAll((els) => els.map((el) => el.getAttribute('data-state')));
     expect(states.filter((s) => s === 'borrowed')).toHaveLength(4);
     const ids = await rows.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-server-id'))));
@@ -81,11 +81,11 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
   it('shows the queue when borrowers outnumber the pool', async () => {
     await startLoad(30);
     await expect.poll(() => gauge('waiting'), { timeout: 10_000 }).toBeGreaterThanOrEqual(15);
-    await expect.poll(() => page.getByTestId('waiter-row').count()).toBeGreaterThan(0);
-    await expect.poll(() => gauge('borrowed')).toBe(10);
+    await expect.poll(() => page.getByTestId('waiter-row').count(), { timeout: 5_000 }).toBeGreaterThan(0);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(10);
     await page.screenshot({ path: path.join(shots, 'live-view.png') });
     await stopLoad();
-    await expect.poll(() => gauge('waiting')).toBe(0);
+    await expect.poll(() => gauge('waiting'), { timeout: 5_000 }).toBe(0);
   });
 
   it('pins a transaction row while one is held', async () => {
@@ -93,25 +93,25 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     await lease.query('BEGIN');
     await lease.query('SELECT 1');
     const row = page.getByTestId('tx-row');
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(1);
     expect(await row.textContent()).toContain('e2e transaction');
     const conn = page.locator(`[data-testid="conn-row"][data-state="in-transaction"]`);
     expect(await conn.count()).toBe(1);
     await lease.query('COMMIT');
     lease.release();
-    await expect.poll(() => row.count()).toBe(0);
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(0);
   });
 
   it('turns a connection killed from outside broken or closed, and the pool replaces it', async () => {
     await startLoad(3);
-    await expect.poll(() => gauge('borrowed')).toBe(3);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(3);
     const victim = Number(await page.locator('[data-testid="conn-row"][data-state="borrowed"]').first().getAttribute('data-server-id'));
     await admin.query('SELECT pg_terminate_backend($1)', [victim]);
     // Read in one go: a row can vanish between two separate reads.
     const victimState = () =>
       page.locator('[data-testid="conn-row"]').evaluateAll((els, pid) => els.find((el) => el.getAttribute('data-server-id') === String(pid))?.getAttribute('data-state') ?? 'gone', victim);
-    await expect.poll(victimState).toMatch(/broken|closed|gone/);
-    await expect.poll(() => gauge('borrowed')).toBe(3);
+    await expect.poll(victimState, { timeout: 5_000 }).toMatch(/broken|closed|gone/);
+    await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(3);
     const live = await page.locator('[data-testid="conn-row"][data-state="borrowed"]').evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-server-id'))));
     expect(live).not.toContain(victim);
     await stopLoad();
@@ -123,13 +123,13 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     await page.getByTestId('saved-name').fill('demo shop');
     await page.getByTestId('saved-url').fill(url);
     await page.getByTestId('control-save-target').click();
-    await expect.poll(() => page.getByTestId('saved-message').textContent()).toMatch(/Saved without its password: the browser host never stores passwords/);
+    await expect.poll(() => page.getByTestId('saved-message').textContent(), { timeout: 5_000 }).toMatch(/Saved without its password: the browser host never stores passwords/);
     const row = page.getByTestId('saved-target');
     expect(await row.count()).toBe(1);
     expect(await row.textContent()).not.toContain(password);
     await row.getByLabel('Password for demo shop').fill(password);
     await row.getByRole('button', { name: 'Connect' }).click();
-    await expect.poll(() => page.getByTestId('saved-message').textContent()).toMatch(/^Connected to postgres:\/\/poolscope_demo@127\.0\.0\.1/);
+    await expect.poll(() => page.getByTestId('saved-message').textContent(), { timeout: 5_000 }).toMatch(/^Connected to postgres:\/\/poolscope_demo@127\.0\.0\.1/);
     expect(await page.content()).not.toContain(password);
   });
 });

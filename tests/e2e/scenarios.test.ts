@@ -40,16 +40,16 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     await expect.poll(() => page.getByTestId('control-scenario-select').locator('option').count(), { timeout: 10_000 }).toBeGreaterThan(5);
     await page.getByTestId('control-scenario-select').selectOption('leak');
     await page.getByTestId('control-open-scenario').click();
-    await expect.poll(() => page.getByTestId('scenario-title').textContent()).toBe('A leak from a missing finally, then its fix');
-    await expect.poll(statuses).toEqual(new Array(14).fill('pending'));
+    await expect.poll(() => page.getByTestId('scenario-title').textContent(), { timeout: 5_000 }).toBe('A leak from a missing finally, then its fix');
+    await expect.poll(statuses, { timeout: 5_000 }).toEqual(new Array(14).fill('pending'));
     expect(await currentIndex()).toBe(0);
     expect(await page.getByTestId('scenario-note').count()).toBe(0);
 
     // The first step is a note: shown to the audience, the step passed, the next one current.
     await page.getByTestId('control-step').click();
-    await expect.poll(note).toMatch(/^2 clients send requests/);
-    await expect.poll(async () => (await statuses())[0]).toBe('passed');
-    await expect.poll(currentIndex).toBe(1);
+    await expect.poll(note, { timeout: 5_000 }).toMatch(/^2 clients send requests/);
+    await expect.poll(async () => (await statuses())[0], { timeout: 5_000 }).toBe('passed');
+    await expect.poll(currentIndex, { timeout: 5_000 }).toBe(1);
 
     // Threshold, load, then a wait until the leak detector flags a connection.
     for (const next of [2, 3, 4]) {
@@ -58,23 +58,23 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
       await expect.poll(currentIndex, { timeout: 15_000 }).toBe(next);
     }
     expect((await statuses()).slice(0, 4)).toEqual(['passed', 'passed', 'passed', 'passed']);
-    await expect.poll(() => page.getByTestId('control-step').isEnabled()).toBe(true);
+    await expect.poll(() => page.getByTestId('control-step').isEnabled(), { timeout: 5_000 }).toBe(true);
     await page.getByTestId('control-step').click();
-    await expect.poll(note).toMatch(/^The first leaked connection is flagged/);
+    await expect.poll(note, { timeout: 5_000 }).toMatch(/^The first leaked connection is flagged/);
     await page.getByTestId('scenario-note').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'scenarios.png') });
 
     // Restart: back to the first step, the banner gone, the scenario's load stopped.
     await page.getByTestId('control-restart').click();
     await expect.poll(currentIndex, { timeout: 15_000 }).toBe(0);
-    await expect.poll(() => page.getByTestId('scenario-note').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('scenario-note').count(), { timeout: 5_000 }).toBe(0);
     await expect.poll(() => service.engine.snapshot().snapshot.load?.running ?? false, { timeout: 15_000 }).toBe(false);
   });
 
   it('shows the field at fault in a scenario file the engine refuses', async () => {
     const bad = JSON.stringify({ title: 'Broken', steps: [{ note: 'fine' }, { 'leak.inject': { count: 0 } }] });
     await page.getByTestId('control-open-scenario-file').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from(bad) });
-    await expect.poll(() => page.getByTestId('scenario-error').textContent()).toMatch(/steps\[1\].*count must be at least 1/);
+    await expect.poll(() => page.getByTestId('scenario-error').textContent(), { timeout: 5_000 }).toMatch(/steps\[1\].*count must be at least 1/);
   });
 
   it('a scenario file with SQL of its own shows it and where it runs; Play runs nothing until Run', async () => {
@@ -126,7 +126,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
 
   it('records a session, saves it, and replays an earlier moment with the scrubber', async () => {
     await page.getByTestId('control-record').click();
-    await expect.poll(() => page.getByTestId('record-state').textContent()).toMatch(/^recording since event \d+/);
+    await expect.poll(() => page.getByTestId('record-state').textContent(), { timeout: 5_000 }).toMatch(/^recording since event \d+/);
     // Four requests hold a connection each for a second, then the pool is idle again.
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('1000');
@@ -137,7 +137,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
 
     const saved = await download('control-record-stop');
     expect(saved.file.suggestedFilename()).toMatch(/^poolscope-\d{4}-\d{2}-\d{2}-\d{6}\.json$/);
-    await expect.poll(() => page.getByTestId('record-state').textContent()).toBe('not recording');
+    await expect.poll(() => page.getByTestId('record-state').textContent(), { timeout: 5_000 }).toBe('not recording');
     const rec = JSON.parse(saved.bytes.toString('utf8')) as Recording;
     expect(rec.format).toBe('poolscope-recording');
 
@@ -153,10 +153,10 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
 
     const rowsShown = () => page.getByTestId('conn-row').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-conn-id') ?? ''}:${el.getAttribute('data-state') ?? ''}`));
     await page.getByTestId('control-open-recording').setInputFiles({ name: 'session.json', mimeType: 'application/json', buffer: saved.bytes });
-    await page.getByTestId('replay-bar').waitFor();
+    await page.getByTestId('replay-bar').waitFor({ timeout: 5_000 });
     // Opened at its end: nothing borrowed any more.
     expect(Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(rec.events.at(-1)?.seq);
-    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count()).toBe(0);
+    await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 5_000 }).toBe(0);
 
     const scrubber = page.getByTestId('control-scrubber');
     // A real drag to the far left shows the state when recording began...
@@ -169,25 +169,25 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     // Past the end of the track: the thumb stops at the minimum wherever the grip was taken.
     await page.mouse.move(box.x - 40, box.y + box.height / 2, { steps: 5 });
     await page.mouse.up();
-    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(rec.initial.seq);
+    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq')), { timeout: 5_000 }).toBe(rec.initial.seq);
     // ...and the busiest moment, set exactly, matches the reducer's rows one for one.
     await scrubber.fill(String(busiest.seq));
-    await expect.poll(rowsShown).toEqual(busiest.rows);
+    await expect.poll(rowsShown, { timeout: 5_000 }).toEqual(busiest.rows);
     // One event forward and back again.
     await page.getByTestId('control-step-event-next').click();
-    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBeGreaterThan(busiest.seq);
+    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq')), { timeout: 5_000 }).toBeGreaterThan(busiest.seq);
     await page.getByTestId('control-step-event-prev').click();
-    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(busiest.seq);
-    await expect.poll(rowsShown).toEqual(busiest.rows);
+    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq')), { timeout: 5_000 }).toBe(busiest.seq);
+    await expect.poll(rowsShown, { timeout: 5_000 }).toEqual(busiest.rows);
 
     await page.getByTestId('control-exit-replay').click();
-    await expect.poll(() => page.getByTestId('replay-bar').count()).toBe(0);
-    await expect.poll(() => page.getByTestId('control-record').isEnabled()).toBe(true);
+    await expect.poll(() => page.getByTestId('replay-bar').count(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('control-record').isEnabled(), { timeout: 5_000 }).toBe(true);
   });
 
   it('says why a file is not a recording', async () => {
     await page.getByTestId('control-open-recording').setInputFiles({ name: 'scenario.json', mimeType: 'application/json', buffer: Buffer.from('{"title": "not a recording", "steps": []}') });
-    await expect.poll(() => page.getByTestId('recording-error').textContent()).toMatch(/^Not a recording Poolscope can open: format: /);
+    await expect.poll(() => page.getByTestId('recording-error').textContent(), { timeout: 5_000 }).toMatch(/^Not a recording Poolscope can open: format: /);
     expect(await page.getByTestId('replay-bar').count()).toBe(0);
   });
 
