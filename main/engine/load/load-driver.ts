@@ -123,7 +123,8 @@ export class LoadDriver {
     }
     const started = this.#clock.now();
     const n = ++this.#requests;
-    this.#stats.requests++;
+    // Counted in the stats window open when the request ends (this.#stats is replaced every
+    // interval): a request longer than an interval still shows in that interval's rate and latency.
     try {
       if (spec.leakOneIn && n % spec.leakOneIn === 0) {
         await handleRequestWithoutFinally(pool, `${label} (leaked)`);
@@ -131,10 +132,12 @@ export class LoadDriver {
       } else {
         await serveRequest(pool, label, spec, { site: (this.#site ??= here()) });
       }
+      this.#stats.requests++;
       this.#stats.ok++;
       record(this.#stats.latency, this.#clock.now() - started);
       return true;
     } catch (err) {
+      this.#stats.requests++;
       if ((err as { code?: unknown }).code === 'acquire-timeout') this.#stats.timedOut++;
       else this.#stats.failed++;
       return false;
