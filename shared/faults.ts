@@ -57,6 +57,21 @@ export interface Recovery {
   socketsLeftOpen: number | null;
 }
 
+/**
+ * The faults Poolscope has set and not lifted, in words: the proxy's conditions, then any
+ * outage it caused that is still on (a restart's server down, a blackhole, a refusal).
+ * Empty when none: the header's fault marker and the timeout diagnosis read this.
+ */
+export function activeFaults(faults: { toxics: Toxics; open: { kind: FaultKind; detail: string; liftedAt: number | null }[] }): string[] {
+  const t = faults.toxics;
+  const set: string[] = [];
+  if (t.latencyMs > 0 || t.jitterMs > 0) set.push(`latency ${t.latencyMs} ms${t.jitterMs > 0 ? ` ± ${t.jitterMs} ms` : ''}`);
+  if (t.bandwidthKbps > 0) set.push(`bandwidth ${t.bandwidthKbps} KB/s`);
+  // A tunnel going down is observed, not injected.
+  for (const f of faults.open) if (f.liftedAt === null && f.kind !== 'tunnel') set.push(f.detail);
+  return set;
+}
+
 /** Recovery time: from the fault to the pool serving again. */
 export function recoveryMs(r: Recovery): number | null {
   return r.servedAt === null ? null : r.servedAt - r.startedAt;
