@@ -43,6 +43,9 @@ export function joinServerView(s: Snapshot): ServerJoin | null {
     else if (session?.inTransaction && conn.state === 'idle') disagreement = 'in a transaction on the server, idle in the pool';
     byConnection[conn.id] = { session, disagreement };
   }
+  // A connection the pool just closed is still listed by a reading taken around its close
+  // (the server ends the session a moment later): closing, not an orphan.
+  for (const conn of s.closed) if (conn.serverId !== null && server.t - conn.stateSince < GRACE_MS) known.add(conn.serverId);
   const orphans: ServerSession[] = [];
   const sides: ServerSession[] = [];
   const others: ServerSession[] = [];

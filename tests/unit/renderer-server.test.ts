@@ -77,6 +77,16 @@ describe('the database panel', () => {
     expect(panel?.sessions.filter((x) => x.kind === 'side').map((x) => x.id)).toEqual([501, 502]);
   });
 
+  it('does not call a session its pool closed a moment before the reading an orphan, but one still listed a while later is', () => {
+    const s = pool();
+    reduce(s, ev({ type: 'connection.closing', connId: 'p1.c2', reason: 'idle timeout' }, 19_700));
+    reduce(s, ev({ type: 'connection.closed', connId: 'p1.c2', reason: 'idle timeout', error: null }, 19_800));
+    reduce(s, observed([session(101), session(102)], 20_000));
+    expect(joinServerView(s)?.orphans).toEqual([]);
+    reduce(s, observed([session(101), session(102)], 25_000));
+    expect(joinServerView(s)?.orphans.map((x) => x.id)).toEqual([102]);
+  });
+
   it('shows the monitor note instead of an empty list', () => {
     const s = pool();
     reduce(s, ev({ type: 'server.observed', sessions: [], maxConnections: null, reserved: null, monitorId: null, note: "The monitor cannot read the server's sessions: ECONNREFUSED" }));
