@@ -72,6 +72,16 @@ export function activeFaults(faults: { toxics: Toxics; open: { kind: FaultKind; 
   return set;
 }
 
+/**
+ * The group a failure's message is counted in: its first line (a timeout's message goes on
+ * with its holders), numbers as N. A blackhole's 40 timeouts, each waited a different number
+ * of ms with different counts, were 40 lines cut off; they are one line with a count.
+ */
+export function failureGroup(message: string): string {
+  const first = message.split('\n', 1)[0] ?? '';
+  return first.replace(/\d+(\.\d+)?/g, 'N').trim();
+}
+
 /** Recovery time: from the fault to the pool serving again. */
 export function recoveryMs(r: Recovery): number | null {
   return r.servedAt === null ? null : r.servedAt - r.startedAt;
