@@ -127,6 +127,7 @@ export const commandSchemas = {
   'load.stop': none,
   'load.spike': z.object({ count: int(1, 10_000, 'spike size'), query: z.enum(LOAD_QUERIES).optional(), sleepMs: int(0, 60_000, 'sleep (ms)').optional() }).strict(),
   'pool.configure': poolSettingsInputSchema,
+  'pool.end': z.object({ poolId: z.string().regex(/^p\d{1,9}$/, 'not a pool id (p<n>)') }).strict(),
   'leak.inject': z.object({ count: int(1, 1_000, 'count') }).strict(),
   'leak.threshold': z.object({ ms: int(0, 3_600_000, 'leak threshold (ms)') }).strict(),
   'lease.release': borrowerRef,
@@ -187,6 +188,8 @@ export interface Commands {
   'load.spike': { req: { count: number; query?: LoadSpec['query']; sleepMs?: number }; res: void };
   /** Swaps in a pool with these settings on the same target; the old one drains (no borrower lost). */
   'pool.configure': { req: PoolSettingsInput; res: void };
+  /** Ends a pool replaced by a new target or settings now, its held connections destroyed (a leak keeps a draining pool open otherwise). */
+  'pool.end': { req: { poolId: string }; res: void };
   /** Borrows `count` connections and never releases them (a handler without `finally`). */
   'leak.inject': { req: { count: number }; res: { borrowerIds: string[] } };
   /** Flags holders past `ms` (HikariCP's leakDetectionThreshold); 0 turns it off. */

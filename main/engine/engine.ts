@@ -296,6 +296,20 @@ export class Engine {
     return pool;
   }
 
+  /**
+   * Ends a pool that a new target or new settings replaced, now: its waiting borrowers fail
+   * and its held connections are destroyed. A draining pool waits for its borrowers, and a
+   * leaked one never comes back: without this it kept its connections until the process ended.
+   */
+  async endPool(poolId: string): Promise<void> {
+    const pool = this.#open.get(poolId);
+    const status = this.log.live.pools[poolId]?.status;
+    if (!pool || status === 'ended') throw new PoolscopeError('pool-ended', `Pool ${poolId} has already ended.`);
+    if (pool === this.#pool) throw new PoolscopeError('pool-in-use', `Pool ${poolId} is the active pool: connect to another target or change the settings to replace it first.`);
+    if (status !== 'draining' && status !== 'ending') throw new PoolscopeError('pool-in-use', `Pool ${poolId} belongs to a run (a comparison, the instances or the sweep): stop that run to end it.`);
+    await pool.end();
+  }
+
   async endSide(pool: InstrumentedPool): Promise<void> {
     await pool.end();
     this.#open.delete(pool.id);

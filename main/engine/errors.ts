@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'connection-lost'
   | 'acquire-timeout'
   | 'pool-ended'
+  | 'pool-in-use'
   | 'pool-refused'
   | 'lease-ended'
   | 'server-error'

@@ -116,6 +116,7 @@ export class PoolscopeService {
         if (settings.maxIdle === undefined && current.maxIdle === current.max) delete (next as Partial<typeof next>).maxIdle;
         await engine.configure(next);
       },
+      'pool.end': ({ poolId }) => engine.endPool(poolId),
       'leak.inject': async ({ count }) => ({
         borrowerIds: (await Promise.all(Array.from({ length: count }, () => handleRequestWithoutFinally(engine.pool, 'leaked request')))).map((l) => l.borrowerId),
       }),

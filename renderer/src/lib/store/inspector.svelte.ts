@@ -252,6 +252,10 @@ export class Inspector {
     return this.#invoke(() => this.#transport.invoke('pool.configure', settings));
   }
 
+  endPool(poolId: string): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('pool.end', { poolId }));
+  }
+
   injectLeaks(count: number): Promise<{ borrowerIds: string[] }> {
     return this.#invoke(() => this.#transport.invoke('leak.inject', { count }));
   }
