@@ -1,6 +1,8 @@
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { builtInInfos } from '../../main/engine/scenarios/builtins';
 import type { PoolscopeService } from '../../main/engine/service';
+import { mysqlAvailable, mysqlUrl } from '../integration/helpers/servers';
 import { type App, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 
@@ -145,5 +147,52 @@ describe.skipIf(!chromiumAvailable)('a diagnosis that belongs to what is on scre
     // And neither comes back while the old pool drains with its leaked connections.
     const back = await throughout(page, 1_500, async () => (await diagnosis().count()) + (await page.getByTestId('scenario-note').count()));
     expect(back.filter((n) => n > 0)).toEqual([]);
+  });
+});
+
+describe.skipIf(!chromiumAvailable || !mysqlAvailable)('forms and the picker show what runs, on MariaDB, in Chromium', () => {
+  let app: App;
+  let page: Page;
+  let service: PoolscopeService;
+
+  beforeAll(async () => {
+    app = await openApp({ target: mysqlUrl, settings: { max: 3, acquireTimeoutMs: 10_000 } });
+    ({ page, service } = app);
+  });
+
+  afterAll(() => app?.close());
+
+  it('marks the PostgreSQL-only built-ins in the picker before anything is played', async () => {
+    const options = page.getByTestId('control-scenario-select').locator('option');
+    await expect.poll(() => options.count(), { timeout: 10_000 }).toBeGreaterThan(5);
+    const marked = await options.evaluateAll((els) => els.filter((el) => el.hasAttribute('data-only')).map((el) => [el.getAttribute('value'), el.textContent?.trim()]));
+    const pgOnly = builtInInfos()
+      .filter((b) => !b.engines.includes('mysql'))
+      .map((b) => b.name);
+    expect(pgOnly.length).toBeGreaterThan(0);
+    expect(marked.map(([name]) => name).sort()).toEqual(pgOnly.sort());
+    for (const [, text] of marked) expect(text).toMatch(/\(PostgreSQL only\)$/);
+    await page.getByTestId('control-scenario-select').selectOption('database-restart');
+    await expect.poll(() => page.getByTestId('scenario-engine-note').textContent(), { timeout: 5_000 }).toMatch(/PostgreSQL only; the connected target is MySQL\/MariaDB/);
+  });
+
+  it('after a reload, the load form shows the running load and the picker the open scenario', async () => {
+    await page.getByTestId('control-concurrency').fill('3');
+    await page.getByTestId('control-query').selectOption('sleep');
+    await page.getByTestId('control-sleep-ms').fill('300');
+    await page.getByTestId('control-load-start').click();
+    await expect.poll(() => service.engine.log.live.load?.running ?? false, { timeout: 5_000 }).toBe(true);
+    await page.getByTestId('control-scenario-select').selectOption('leak');
+    await page.getByTestId('control-open-scenario').click();
+    await expect.poll(() => page.getByTestId('scenario-title').textContent(), { timeout: 5_000 }).toBe('A leak from a missing finally, then its fix');
+
+    await page.reload();
+    await page.getByTestId('target-summary').filter({ hasText: '/test' }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => page.getByTestId('control-concurrency').inputValue(), { timeout: 10_000 }).toBe('3');
+    expect(await page.getByTestId('control-query').inputValue()).toBe('sleep');
+    expect(await page.getByTestId('control-sleep-ms').inputValue()).toBe('300');
+    await expect.poll(() => page.getByTestId('control-scenario-select').inputValue(), { timeout: 10_000 }).toBe('leak');
+    await page.getByTestId('control-load-stop').click();
+    await expect.poll(() => service.engine.log.live.load?.running ?? true, { timeout: 10_000 }).toBe(false);
   });
 });
