@@ -74,6 +74,41 @@ describe.skipIf(!chromiumAvailable)('numbers that tell the truth, in Chromium', 
     await page.getByTestId('control-pattern-stop').click();
     await expect.poll(() => page.getByTestId('pattern-state').textContent(), { timeout: 15_000 }).toBe('stopped');
   });
+
+  it("shows the header's fault marker only while a fault is set", async () => {
+    expect(await page.getByTestId('fault-active').count()).toBe(0);
+    const refuse = page.getByTestId('control-fault-refuse');
+    await refuse.scrollIntoViewIfNeeded();
+    await refuse.check();
+    await expect.poll(() => page.getByTestId('fault-active').textContent().catch(() => null), { timeout: 10_000 }).toMatch(/refuses new connections/);
+    expect(service.engine.log.live.faults.toxics.refuse).toBe(true);
+    await refuse.uncheck();
+    await expect.poll(() => page.getByTestId('fault-active').count(), { timeout: 10_000 }).toBe(0);
+    expect(service.engine.log.live.faults.toxics.refuse).toBe(false);
+  });
+
+  it('ends a pool replaced by new settings from its group in the table, its leaked connection destroyed', async () => {
+    const old = service.engine.log.live.activePoolId as string;
+    await page.getByTestId('control-leak-count').fill('1');
+    await page.getByTestId('control-leak').click();
+    // Both headers count the same thing: connections held by a leak right now.
+    await expect.poll(() => page.getByTestId('conn-leaks').textContent().catch(() => null), { timeout: 5_000 }).toBe('1 leaked now');
+    expect(await page.getByTestId('leaks-now').textContent()).toBe('1 leaked now');
+    await expect.poll(() => Object.values(service.engine.log.live.borrowers).filter((b) => b.poolId === old && b.state === 'holding').length, { timeout: 5_000 }).toBe(1);
+    await page.getByTestId('control-pool-max').fill('6');
+    await page.getByTestId('control-apply-settings').click();
+    const group = page.locator(`[data-testid="conn-pool-group"][data-pool-id="${old}"]`);
+    await expect.poll(() => group.getAttribute('data-role', { timeout: 1_000 }).catch(() => null), { timeout: 10_000 }).toBe('replaced');
+    // The active pool's rows come first, under their own header.
+    const first = await page.getByTestId('conn-pool-group').first().getAttribute('data-role', { timeout: 1_000 });
+    expect(first).toBe('active');
+    await group.getByTestId('control-end-pool').click();
+    await expect.poll(() => service.engine.log.live.pools[old]?.status, { timeout: 10_000 }).toBe('ended');
+    await expect.poll(() => group.count(), { timeout: 5_000 }).toBe(0);
+    expect(Object.values(service.engine.log.live.connections).filter((c) => c.poolId === old)).toEqual([]);
+    await expect.poll(() => page.getByTestId('leaks-now').textContent(), { timeout: 5_000 }).toBe('0 leaked now');
+    expect(await page.getByTestId('conn-leaks').count()).toBe(0);
+  });
 });
 
 describe.skipIf(!chromiumAvailable)('a diagnosis that belongs to what is on screen, in Chromium', () => {
