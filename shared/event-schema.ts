@@ -102,7 +102,7 @@ const stepOutcome = z.strictObject({
   startedAt: time.nullable(),
   endedAt: time.nullable(),
 });
-const loadStats = { intervalMs: ms, requests: count, ok: count, failed: count, timedOut: count, leaked: count, shed: count, inFlight: count, p50Ms: ms.nullable(), p99Ms: ms.nullable() };
+const loadStats = { intervalMs: ms, requests: count, ok: count, failed: count, timedOut: count, cancelled: count, leaked: count, shed: count, inFlight: count, p50Ms: ms.nullable(), p99Ms: ms.nullable() };
 const compareStats = { intervalMs: ms, pooled: z.strictObject(sideStats), perRequest: z.strictObject(sideStats), handshake: handshake.nullable() };
 const patternStats = { intervalMs: ms, inTransaction: patternSide, afterCommit: patternSide };
 const sweepPoint = { size: count, throughput: num, p50Ms: ms.nullable(), p99Ms: ms.nullable(), failed: count };
@@ -142,6 +142,7 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('borrower.acquired', { borrowerId: borrowerIdSchema, connId: connIdSchema, waitedMs: ms }),
     ev('borrower.timedout', { borrowerId: borrowerIdSchema, waitedMs: ms, message: text, diagnosis }),
     ev('borrower.failed', { borrowerId: borrowerIdSchema, waitedMs: ms, message: text }),
+    ev('borrower.cancelled', { borrowerId: borrowerIdSchema, waitedMs: ms, reason: text }),
     ev('borrower.flagged', { borrowerId: borrowerIdSchema, connId: connIdSchema, heldMs: ms, thresholdMs: ms }),
     ev('leak.thresholdset', { thresholdMs: ms }),
     ev('borrower.released', { borrowerId: borrowerIdSchema, connId: connIdSchema, heldMs: ms, dirty: z.boolean(), destroyed: z.boolean() }),

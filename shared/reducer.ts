@@ -215,6 +215,10 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       else c.failed++;
       break;
     }
+    case 'borrower.cancelled':
+      removeWaiter(s, e.borrowerId);
+      delete s.borrowers[e.borrowerId];
+      break;
     case 'borrower.flagged': {
       const b = s.borrowers[e.borrowerId];
       if (b) b.flagged = true;

@@ -36,6 +36,7 @@ export const TYPE_FILTERS: readonly { value: string; label: string }[] = [
   { value: 'embedded.', label: 'embedded.*' },
   { value: 'borrower.timedout', label: 'borrower.timedout' },
   { value: 'borrower.failed', label: 'borrower.failed' },
+  { value: 'borrower.cancelled', label: 'borrower.cancelled' },
   { value: 'borrower.flagged', label: 'borrower.flagged (leaks)' },
   { value: 'connection.closed', label: 'connection.closed' },
   { value: 'connection.broken', label: 'connection.broken' },
@@ -104,6 +105,8 @@ export function describeEvent(e: PoolEvent): string {
       return `after ${formatMs(e.waitedMs)}: ${e.diagnosis.cause}: ${e.message}`;
     case 'borrower.failed':
       return `after ${formatMs(e.waitedMs)}: ${e.message}`;
+    case 'borrower.cancelled':
+      return `left the line after ${formatMs(e.waitedMs)}: ${e.reason}`;
     case 'borrower.flagged':
       return `held ${formatMs(e.heldMs)}, past the leak threshold of ${formatMs(e.thresholdMs)}`;
     case 'leak.thresholdset':
@@ -133,7 +136,7 @@ export function describeEvent(e: PoolEvent): string {
       return `running ${parts.join(', ')}`;
     }
     case 'load.stats':
-      return `${e.requests} requests: ${e.ok} ok, ${e.failed} failed, ${e.timedOut} timed out${e.leaked ? `, ${e.leaked} leaked` : ''}; p50 ${formatMs(e.p50Ms)}, p99 ${formatMs(e.p99Ms)}`;
+      return `${e.requests} requests: ${e.ok} ok, ${e.failed} failed, ${e.timedOut} timed out${e.cancelled ? `, ${e.cancelled} cancelled` : ''}${e.leaked ? `, ${e.leaked} leaked` : ''}; p50 ${formatMs(e.p50Ms)}, p99 ${formatMs(e.p99Ms)}`;
     case 'tx.began':
       return 'BEGIN';
     case 'tx.failed':
