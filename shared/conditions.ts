@@ -1,4 +1,4 @@
-import type { TimeoutCause } from './diagnosis';
+import { TIMEOUT_CAUSES, type TimeoutCause } from './diagnosis';
 import { recoveryMs } from './faults';
 import { type Condition, METRICS, type Metric, OPERATORS, type Operator } from './scenario';
 import { type Counters, type Snapshot, isBorrowedState, poolCounts } from './snapshot';
@@ -12,8 +12,6 @@ export interface RunBase {
   t: number;
   counters: Counters;
 }
-
-export const TIMEOUT_CAUSES: readonly TimeoutCause[] = ['leak', 'slow queries', 'database unreachable', 'pool too small'];
 
 /** The one metric whose value is a word; the others are numbers. */
 const WORD_METRICS: ReadonlySet<Metric> = new Set(['lastTimeout.cause']);

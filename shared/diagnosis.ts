@@ -1,6 +1,8 @@
+import { activeFaults } from './faults';
 import { type Snapshot, connectionCounts } from './snapshot';
 
-export type TimeoutCause = 'leak' | 'slow queries' | 'database unreachable' | 'pool too small';
+export const TIMEOUT_CAUSES = ['injected fault', 'leak', 'slow queries', 'database unreachable', 'pool too small'] as const;
+export type TimeoutCause = (typeof TIMEOUT_CAUSES)[number];
 
 export interface Holder {
   borrowerId: string;
@@ -75,6 +77,13 @@ export function diagnoseTimeout(s: Snapshot, poolId: string, waitingOthers: numb
   } else {
     cause = 'pool too small';
     explanation = `connections are busy and released normally, but requests arrive faster than ${c.max} connections serve them: a bigger pool, a lower arrival rate or faster queries.`;
+  }
+  // A fault Poolscope set itself explains the timeout before anything the counts suggest:
+  // during a blackhole the holders run statements that never answer, which read as slow queries.
+  const faults = activeFaults(s.faults);
+  if (faults.length > 0) {
+    explanation = `Poolscope injected ${faults.join('; ')}: borrowers wait on it, not on the pool or the application. Without it the counts would say ${cause}: ${explanation}`;
+    cause = 'injected fault';
   }
   return { total: c.total, borrowed: c.borrowed, idle: c.idle, connecting: c.connecting, waiting: waitingOthers, max: c.max, holders, cause, explanation };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TimeoutDiagnosis } from './diagnosis';
+import { TIMEOUT_CAUSES, type TimeoutDiagnosis } from './diagnosis';
 import type { PoolEvent } from './events';
 import { HISTOGRAM_BUCKETS } from './histogram';
 import type { StepOutcome } from './scenario';
@@ -90,7 +90,7 @@ const diagnosis = z.strictObject({
   waiting: count,
   max: count,
   holders: list(z.strictObject({ borrowerId: borrowerIdSchema, label: text, site: text, heldMs: ms, statement: text.nullable(), idleMs: ms, inTransaction: z.boolean() })),
-  cause: z.enum(['leak', 'slow queries', 'database unreachable', 'pool too small']),
+  cause: z.enum(TIMEOUT_CAUSES),
   explanation: text,
 });
 const scenarioReview = z.strictObject({ id: text, sql: list(z.strictObject({ index: stepIndex, cmd: text, sql: text }), 1_000) });
@@ -254,7 +254,7 @@ export const snapshotSchema = z.strictObject({
   waiting: list(borrowerIdSchema, 1_000_000),
   counters,
   leakThresholdMs: ms,
-  lastTimeout: z.strictObject({ borrowerId: borrowerIdSchema, label: text, site: text, t: time, message: text, diagnosis }).nullable(),
+  lastTimeout: z.strictObject({ borrowerId: borrowerIdSchema, poolId: poolIdSchema, target: text, label: text, site: text, t: time, message: text, diagnosis }).nullable(),
   acquireWait: z.strictObject({ counts: z.array(count).length(HISTOGRAM_BUCKETS, `must have ${HISTOGRAM_BUCKETS} buckets`), total: count, maxMs: ms }),
   embedded: z.strictObject({ phase: embeddedPhase, message: text }).nullable(),
   faults: z.strictObject({

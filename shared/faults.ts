@@ -57,6 +57,31 @@ export interface Recovery {
   socketsLeftOpen: number | null;
 }
 
+/**
+ * The faults Poolscope has set and not lifted, in words: the proxy's conditions, then any
+ * outage it caused that is still on (a restart's server down, a blackhole, a refusal).
+ * Empty when none: the header's fault marker and the timeout diagnosis read this.
+ */
+export function activeFaults(faults: { toxics: Toxics; open: { kind: FaultKind; detail: string; liftedAt: number | null }[] }): string[] {
+  const t = faults.toxics;
+  const set: string[] = [];
+  if (t.latencyMs > 0 || t.jitterMs > 0) set.push(`latency ${t.latencyMs} ms${t.jitterMs > 0 ? ` ± ${t.jitterMs} ms` : ''}`);
+  if (t.bandwidthKbps > 0) set.push(`bandwidth ${t.bandwidthKbps} KB/s`);
+  // A tunnel going down is observed, not injected.
+  for (const f of faults.open) if (f.liftedAt === null && f.kind !== 'tunnel') set.push(f.detail);
+  return set;
+}
+
+/**
+ * The group a failure's message is counted in: its first line (a timeout's message goes on
+ * with its holders), numbers as N. A blackhole's 40 timeouts, each waited a different number
+ * of ms with different counts, were 40 lines cut off; they are one line with a count.
+ */
+export function failureGroup(message: string): string {
+  const first = message.split('\n', 1)[0] ?? '';
+  return first.replace(/\d+(\.\d+)?/g, 'N').trim();
+}
+
 /** Recovery time: from the fault to the pool serving again. */
 export function recoveryMs(r: Recovery): number | null {
   return r.servedAt === null ? null : r.servedAt - r.startedAt;

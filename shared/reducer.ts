@@ -88,6 +88,12 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     }
     case 'pool.verified': {
       const p = s.pools[e.poolId];
+      const before = s.activePoolId === null ? undefined : s.pools[s.activePoolId]?.target.display;
+      // Another target: the diagnosis and the scenario's note were about the one before.
+      if (p && before !== p.target.display) {
+        s.lastTimeout = null;
+        if (s.scenario) s.scenario.note = null;
+      }
       if (p) {
         p.serverVersion = e.serverVersion;
         p.tlsSession = e.tls;
@@ -206,8 +212,11 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     case 'borrower.timedout':
     case 'borrower.failed': {
       const b = s.borrowers[e.borrowerId];
-      if (e.type === 'borrower.timedout') {
-        s.lastTimeout = { borrowerId: e.borrowerId, label: b?.label ?? '', site: b?.site ?? '', t: e.t, message: e.message, diagnosis: e.diagnosis };
+      const target = b ? s.pools[b.poolId]?.target.display : undefined;
+      const active = s.activePoolId === null ? undefined : s.pools[s.activePoolId]?.target.display;
+      // A pool left draining on the previous target does not speak for the current one.
+      if (e.type === 'borrower.timedout' && b && (target === undefined || active === undefined || target === active)) {
+        s.lastTimeout = { borrowerId: e.borrowerId, poolId: b.poolId, target: target ?? '', label: b.label, site: b.site, t: e.t, message: e.message, diagnosis: e.diagnosis };
       }
       removeWaiter(s, e.borrowerId);
       delete s.borrowers[e.borrowerId];
@@ -341,6 +350,8 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       break;
     }
     case 'scenario.opened':
+      // Opened or restarted: a timeout from before belongs to the run before.
+      s.lastTimeout = null;
       // A copy: scenario.stepped replaces its entries, and the event must stay as it was for a replay.
       s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: [...e.steps], note: null, target: e.target ?? null, review: e.review ?? null };
       break;

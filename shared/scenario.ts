@@ -64,7 +64,7 @@ export type Operator = (typeof OPERATORS)[number];
 export interface Condition {
   metric: Metric;
   op: Operator;
-  /** A number, or a word for `lastTimeout.cause` (leak, slow queries, database unreachable, pool too small). */
+  /** A number, or a word for `lastTimeout.cause` (injected fault, leak, slow queries, database unreachable, pool too small). */
   value: number | string;
   /** As written, for messages. */
   text: string;

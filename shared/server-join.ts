@@ -8,6 +8,8 @@ export interface ServerJoin {
   byConnection: Record<string, { session: ServerSession | null; disagreement: Disagreement | null }>;
   /** Sessions tagged as ours that no pool connection knows (a handshake finished after its borrower gave up). */
   orphans: ServerSession[];
+  /** Sessions of Poolscope's side pools that no connection of the snapshot knows (mid-handshake, just closed): never orphans. */
+  sides: ServerSession[];
   /** Every other client's sessions, apart. */
   others: ServerSession[];
   /** Sessions on the server in all, with the monitor's own. */
@@ -16,7 +18,14 @@ export interface ServerJoin {
 
 /** A connection younger than this may not show on the server yet. */
 const GRACE_MS = 1_000;
-const OUR_APPLICATION = 'poolscope';
+/** The application name of the active pool's sessions (program_name on MySQL). */
+export const OUR_APPLICATION = 'poolscope';
+/**
+ * Poolscope's own side pools (the per-request side, instances, the sweep): their sessions
+ * come and go with every request or step, and one seen mid-handshake or just closed is
+ * not an orphan of the pool under inspection.
+ */
+export const SIDE_APPLICATION = 'poolscope-side';
 
 /** Joins each pool connection with its server session by backend pid / thread id. */
 export function joinServerView(s: Snapshot): ServerJoin | null {
@@ -34,12 +43,17 @@ export function joinServerView(s: Snapshot): ServerJoin | null {
     else if (session?.inTransaction && conn.state === 'idle') disagreement = 'in a transaction on the server, idle in the pool';
     byConnection[conn.id] = { session, disagreement };
   }
+  // A connection the pool just closed is still listed by a reading taken around its close
+  // (the server ends the session a moment later): closing, not an orphan.
+  for (const conn of s.closed) if (conn.serverId !== null && server.t - conn.stateSince < GRACE_MS) known.add(conn.serverId);
   const orphans: ServerSession[] = [];
+  const sides: ServerSession[] = [];
   const others: ServerSession[] = [];
   for (const x of server.sessions) {
     if (known.has(x.id) || x.id === server.monitorId) continue;
     if (x.application === OUR_APPLICATION) orphans.push(x);
+    else if (x.application === SIDE_APPLICATION) sides.push(x);
     else others.push(x);
   }
-  return { byConnection, orphans, others, total: server.sessions.length };
+  return { byConnection, orphans, sides, others, total: server.sessions.length };
 }

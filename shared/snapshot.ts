@@ -145,8 +145,12 @@ export interface Snapshot {
   counters: Counters;
   /** Leak detection threshold in ms; 0 = off. */
   leakThresholdMs: number;
-  /** The latest borrower that ran out of time, with why. */
-  lastTimeout: { borrowerId: string; label: string; site: string; t: number; message: string; diagnosis: TimeoutDiagnosis } | null;
+  /**
+   * The latest borrower of a pool on the active target that ran out of time, with why, the
+   * pool and its target as shown (no password). Cleared when the target changes and when a
+   * scenario opens or restarts: it belongs to what is on screen now.
+   */
+  lastTimeout: { borrowerId: string; poolId: string; target: string; label: string; site: string; t: number; message: string; diagnosis: TimeoutDiagnosis } | null;
   /** How long borrowers waited for a connection, over all acquisitions. */
   acquireWait: Histogram;
   embedded: { phase: EmbeddedPhase; message: string } | null;

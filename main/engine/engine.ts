@@ -1,3 +1,4 @@
+import { SIDE_APPLICATION } from '../../shared/server-join';
 import os from 'node:os';
 import path from 'node:path';
 import type { PoolSettings } from '../../shared/events';
@@ -290,7 +291,7 @@ export class Engine {
    */
   openSide(settings: Partial<PoolSettings>): InstrumentedPool {
     if (!this.#link) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
-    const pool = openPool({ id: `p${++this.#nextPool}`, link: this.#link, log: this.log, clock: this.clock, settings, via: this.#via() });
+    const pool = openPool({ id: `p${++this.#nextPool}`, link: this.#link, log: this.log, clock: this.clock, settings, via: this.#via(), application: SIDE_APPLICATION });
     this.#open.set(pool.id, pool);
     return pool;
   }

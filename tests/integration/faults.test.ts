@@ -91,6 +91,33 @@ describe.each(ENGINES)('faults on $engine', ({ engine, skip }) => {
     await expect(e.pool.query('SELECT 1')).resolves.toBeDefined();
   });
 
+  it.skipIf(skip)('a timeout during a blackhole Poolscope injected is diagnosed as that fault, not as slow queries', async () => {
+    const { engine: e, rec, call } = await serve(engine, { max: 1, acquireTimeoutMs: 600, queryTimeoutMs: 4_000 });
+    await call('fault.set', { latencyMs: 0 });
+    await e.pool.query('SELECT 1');
+    await call('fault.set', { blackhole: true });
+    // The only connection runs a statement that never gets an answer.
+    const stuck = e.pool.query('SELECT 1', undefined, { label: 'stuck' }).catch((err: Error) => err);
+    await rec.waitFor('statement.started', (x) => x.sql === 'SELECT 1' && x.seq > (rec.of('fault.changed').at(-1)?.seq ?? 0));
+    const late = await e.pool.borrow({ label: 'late' }).then(
+      (l) => {
+        l.release();
+        return null;
+      },
+      (err: Error & { code?: string }) => err,
+    );
+    expect(late).toMatchObject({ code: 'acquire-timeout' });
+    const timedOut = rec.of('borrower.timedout').at(-1);
+    expect(timedOut?.diagnosis.cause).toBe('injected fault');
+    expect(timedOut?.diagnosis.explanation).toMatch(/blackhole/);
+    // Without the fault the same counts read as slow queries: the explanation says so.
+    expect(timedOut?.diagnosis.explanation).toMatch(/slow queries/);
+    expect(e.log.live.lastTimeout?.diagnosis.cause).toBe('injected fault');
+    await call('fault.set', { blackhole: false });
+    await stuck;
+    await rec.waitFor('fault.recovered', (x) => x.kind === 'blackhole', 30_000);
+  });
+
   it.skipIf(skip)('a session terminated from outside the app is gone on both sides and replaced', async () => {
     const { engine: e, rec } = await serve(engine, { max: 3 });
     const a = await admin(engine);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Recovery } from '../../shared/faults';
-import { NO_TOXICS } from '../../shared/faults';
+import { NO_TOXICS, failureGroup } from '../../shared/faults';
 import { describeOpen, describeToxics, recoveryRow, recoveryRows, sameToxics } from '../../renderer/src/lib/faults/faults';
 import { toxicFrom } from '../../renderer/src/lib/forms/controls';
 import { LatestOnly } from '../../renderer/src/lib/forms/latest-only';
@@ -136,5 +136,20 @@ describe('a slider dragged across its range', () => {
     await vi.advanceTimersByTimeAsync(500);
     expect(sent).toEqual([]);
     expect(slider.busy).toBe(false);
+  });
+});
+
+describe('recovery failures grouped by message', () => {
+  it('counts timeouts that differ only in their numbers and holders as one message', () => {
+    const timeout = (ms: number, waiting: number) =>
+      `Timed out after ${ms} ms waiting for a connection from postgres://u@127.0.0.1:5432/d (total 3, borrowed 3, idle 0, connecting 0, waiting ${waiting} others; max 3).\nLikely cause: injected fault: …\nHolders, oldest first:\n  request ${ms} at a.ts:1: held ${ms} ms`;
+    const groups = new Map<string, number>();
+    for (const m of [timeout(1001, 4), timeout(1003, 2), timeout(998, 0), 'Connection terminated unexpectedly', 'Connection terminated unexpectedly']) {
+      const k = failureGroup(m);
+      groups.set(k, (groups.get(k) ?? 0) + 1);
+    }
+    expect([...groups.values()]).toEqual([3, 2]);
+    const [first] = groups.keys();
+    expect(first).toMatch(/^Timed out after N ms waiting for a connection from .*waiting N others; max N\)\.$/);
   });
 });

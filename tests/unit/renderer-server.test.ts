@@ -53,6 +53,40 @@ describe('the database panel', () => {
     expect(panel?.capacity).toEqual({ used: 5, max: 10, reserved: 3, usable: 7, level: 'ok' });
   });
 
+  it("never counts a side pool's session as an orphan; a real orphan of the pool under inspection still is one", () => {
+    const s = pool();
+    // A per-request side pool: p2.c1 is mid-handshake (the server lists 501, the pool does not know
+    // its pid yet), 502 just closed (gone from the snapshot, still on the server's list).
+    reduce(s, ev({ type: 'pool.created', poolId: 'p2', target, settings: pgSettings({ max: 4 }) }));
+    reduce(s, ev({ type: 'connection.connecting', poolId: 'p2', connId: 'p2.c1' }));
+    reduce(
+      s,
+      observed([
+        session(101),
+        session(102),
+        session(501, { application: 'poolscope-side' }),
+        session(502, { application: 'poolscope-side' }),
+        session(777), // the inspected pool's: a handshake that finished after its borrower gave up
+      ]),
+    );
+    const join = joinServerView(s);
+    expect(join?.orphans.map((x) => x.id)).toEqual([777]);
+    expect(join?.sides.map((x) => x.id)).toEqual([501, 502]);
+    const panel = serverPanel(s, join);
+    expect(panel?.orphans).toBe(1);
+    expect(panel?.sessions.filter((x) => x.kind === 'side').map((x) => x.id)).toEqual([501, 502]);
+  });
+
+  it('does not call a session its pool closed a moment before the reading an orphan, but one still listed a while later is', () => {
+    const s = pool();
+    reduce(s, ev({ type: 'connection.closing', connId: 'p1.c2', reason: 'idle timeout' }, 19_700));
+    reduce(s, ev({ type: 'connection.closed', connId: 'p1.c2', reason: 'idle timeout', error: null }, 19_800));
+    reduce(s, observed([session(101), session(102)], 20_000));
+    expect(joinServerView(s)?.orphans).toEqual([]);
+    reduce(s, observed([session(101), session(102)], 25_000));
+    expect(joinServerView(s)?.orphans.map((x) => x.id)).toEqual([102]);
+  });
+
   it('shows the monitor note instead of an empty list', () => {
     const s = pool();
     reduce(s, ev({ type: 'server.observed', sessions: [], maxConnections: null, reserved: null, monitorId: null, note: "The monitor cannot read the server's sessions: ECONNREFUSED" }));

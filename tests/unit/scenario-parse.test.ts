@@ -47,7 +47,7 @@ describe('malformed scenario files', () => {
     expect(metric).toMatch(/^steps\[0\]\.expect\[1\]: unknown metric "waitng" in "waitng >= 40"; metrics: total, idle, borrowed/);
     expect(errorsOf(file([{ wait: { until: 'waiting => 40' } }]))[0]).toMatch(/^steps\[0\]\.wait\.until: "waiting => 40" is not a condition/);
     expect(errorsOf(file([{ expect: 'waiting >= many' }]))[0]).toBe('steps[0].expect: waiting is a number: "many" in "waiting >= many" is not one');
-    expect(errorsOf(file([{ expect: 'lastTimeout.cause == bad luck' }]))[0]).toMatch(/lastTimeout.cause is one of leak, slow queries, database unreachable, pool too small, not "bad luck"/);
+    expect(errorsOf(file([{ expect: 'lastTimeout.cause == bad luck' }]))[0]).toMatch(/lastTimeout.cause is one of injected fault, leak, slow queries, database unreachable, pool too small, not "bad luck"/);
     expect(errorsOf(file([{ expect: 'lastTimeout.cause > leak' }]))[0]).toMatch(/compare it with == or !=/);
   });
 

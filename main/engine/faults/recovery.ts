@@ -1,4 +1,4 @@
-import type { FaultKind, Recovery } from '../../../shared/faults';
+import { type FaultKind, type Recovery, failureGroup } from '../../../shared/faults';
 import type { Clock } from '../clock';
 import type { Engine } from '../engine';
 
@@ -17,7 +17,6 @@ interface Window {
 }
 
 /** Messages that differ only in a measured time are the same failure. */
-const failureKey = (message: string) => message.replace(/\d+(\.\d+)?\s?ms\b/g, 'N ms');
 
 /**
  * Measures each outage from the fault to the pool serving again: the borrowers and
@@ -123,7 +122,7 @@ export class RecoveryWatch {
   }
 
   #fail(w: Window, message: string): void {
-    const key = failureKey(message);
+    const key = failureGroup(message);
     w.failures.set(key, (w.failures.get(key) ?? 0) + 1);
   }
 

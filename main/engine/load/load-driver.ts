@@ -145,7 +145,8 @@ export class LoadDriver {
     this.#pools.add(pool);
     const started = this.#clock.now();
     const n = ++this.#requests;
-    this.#stats.requests++;
+    // Counted in the stats window open when the request ends (this.#stats is replaced every
+    // interval): a request longer than an interval still shows in that interval's rate and latency.
     try {
       if (spec.leakOneIn && n % spec.leakOneIn === 0) {
         await handleRequestWithoutFinally(pool, `${label} (leaked)`, this);
@@ -153,10 +154,12 @@ export class LoadDriver {
       } else {
         await serveRequest(pool, label, spec, { site: (this.#site ??= here()), owner: this });
       }
+      this.#stats.requests++;
       this.#stats.ok++;
       record(this.#stats.latency, this.#clock.now() - started);
       return true;
     } catch (err) {
+      this.#stats.requests++;
       const code = (err as { code?: unknown }).code;
       if (code === 'acquire-timeout') this.#stats.timedOut++;
       else if (code === 'cancelled') this.#stats.cancelled++;

@@ -134,28 +134,39 @@ export class SideBySide {
     return bySide;
   }
 
+  /**
+   * Counts a finished request (`ms` null: it failed) in the window open when it ENDS: counted
+   * where it started, a request longer than a window landed in one already reported and the
+   * panel showed 0 req/s and no latency while requests were completing.
+   */
+  #count(name: string, total: ReturnType<typeof window>, ms: number | null): void {
+    // After stop() the windows are gone: the request still counts in the totals.
+    for (const w of [this.#windows.get(name), total]) {
+      if (!w) continue;
+      w.requests++;
+      if (ms === null) {
+        w.failed++;
+      } else {
+        w.ok++;
+        record(w.latency, ms);
+      }
+    }
+  }
+
   async #client(side: Side, label: string): Promise<void> {
     while (this.#running) {
       await this.#myTurn(side.name);
       if (!this.#running) return;
-      const w = this.#windows.get(side.name);
       const total = this.#totals.get(side.name);
-      if (!w || !total) return;
+      if (!total) return;
       const started = this.#clock.now();
-      w.requests++;
-      total.requests++;
       this.#inFlight.set(side.name, (this.#inFlight.get(side.name) ?? 0) + 1);
       let failed = false;
       try {
         await side.request(label);
-        const ms = this.#clock.now() - started;
-        w.ok++;
-        total.ok++;
-        record(w.latency, ms);
-        record(total.latency, ms);
+        this.#count(side.name, total, this.#clock.now() - started);
       } catch {
-        w.failed++;
-        total.failed++;
+        this.#count(side.name, total, null);
         failed = true;
       } finally {
         const left = (this.#inFlight.get(side.name) ?? 1) - 1;

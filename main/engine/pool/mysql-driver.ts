@@ -1,3 +1,4 @@
+import { OUR_APPLICATION } from '../../../shared/server-join';
 import tls, { type TLSSocket } from 'node:tls';
 import mysql from 'mysql2';
 import type { PoolSettings, TlsSession, TxStatus } from '../../../shared/events';
@@ -92,7 +93,7 @@ export function connectMysql(link: TargetLink, programName: string): Promise<Ret
 }
 
 /** mysql2's pool options for a link and settings (the bench's bare pool uses them too). */
-export function mysqlPoolOptions(link: TargetLink, settings: PoolSettings): mysql.PoolOptions {
+export function mysqlPoolOptions(link: TargetLink, settings: PoolSettings, application = OUR_APPLICATION): mysql.PoolOptions {
   const spec = link.spec;
   return {
     host: spec.host,
@@ -107,7 +108,7 @@ export function mysqlPoolOptions(link: TargetLink, settings: PoolSettings): mysq
     queueLimit: settings.queueLimit ?? 0,
     waitForConnections: settings.waitForConnections ?? true,
     connectTimeout: settings.acquireTimeoutMs > 0 ? settings.acquireTimeoutMs : 10_000,
-    connectAttributes: { program_name: 'poolscope' },
+    connectAttributes: { program_name: application },
   };
 }
 
@@ -118,7 +119,7 @@ export function mysqlPoolOptions(link: TargetLink, settings: PoolSettings): mysq
  * flags (in transaction) are read from the EOF packets that end result sets and from
  * the OK packets of other statements.
  */
-export function createMysqlDriver(link: TargetLink, via: Via | null, settings: PoolSettings, tracker: ConnectionTracker): Driver<mysql.PoolConnection> {
+export function createMysqlDriver(link: TargetLink, via: Via | null, settings: PoolSettings, tracker: ConnectionTracker, application: string): Driver<mysql.PoolConnection> {
   const leg = link.leg(via);
   const byConfig = new WeakMap<object, ConnRecord>();
   const sockets = new WeakMap<ConnRecord, { destroy(err?: Error): void }>();
@@ -127,7 +128,7 @@ export function createMysqlDriver(link: TargetLink, via: Via | null, settings: P
   let lastCreated: ConnRecord | null = null;
 
   const pool = mysql.createPool({
-    ...mysqlPoolOptions(link, settings),
+    ...mysqlPoolOptions(link, settings, application),
     stream: (opts: { config: object }) => {
       const rec = tracker.begin();
       lastCreated = rec;

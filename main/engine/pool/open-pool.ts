@@ -1,4 +1,5 @@
 import type { PoolSettings } from '../../../shared/events';
+import { OUR_APPLICATION } from '../../../shared/server-join';
 import type { Clock } from '../clock';
 import type { EventLog } from '../event-log';
 import type { TargetLink, Via } from '../link/target-link';
@@ -20,14 +21,17 @@ export function openPool(opts: {
   clock: Clock;
   settings?: Partial<PoolSettings>;
   via?: Via | null;
+  /** Sessions' application name: OUR_APPLICATION for the pool under inspection, SIDE_APPLICATION for Poolscope's side pools. */
+  application?: string;
 }): InstrumentedPool<unknown> {
   const { id, link, log, clock } = opts;
   const via = opts.via ?? null;
+  const application = opts.application ?? OUR_APPLICATION;
   const spec = link.spec;
   const settings = poolSettings(spec.engine, opts.settings);
   const tracker = new ConnectionTracker(log, clock, id, settings, link.scrub);
   const common = { id, spec, via, target: link.info(), tracker, log, clock };
   return spec.engine === 'postgres'
-    ? new InstrumentedPool({ ...common, driver: createPgDriver(link, via, settings, tracker) })
-    : new InstrumentedPool({ ...common, driver: createMysqlDriver(link, via, settings, tracker) });
+    ? new InstrumentedPool({ ...common, driver: createPgDriver(link, via, settings, tracker, application) })
+    : new InstrumentedPool({ ...common, driver: createMysqlDriver(link, via, settings, tracker, application) });
 }

@@ -1,3 +1,4 @@
+import { OUR_APPLICATION } from '../../../shared/server-join';
 import type { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import pg from 'pg';
@@ -62,7 +63,7 @@ export function pgClientConfig(link: TargetLink, via: Via | null): pg.ClientConf
 }
 
 /** pg.Pool's configuration for a link and settings (the bench's bare pool uses it too). */
-export function pgPoolConfig(link: TargetLink, settings: PoolSettings, via: Via | null = null): pg.PoolConfig {
+export function pgPoolConfig(link: TargetLink, settings: PoolSettings, via: Via | null = null, application = OUR_APPLICATION): pg.PoolConfig {
   return {
     ...pgClientConfig(link, via),
     max: settings.max,
@@ -72,7 +73,7 @@ export function pgPoolConfig(link: TargetLink, settings: PoolSettings, via: Via 
     query_timeout: settings.queryTimeoutMs || undefined,
     maxUses: settings.maxUses ?? undefined,
     maxLifetimeSeconds: settings.maxLifetimeSeconds ?? undefined,
-    application_name: 'poolscope',
+    application_name: application,
   };
 }
 
@@ -81,7 +82,7 @@ export function pgPoolConfig(link: TargetLink, settings: PoolSettings, via: Via 
  * connection is constructed by us and its wire events (socket connected, TLS,
  * AuthenticationOk, first ReadyForQuery) time the handshake.
  */
-export function createPgDriver(link: TargetLink, via: Via | null, settings: PoolSettings, tracker: ConnectionTracker): Driver<pg.PoolClient> {
+export function createPgDriver(link: TargetLink, via: Via | null, settings: PoolSettings, tracker: ConnectionTracker, application: string): Driver<pg.PoolClient> {
   const leg = link.leg(via);
   const records = new WeakMap<object, ConnRecord>();
 
@@ -137,7 +138,7 @@ export function createPgDriver(link: TargetLink, via: Via | null, settings: Pool
     }
   }
 
-  const pool = new pg.Pool({ ...pgPoolConfig(link, settings, via), Client: InstrumentedClient as unknown as typeof pg.Client });
+  const pool = new pg.Pool({ ...pgPoolConfig(link, settings, via, application), Client: InstrumentedClient as unknown as typeof pg.Client });
   // An idle client's error is re-emitted on the pool; the client's own listener has
   // already recorded it, and an unhandled 'error' would end the process.
   pool.on('error', () => {});

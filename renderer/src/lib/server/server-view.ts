@@ -15,7 +15,7 @@ export interface ServerSide {
   txSince: number | null;
 }
 
-export type SessionKind = 'ours' | 'orphan' | 'other' | 'monitor';
+export type SessionKind = 'ours' | 'orphan' | 'side' | 'other' | 'monitor';
 
 export interface SessionRow {
   id: number;
@@ -45,7 +45,7 @@ export interface Capacity {
 export interface ServerPanel {
   /** When the monitor read this (engine time). */
   t: number;
-  /** Ours in pool order, then orphans, then the monitor and other clients. */
+  /** Ours in pool order, then orphans, side pools' unjoined sessions, the monitor and other clients. */
   sessions: SessionRow[];
   ours: number;
   orphans: number;
@@ -77,6 +77,7 @@ export function serverPanel(s: Snapshot, join: ServerJoin | null): ServerPanel |
   for (const [connId, j] of Object.entries(join.byConnection)) if (j.session) sessions.push(sessionRow(j.session, 'ours', connId));
   const ours = sessions.length;
   for (const x of join.orphans) sessions.push(sessionRow(x, 'orphan', null));
+  for (const x of join.sides) sessions.push(sessionRow(x, 'side', null));
   const monitor = server.sessions.find((x) => x.id === server.monitorId);
   if (monitor) sessions.push(sessionRow(monitor, 'monitor', null));
   for (const x of join.others) sessions.push(sessionRow(x, 'other', null));
@@ -114,6 +115,7 @@ export function explainFlag(flag: Disagreement): string {
 export const SESSION_KIND_LABEL: Record<SessionKind, string> = {
   ours: 'our pool',
   orphan: 'orphan',
+  side: "Poolscope's side pool",
   monitor: "Poolscope's monitor",
   other: 'other client',
 };

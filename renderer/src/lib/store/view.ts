@@ -15,6 +15,7 @@ import {
   emptySnapshot,
   poolCounts,
 } from '../../../../shared/snapshot';
+import { activeFaults } from '../../../../shared/faults';
 import { type Disagreement, type ServerJoin, joinServerView } from '../../../../shared/server-join';
 import { type InstancesView, instancesView } from '../instances/instances';
 import { type ServerPanel, type ServerSide, serverPanel, serverSideOf } from '../server/server-view';
@@ -62,7 +63,14 @@ export interface InspectorView {
   /** Whether `pool` answered its target check and takes borrowers. */
   poolActive: boolean;
   pools: PoolView[];
+  /** The active pool's gauges. */
   counts: PoolCounts;
+  /** Across every pool not ended (the active one, draining ones, side pools): what the table lists. */
+  allCounts: PoolCounts;
+  /** Pools not ended. */
+  openPools: number;
+  /** Connections of any pool held right now by a borrower shown as a leak: every "leaked" count on screen is this one. */
+  leakedNow: number;
   /** Open connections, in the order they were opened. */
   connections: ConnRow[];
   /** Recently closed connections, newest first. */
@@ -88,6 +96,8 @@ export interface InspectorView {
   patterns: Snapshot['patterns'];
   /** The database's own view: every session, the server's limit, the monitor's note. */
   server: ServerPanel | null;
+  /** The faults Poolscope set and has not lifted, in words (the header's marker); empty when none. */
+  faultsSet: string[];
   /** The link's conditions, open outages and measured recoveries (copies). */
   faults: Snapshot['faults'];
   instances: InstancesView | null;
@@ -164,6 +174,9 @@ export function buildView(s: Snapshot): InspectorView {
     poolActive: pool !== null && pool.id === s.activePoolId,
     pools: Object.values(s.pools),
     counts: s.activePoolId === null ? { ...EMPTY_COUNTS } : poolCounts(s, s.activePoolId),
+    allCounts: poolCounts(s),
+    openPools: Object.values(s.pools).filter((p) => p.status !== 'ended').length,
+    leakedNow: connections.filter((c) => c.leak).length,
     connections,
     closed,
     transactions,
@@ -181,6 +194,7 @@ export function buildView(s: Snapshot): InspectorView {
     comparison: s.comparison === null ? null : { ...s.comparison },
     patterns: s.patterns === null ? null : { ...s.patterns },
     server: serverPanel(s, join),
+    faultsSet: activeFaults(s.faults),
     faults: {
       toxics: { ...s.faults.toxics },
       proxy: s.faults.proxy,
