@@ -109,7 +109,9 @@ describe('the scenario player', () => {
   it('says when Back replays the steps up to a note, and closing takes the scenario and its note away', () => {
     const s = opened();
     reduceAll(s, [ev({ type: 'scenario.changed', state: 'playing', current: 0, goal: 2 })]);
-    expect(goingBack(s.scenario)).toBe('Going back to the note at step 3: replaying steps 1 to 3 from the start');
+    expect(goingBack(s.scenario)).toBe('Going back to the note at step 3: starting over and replaying steps 1 to 3');
+    reduceAll(s, [ev({ type: 'scenario.changed', state: 'playing', current: 0, goal: 0 })]);
+    expect(goingBack(s.scenario)).toBe('Going back to the first note: starting over');
     reduceAll(s, [ev({ type: 'scenario.noted', index: 2, text: 'here' }), ev({ type: 'scenario.changed', state: 'paused', current: 3, goal: null })]);
     expect(goingBack(s.scenario)).toBeNull();
     expect(s.scenario).toMatchObject({ note: 'here', noteStep: 2 });

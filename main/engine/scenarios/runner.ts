@@ -189,9 +189,16 @@ export class ScenarioRunner {
     const s = this.#need();
     const from = this.#noteStep ?? this.#current;
     const previous = s.steps.findLastIndex((step, i) => step.kind === 'note' && i < from);
-    await this.restart();
-    if (previous < 0) return;
-    this.#goal = previous;
+    this.#abandon();
+    this.#reset(s);
+    // Said on screen from now on: stopping what ran can take a while (a spike's line drains).
+    if (previous >= 0) {
+      this.#goal = previous;
+      this.#set('playing');
+    }
+    const gen = this.#gen;
+    await this.#cleanup();
+    if (previous < 0 || gen !== this.#gen) return;
     this.#begin('play');
   }
 

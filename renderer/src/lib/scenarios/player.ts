@@ -65,7 +65,8 @@ export function failure(scenario: Snapshot['scenario']): string | null {
 /** While Back replays the steps up to a note: says so, as those steps run again. */
 export function goingBack(scenario: Snapshot['scenario']): string | null {
   if (!scenario || scenario.goal === null) return null;
-  return `Going back to the note at step ${scenario.goal + 1}: replaying steps 1 to ${scenario.goal + 1} from the start`;
+  const step = scenario.goal + 1;
+  return step === 1 ? 'Going back to the first note: starting over' : `Going back to the note at step ${step}: starting over and replaying steps 1 to ${step}`;
 }
 
 export const RUNNER_STATE_LABEL: Record<RunnerState, string> = {
