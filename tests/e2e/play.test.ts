@@ -157,4 +157,19 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
     await page.getByTestId('control-exit-replay').click();
     await expect.poll(() => page.getByTestId('replay-bar').count(), { timeout: 5_000 }).toBe(0);
   });
+
+  it("the journal hides the monitor's readings until asked, then says what each one saw", async () => {
+    const monitorRows = page.locator('[data-testid="event-row"][data-type="server.observed"]');
+    // The monitor reads about 4 times a second: over a second, none of its rows is shown.
+    await expect.poll(() => page.getByTestId('event-row').count(), { timeout: 5_000 }).toBeGreaterThan(0);
+    await page.waitForTimeout(1_000);
+    expect(await monitorRows.count()).toBe(0);
+    await page.getByTestId('journal-show-monitor').check();
+    await expect.poll(() => monitorRows.count(), { timeout: 5_000 }).toBeGreaterThan(0);
+    const max = live().server?.maxConnections;
+    expect(max).toBeGreaterThan(0);
+    expect(await monitorRows.first().locator('.what').textContent({ timeout: 1_000 })).toMatch(new RegExp(`^\\d+ server sessions? of max_connections ${max}$`));
+    await page.getByTestId('journal-show-monitor').uncheck();
+    await expect.poll(() => monitorRows.count(), { timeout: 5_000 }).toBe(0);
+  });
 });
