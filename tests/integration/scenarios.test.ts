@@ -344,7 +344,14 @@ describe("the runner through the API (the app's player)", () => {
     const { service: s, live, call } = await serve();
     const source = JSON.stringify({
       title: 'Reads',
-      steps: [{ note: 'read me', advance: 'after-reading' }, { expect: 'waiting == 0' }, { note: 'stops here' }, { expect: ['waiting == 0', 'total > 1000'] }, { note: 'never shown' }],
+      steps: [
+        { note: 'read me', advance: 'after-reading' },
+        { expect: 'waiting == 0' },
+        { note: 'read me too', advance: 'after-reading' },
+        { note: 'stops here' },
+        { expect: ['waiting == 0', 'total > 1000'] },
+        { note: 'never shown' },
+      ],
     });
     await call('scenario.open', { source, fileName: 'reads.json' });
     await call('scenario.play');
@@ -353,13 +360,18 @@ describe("the runner through the API (the app's player)", () => {
     await sleep(300);
     // Still reading: the expect after it has not run.
     expect(live().scenario?.steps[1]?.status).toBe('pending');
+    // No Next: after its reading time Play goes on by itself, to the next note, read as long.
+    while (live().scenario?.noteStep !== 2) await sleep(20);
+    expect(live().scenario?.steps[1]?.status).toBe('passed');
+    expect(live().scenario).toMatchObject({ state: 'playing', readMs: 4000 });
+    // Next cuts that reading short; the note without "advance" waits for Next.
     await call('scenario.next');
     await s.scenarios.settled();
-    expect(live().scenario).toMatchObject({ state: 'paused', noteStep: 2, readMs: null });
+    expect(live().scenario).toMatchObject({ state: 'paused', noteStep: 3, readMs: null, current: 4 });
     await call('scenario.next');
     await s.scenarios.settled();
-    expect(live().scenario).toMatchObject({ state: 'failed', noteStep: 2, current: 4 });
-    expect(live().scenario?.steps[3]).toMatchObject({ status: 'failed', message: expect.stringMatching(/^ok: waiting == 0 .*; FAILED: total > 1000/) });
+    expect(live().scenario).toMatchObject({ state: 'failed', noteStep: 3, current: 5 });
+    expect(live().scenario?.steps[4]).toMatchObject({ status: 'failed', message: expect.stringMatching(/^ok: waiting == 0 .*; FAILED: total > 1000/) });
     expect(await s.handle('scenario.next', undefined)).toMatchObject({ ok: false, error: { message: 'A step failed and stopped the scenario: restart it to run it again.' } });
   });
 
