@@ -3,7 +3,7 @@ import type { StepOutcome } from '../../shared/scenario';
 import { reduceAll } from '../../shared/reducer';
 import { emptySnapshot, type Snapshot } from '../../shared/snapshot';
 import type { PoolEvent, PoolEventBody } from '../../shared/events';
-import { failure, goingBack, playerButtons, progress, stepRows } from '../../renderer/src/lib/scenarios/player';
+import { failure, goingBack, playerButtons, progress, stateLabel, stepRows } from '../../renderer/src/lib/scenarios/player';
 import { noteKeyAction, takesKeys } from '../../renderer/src/lib/scenarios/note-keys';
 import { slug, stamped } from '../../renderer/src/lib/export/file-names';
 import { buildView } from '../../renderer/src/lib/store/view';
@@ -93,6 +93,7 @@ describe('the scenario player', () => {
     const s = opened();
     reduceAll(s, [ev({ type: 'scenario.changed', state: 'playing', current: 0 }), ev({ type: 'scenario.noted', index: 0, text: 'Read this.', readMs: 4000 })]);
     expect(s.scenario).toMatchObject({ noteStep: 0, readMs: 4000 });
+    expect(stateLabel(s.scenario!)).toBe('reading the note');
     expect(playerButtons(s.scenario).next).toBe(true);
     // The step after the note runs: the reading is over, Next has nothing to cut short.
     reduceAll(s, [ev({ type: 'scenario.stepped', outcome: outcome(1, 'leak.inject {count: 3}', 'running') })]);
@@ -110,11 +111,13 @@ describe('the scenario player', () => {
     const s = opened();
     reduceAll(s, [ev({ type: 'scenario.changed', state: 'playing', current: 0, goal: 2 })]);
     expect(goingBack(s.scenario)).toBe('Going back to the note at step 3: starting over and replaying steps 1 to 3');
+    expect(stateLabel(s.scenario!)).toBe('going back');
     reduceAll(s, [ev({ type: 'scenario.changed', state: 'playing', current: 0, goal: 0 })]);
     expect(goingBack(s.scenario)).toBe('Going back to the first note: starting over');
     reduceAll(s, [ev({ type: 'scenario.noted', index: 2, text: 'here' }), ev({ type: 'scenario.changed', state: 'paused', current: 3, goal: null })]);
     expect(goingBack(s.scenario)).toBeNull();
     expect(s.scenario).toMatchObject({ note: 'here', noteStep: 2 });
+    expect(stateLabel(s.scenario!)).toBe('at a note: Next goes on');
     reduceAll(s, [ev({ type: 'scenario.closed', name: 'leak' })]);
     expect(s.scenario).toBeNull();
     expect(buildView(s).scenario).toBeNull();

@@ -77,6 +77,14 @@ export const RUNNER_STATE_LABEL: Record<RunnerState, string> = {
   failed: 'stopped: a step failed',
 };
 
+/** The runner's state in words, saying when it waits at a note, reads one, or goes back to one. */
+export function stateLabel(scenario: NonNullable<Snapshot['scenario']>): string {
+  if (scenario.state === 'playing' && scenario.goal !== null) return 'going back';
+  if (scenario.state === 'playing' && scenario.readMs !== null) return 'reading the note';
+  if (scenario.state === 'paused' && scenario.noteStep !== null && scenario.noteStep === scenario.current - 1) return 'at a note: Next goes on';
+  return RUNNER_STATE_LABEL[scenario.state];
+}
+
 /** "3 of 7 steps done" */
 export function progress(scenario: NonNullable<Snapshot['scenario']>): string {
   const done = scenario.steps.filter((s) => s.status === 'passed' || s.status === 'failed' || s.status === 'skipped').length;
