@@ -233,6 +233,15 @@ describe('recording files', () => {
     if (parsed.ok) expect(parsed.recording.events).toHaveLength(good().events.length);
   });
 
+  it('opens a recording made before notes kept their step: the note shown, with no step, reading time or goal', () => {
+    const r = good();
+    const scenario = { name: 'leak', title: 'A leak', description: '', state: 'paused', current: 1, steps: [], note: 'an old note', target: null, review: null };
+    const old = JSON.parse(JSON.stringify({ ...r, initial: { ...r.initial, scenario } })) as Recording;
+    const parsed = parseRecording(JSON.stringify(old));
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(parsed.recording.initial.scenario).toEqual({ ...scenario, noteStep: null, readMs: null, goal: null });
+  });
+
   it('says what is wrong with a bad file', () => {
     const bad = (v: unknown) => {
       const r = parseRecording(typeof v === 'string' ? v : JSON.stringify(v));
