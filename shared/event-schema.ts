@@ -166,9 +166,10 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('sweep.measured', sweepPoint),
     ev('scenario.opened', { name: text, title: text, description: text, steps: list(stepOutcome, 1_000), target: text.optional(), review: scenarioReview.nullable().optional() }),
     ev('scenario.confirmed', { id: text }),
-    ev('scenario.changed', { state: runnerState, current: stepIndex }),
+    ev('scenario.changed', { state: runnerState, current: stepIndex, goal: stepIndex.nullable().optional() }),
     ev('scenario.stepped', { outcome: stepOutcome }),
-    ev('scenario.noted', { index: stepIndex, text }),
+    ev('scenario.noted', { index: stepIndex, text, readMs: ms.nullable().optional() }),
+    ev('scenario.closed', { name: text }),
     ev('record.changed', { recording: z.boolean(), fromSeq: count.nullable() }),
     ev('tx.began', { connId: connIdSchema }),
     ev('tx.failed', { connId: connIdSchema }),
@@ -276,7 +277,15 @@ export const snapshotSchema = z.strictObject({
     .nullable(),
   sweep: z.strictObject({ running: z.boolean(), sizes: list(count, 1_000), secondsEach: ms, clients: count, query: text, points: list(z.strictObject(sweepPoint), 1_000) }).nullable(),
   scenario: z
-    .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000), note: text.nullable(), target: text.nullable(), review: scenarioReview.nullable() })
+    .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000),
+      note: text.nullable(),
+      // Absent in recordings made before notes kept their step: read as none.
+      noteStep: stepIndex.nullable().default(null),
+      readMs: ms.nullable().default(null),
+      goal: stepIndex.nullable().default(null),
+      target: text.nullable(),
+      review: scenarioReview.nullable(),
+    })
     .nullable(),
   recording: z.strictObject({ active: z.boolean(), fromSeq: count.nullable() }),
   tunnel: z.strictObject({ up: z.boolean(), message: text, since: time }).nullable(),

@@ -247,10 +247,19 @@ export type PoolEventBody =
   | { type: 'scenario.opened'; name: string; title: string; description: string; steps: StepOutcome[]; target?: string; review?: ScenarioReview | null }
   /** The open file's SQL was confirmed: it may run. */
   | { type: 'scenario.confirmed'; id: string }
-  | { type: 'scenario.changed'; state: RunnerState; current: number }
+  /**
+   * `goal`: the note a Back replays the steps up to (the run stops there), null otherwise;
+   * absent in recordings made before Back.
+   */
+  | { type: 'scenario.changed'; state: RunnerState; current: number; goal?: number | null }
   | { type: 'scenario.stepped'; outcome: StepOutcome }
-  /** A note step reached: the text shown to the audience (and kept in recordings). */
-  | { type: 'scenario.noted'; index: number; text: string }
+  /**
+   * A note step reached: the text shown to the audience (and kept in recordings). `readMs`:
+   * Play goes on by itself after that long; null (or absent) when it waits for Next.
+   */
+  | { type: 'scenario.noted'; index: number; text: string; readMs?: number | null }
+  /** The scenario was closed: what it started was stopped, its note taken off the screen. */
+  | { type: 'scenario.closed'; name: string }
   | { type: 'record.changed'; recording: boolean; fromSeq: number | null }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }

@@ -189,6 +189,12 @@ export interface Snapshot {
     current: number;
     steps: StepOutcome[];
     note: string | null;
+    /** The step index of the note on screen (data-step); null with no note. */
+    noteStep: number | null;
+    /** Play goes on from the note by itself after this long; null when it waits for Next. */
+    readMs: number | null;
+    /** Back: the note the run replays the steps up to, then stops at; null otherwise. */
+    goal: number | null;
     /** The target the scenario names, as shown; null in recordings made before it was kept. */
     target: string | null;
     /** Its SQL, while it awaits confirmation. */

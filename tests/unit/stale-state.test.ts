@@ -43,7 +43,7 @@ describe('the timeout diagnosis belongs to the target, the pool and the scenario
     expect(s.scenario?.note).toBe('the pool is dry');
     reduceAll(s, [ev({ type: 'pool.created', poolId: 'p3', target: other, settings: pgSettings() }), ev({ type: 'pool.verified', poolId: 'p3', serverVersion: '11.8', tls: null })]);
     expect(s.lastTimeout).toBeNull();
-    expect(s.scenario?.note).toBeNull();
+    expect(s.scenario).toMatchObject({ note: null, noteStep: null });
   });
 
   it('never names another target: a timeout in a pool draining on the previous target is not shown', () => {
@@ -58,6 +58,13 @@ describe('the timeout diagnosis belongs to the target, the pool and the scenario
   it('is cleared when a scenario opens or restarts (the runner opens it again)', () => {
     const s = withTimeout();
     reduce(s, ev({ type: 'scenario.opened', name: 'leak', title: 'Leak', description: '', steps: [] }));
+    expect(s.lastTimeout).toBeNull();
+  });
+
+  it('is cleared with the scenario when the scenario is closed', () => {
+    const s = withTimeout();
+    reduce(s, ev({ type: 'scenario.closed', name: 'leak' }));
+    expect(s.scenario).toBeNull();
     expect(s.lastTimeout).toBeNull();
   });
 });
