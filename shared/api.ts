@@ -173,6 +173,9 @@ export const commandSchemas = {
   'scenario.pause': none,
   'scenario.step': none,
   'scenario.restart': none,
+  'scenario.next': none,
+  'scenario.back': none,
+  'scenario.close': none,
   'record.start': none,
   'record.stop': none,
 } as const;
@@ -249,14 +252,23 @@ export interface Commands {
   'scenario.open': { req: { builtIn: string } | { source: string; fileName?: string }; res: ScenarioInfo };
   /** Lets the open file's SQL run: play and step refuse (needs-confirmation) until then. `id`: the review's. */
   'scenario.confirm': { req: { id: string }; res: void };
-  /** Runs the steps from the current one to the end (or a failed expect). */
+  /**
+   * Runs the steps from the current one, stopping at each note until scenario.next (or, for a
+   * note with "advance": "after-reading", for its reading time), to the end or a failed expect.
+   */
   'scenario.play': { req: void; res: void };
   /** Stops after the step running now. */
   'scenario.pause': { req: void; res: void };
-  /** Runs the current step, then pauses. */
+  /** Runs the steps up to and including the next note, then pauses. */
   'scenario.step': { req: void; res: void };
+  /** Goes on from the note on screen (plays on to the next note; cuts a reading time short). */
+  'scenario.next': { req: void; res: void };
+  /** Back to the previous note: starts over and replays the steps up to it (a restart when there is none). */
+  'scenario.back': { req: void; res: void };
   /** Stops what the scenario started, reapplies its settings, and goes back to its first step. */
   'scenario.restart': { req: void; res: void };
+  /** Stops the run and what it started, and closes the scenario (its note leaves the screen). */
+  'scenario.close': { req: void; res: void };
   /** Keeps every event from now on, with the snapshot before the first. */
   'record.start': { req: void; res: void };
   'record.stop': { req: void; res: Recording };

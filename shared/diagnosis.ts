@@ -1,5 +1,5 @@
 import { activeFaults } from './faults';
-import { type Snapshot, poolCounts } from './snapshot';
+import { type Snapshot, connectionCounts } from './snapshot';
 
 export const TIMEOUT_CAUSES = ['injected fault', 'leak', 'slow queries', 'database unreachable', 'pool too small'] as const;
 export type TimeoutCause = (typeof TIMEOUT_CAUSES)[number];
@@ -35,27 +35,28 @@ export const LEAK_IDLE_MS = 1_000;
 /**
  * Why a borrower of `poolId` ran out of time, read from the snapshot at that instant, in
  * the manner of HikariCP's timeout message: the pool's counts, its holders and the likely
- * cause.
+ * cause. `waitingOthers` comes from the pool's own line: under a spike of thousands, every
+ * timeout reads only the pool's connections, never the whole line (issue 14).
  */
-export function diagnoseTimeout(s: Snapshot, poolId: string, borrowerId: string, now: number): TimeoutDiagnosis {
-  const c = poolCounts(s, poolId);
+export function diagnoseTimeout(s: Snapshot, poolId: string, waitingOthers: number, now: number): TimeoutDiagnosis {
+  const c = connectionCounts(s, poolId);
   const holders: Holder[] = [];
-  for (const b of Object.values(s.borrowers)) {
-    if (b.poolId !== poolId || b.state !== 'holding' || b.connId === null) continue;
-    const conn = s.connections[b.connId];
-    const since = conn?.lastStatementAt ?? b.acquiredAt ?? now;
+  for (const conn of Object.values(s.connections)) {
+    if (conn.poolId !== poolId || conn.borrowerId === null) continue;
+    const b = s.borrowers[conn.borrowerId];
+    if (b?.state !== 'holding' || b.connId !== conn.id) continue;
+    const since = conn.lastStatementAt ?? b.acquiredAt ?? now;
     holders.push({
       borrowerId: b.id,
       label: b.label,
       site: b.site,
       heldMs: now - (b.acquiredAt ?? now),
-      statement: conn?.statement ?? null,
-      idleMs: conn?.statement ? 0 : now - Math.max(since, b.acquiredAt ?? since),
-      inTransaction: conn !== undefined && conn.tx !== 'idle',
+      statement: conn.statement,
+      idleMs: conn.statement ? 0 : now - Math.max(since, b.acquiredAt ?? since),
+      inTransaction: conn.tx !== 'idle',
     });
   }
   holders.sort((a, b) => b.heldMs - a.heldMs);
-  const waiting = Math.max(0, c.waiting - (s.waiting.includes(borrowerId) ? 1 : 0));
   const idleHolders = holders.filter((h) => h.statement === null && h.idleMs >= LEAK_IDLE_MS);
   const running = holders.filter((h) => h.statement !== null);
 
@@ -84,7 +85,7 @@ export function diagnoseTimeout(s: Snapshot, poolId: string, borrowerId: string,
     explanation = `Poolscope injected ${faults.join('; ')}: borrowers wait on it, not on the pool or the application. Without it the counts would say ${cause}: ${explanation}`;
     cause = 'injected fault';
   }
-  return { total: c.total, borrowed: c.borrowed, idle: c.idle, connecting: c.connecting, waiting, max: c.max, holders, cause, explanation };
+  return { total: c.total, borrowed: c.borrowed, idle: c.idle, connecting: c.connecting, waiting: waitingOthers, max: c.max, holders, cause, explanation };
 }
 
 function ms(n: number): string {

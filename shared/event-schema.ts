@@ -102,7 +102,7 @@ const stepOutcome = z.strictObject({
   startedAt: time.nullable(),
   endedAt: time.nullable(),
 });
-const loadStats = { intervalMs: ms, requests: count, ok: count, failed: count, timedOut: count, leaked: count, shed: count, inFlight: count, p50Ms: ms.nullable(), p99Ms: ms.nullable() };
+const loadStats = { intervalMs: ms, requests: count, ok: count, failed: count, timedOut: count, cancelled: count, leaked: count, shed: count, inFlight: count, p50Ms: ms.nullable(), p99Ms: ms.nullable() };
 const compareStats = { intervalMs: ms, pooled: z.strictObject(sideStats), perRequest: z.strictObject(sideStats), handshake: handshake.nullable() };
 const patternStats = { intervalMs: ms, inTransaction: patternSide, afterCommit: patternSide };
 const sweepPoint = { size: count, throughput: num, p50Ms: ms.nullable(), p99Ms: ms.nullable(), failed: count };
@@ -142,6 +142,7 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('borrower.acquired', { borrowerId: borrowerIdSchema, connId: connIdSchema, waitedMs: ms }),
     ev('borrower.timedout', { borrowerId: borrowerIdSchema, waitedMs: ms, message: text, diagnosis }),
     ev('borrower.failed', { borrowerId: borrowerIdSchema, waitedMs: ms, message: text }),
+    ev('borrower.cancelled', { borrowerId: borrowerIdSchema, waitedMs: ms, reason: text }),
     ev('borrower.flagged', { borrowerId: borrowerIdSchema, connId: connIdSchema, heldMs: ms, thresholdMs: ms }),
     ev('leak.thresholdset', { thresholdMs: ms }),
     ev('borrower.released', { borrowerId: borrowerIdSchema, connId: connIdSchema, heldMs: ms, dirty: z.boolean(), destroyed: z.boolean() }),
@@ -165,9 +166,10 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('sweep.measured', sweepPoint),
     ev('scenario.opened', { name: text, title: text, description: text, steps: list(stepOutcome, 1_000), target: text.optional(), review: scenarioReview.nullable().optional() }),
     ev('scenario.confirmed', { id: text }),
-    ev('scenario.changed', { state: runnerState, current: stepIndex }),
+    ev('scenario.changed', { state: runnerState, current: stepIndex, goal: stepIndex.nullable().optional() }),
     ev('scenario.stepped', { outcome: stepOutcome }),
-    ev('scenario.noted', { index: stepIndex, text }),
+    ev('scenario.noted', { index: stepIndex, text, readMs: ms.nullable().optional() }),
+    ev('scenario.closed', { name: text }),
     ev('record.changed', { recording: z.boolean(), fromSeq: count.nullable() }),
     ev('tx.began', { connId: connIdSchema }),
     ev('tx.failed', { connId: connIdSchema }),
@@ -275,7 +277,15 @@ export const snapshotSchema = z.strictObject({
     .nullable(),
   sweep: z.strictObject({ running: z.boolean(), sizes: list(count, 1_000), secondsEach: ms, clients: count, query: text, points: list(z.strictObject(sweepPoint), 1_000) }).nullable(),
   scenario: z
-    .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000), note: text.nullable(), target: text.nullable(), review: scenarioReview.nullable() })
+    .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000),
+      note: text.nullable(),
+      // Absent in recordings made before notes kept their step: read as none.
+      noteStep: stepIndex.nullable().default(null),
+      readMs: ms.nullable().default(null),
+      goal: stepIndex.nullable().default(null),
+      target: text.nullable(),
+      review: scenarioReview.nullable(),
+    })
     .nullable(),
   recording: z.strictObject({ active: z.boolean(), fromSeq: count.nullable() }),
   tunnel: z.strictObject({ up: z.boolean(), message: text, since: time }).nullable(),

@@ -175,6 +175,8 @@ export type PoolEventBody =
   | { type: 'borrower.acquired'; borrowerId: string; connId: string; waitedMs: number }
   | { type: 'borrower.timedout'; borrowerId: string; waitedMs: number; message: string; diagnosis: TimeoutDiagnosis }
   | { type: 'borrower.failed'; borrowerId: string; waitedMs: number; message: string }
+  /** Taken out of the waiting line by whoever asked (load.stop, pattern.stop): not a failure of the pool. */
+  | { type: 'borrower.cancelled'; borrowerId: string; waitedMs: number; reason: string }
   /** Held longer than the leak detection threshold (HikariCP's leakDetectionThreshold); not taken away. */
   | { type: 'borrower.flagged'; borrowerId: string; connId: string; heldMs: number; thresholdMs: number }
   | { type: 'leak.thresholdset'; thresholdMs: number }
@@ -219,7 +221,7 @@ export type PoolEventBody =
     }
   | { type: 'load.changed'; running: boolean; concurrency: number; rate: number | null; query: string; sleepMs: number | null; leakOneIn: number | null }
   /** What the load's requests saw over the last interval (borrow to release): a low-rate aggregate. */
-  | { type: 'load.stats'; intervalMs: number; requests: number; ok: number; failed: number; timedOut: number; leaked: number; shed: number; inFlight: number; p50Ms: number | null; p99Ms: number | null }
+  | { type: 'load.stats'; intervalMs: number; requests: number; ok: number; failed: number; timedOut: number; cancelled: number; leaked: number; shed: number; inFlight: number; p50Ms: number | null; p99Ms: number | null }
   | { type: 'compare.changed'; running: boolean; concurrency: number; query: string; perRequestPoolId: string | null }
   /** One interval of the per-request versus pooled comparison; `handshake` is the median of the new connections' phases. */
   | { type: 'compare.stats'; intervalMs: number; pooled: SideStats; perRequest: SideStats; handshake: HandshakeTimings | null }
@@ -245,10 +247,19 @@ export type PoolEventBody =
   | { type: 'scenario.opened'; name: string; title: string; description: string; steps: StepOutcome[]; target?: string; review?: ScenarioReview | null }
   /** The open file's SQL was confirmed: it may run. */
   | { type: 'scenario.confirmed'; id: string }
-  | { type: 'scenario.changed'; state: RunnerState; current: number }
+  /**
+   * `goal`: the note a Back replays the steps up to (the run stops there), null otherwise;
+   * absent in recordings made before Back.
+   */
+  | { type: 'scenario.changed'; state: RunnerState; current: number; goal?: number | null }
   | { type: 'scenario.stepped'; outcome: StepOutcome }
-  /** A note step reached: the text shown to the audience (and kept in recordings). */
-  | { type: 'scenario.noted'; index: number; text: string }
+  /**
+   * A note step reached: the text shown to the audience (and kept in recordings). `readMs`:
+   * Play goes on by itself after that long; null (or absent) when it waits for Next.
+   */
+  | { type: 'scenario.noted'; index: number; text: string; readMs?: number | null }
+  /** The scenario was closed: what it started was stopped, its note taken off the screen. */
+  | { type: 'scenario.closed'; name: string }
   | { type: 'record.changed'; recording: boolean; fromSeq: number | null }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }

@@ -92,7 +92,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       // Another target: the diagnosis and the scenario's note were about the one before.
       if (p && before !== p.target.display) {
         s.lastTimeout = null;
-        if (s.scenario) s.scenario.note = null;
+        if (s.scenario) clearNote(s.scenario);
       }
       if (p) {
         p.serverVersion = e.serverVersion;
@@ -224,6 +224,10 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       else c.failed++;
       break;
     }
+    case 'borrower.cancelled':
+      removeWaiter(s, e.borrowerId);
+      delete s.borrowers[e.borrowerId];
+      break;
     case 'borrower.flagged': {
       const b = s.borrowers[e.borrowerId];
       if (b) b.flagged = true;
@@ -349,7 +353,14 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       // Opened or restarted: a timeout from before belongs to the run before.
       s.lastTimeout = null;
       // A copy: scenario.stepped replaces its entries, and the event must stay as it was for a replay.
-      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: [...e.steps], note: null, target: e.target ?? null, review: e.review ?? null };
+      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: [...e.steps],
+        note: null,
+        noteStep: null,
+        readMs: null,
+        goal: null,
+        target: e.target ?? null,
+        review: e.review ?? null,
+      };
       break;
     case 'scenario.confirmed':
       if (s.scenario?.review?.id === e.id) s.scenario.review = null;
@@ -358,14 +369,28 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (s.scenario) {
         s.scenario.state = e.state;
         s.scenario.current = e.current;
-        if (e.current === 0 && e.state !== 'playing') s.scenario.note = null;
+        s.scenario.goal = e.goal ?? null;
+        if (e.current === 0 && e.state !== 'playing') clearNote(s.scenario);
       }
       break;
     case 'scenario.stepped':
-      if (s.scenario) s.scenario.steps[e.outcome.index] = e.outcome;
+      if (s.scenario) {
+        s.scenario.steps[e.outcome.index] = e.outcome;
+        // The reading time is over once a later step runs.
+        if (e.outcome.status === 'running' && e.outcome.index !== s.scenario.noteStep) s.scenario.readMs = null;
+      }
       break;
     case 'scenario.noted':
-      if (s.scenario) s.scenario.note = e.text;
+      if (s.scenario) {
+        s.scenario.note = e.text;
+        s.scenario.noteStep = e.index;
+        s.scenario.readMs = e.readMs ?? null;
+      }
+      break;
+    case 'scenario.closed':
+      // The diagnosis belonged to the run that is gone.
+      s.scenario = null;
+      s.lastTimeout = null;
       break;
     case 'record.changed':
       s.recording = { active: e.recording, fromSeq: e.fromSeq };
@@ -408,4 +433,10 @@ export function applyBatch(s: Snapshot, batch: { to: number; events: readonly Po
   reduceAll(s, batch.events);
   s.seq = batch.to;
   return s;
+}
+
+function clearNote(scenario: NonNullable<Snapshot['scenario']>): void {
+  scenario.note = null;
+  scenario.noteStep = null;
+  scenario.readMs = null;
 }

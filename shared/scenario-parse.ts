@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { type CommandName, commandSchemas, poolSettingsInputSchema } from './api';
 import { parseCondition } from './conditions';
-import { type Condition, SCENARIO_VERSION, type Scenario, type Step } from './scenario';
+import { type Condition, NOTE_ADVANCES, type NoteAdvance, SCENARIO_VERSION, type Scenario, type Step } from './scenario';
 
 // A scenario file, checked field by field: every problem is reported with the path of the
 // field at fault (the caller says which file) (`steps[3]["leak.inject"].count: count must be at least 1`), never thrown.
@@ -112,6 +112,7 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
     errors.push(`${where}: a step is an object with one key, e.g. {"note": "…"}; ${allowed}`);
     return null;
   }
+  if (Object.hasOwn(raw, 'note')) return checkNote(raw, where, errors);
   const keys = Object.keys(raw);
   if (keys.length !== 1) {
     errors.push(`${where}: a step has exactly one key, found ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')}; ${allowed}`);
@@ -125,8 +126,6 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
     return null;
   };
   switch (kind) {
-    case 'note':
-      return typeof body === 'string' && body.trim() !== '' ? { kind: 'note', text: body.trim() } : fail('a note is text to show');
     case 'wait':
       return checkWait(body, here, errors);
     case 'expect': {
@@ -173,6 +172,20 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
   }
   if (cmd === 'tx.begin') labels.add((body as { label?: string }).label ?? 'transaction');
   return { kind: 'command', cmd, req: body };
+}
+
+/** `{"note": "…"}` with its optional fields, each checked on its own. */
+function checkNote(raw: Record<string, unknown>, where: string, errors: string[]): Step | null {
+  const before = errors.length;
+  const extra = Object.keys(raw).filter((k) => k !== 'note' && k !== 'advance');
+  if (extra.length > 0) errors.push(`${where}: unknown field ${extra.map((k) => `"${k}"`).join(', ')} of a note; a note has "note" (its text) and optionally "advance"`);
+  const text = raw.note;
+  if (typeof text !== 'string' || text.trim() === '') errors.push(`${where}.note: a note is text to show`);
+  const advance = raw.advance ?? 'next';
+  if (!(NOTE_ADVANCES as readonly unknown[]).includes(advance)) {
+    errors.push(`${where}.advance: ${NOTE_ADVANCES.map((a) => `"${a}"`).join(' or ')} (Play waits for Next, or goes on after a reading time)`);
+  }
+  return errors.length > before ? null : { kind: 'note', text: (text as string).trim(), advance: advance as NoteAdvance };
 }
 
 function checkWait(body: unknown, here: string, errors: string[]): Step | null {

@@ -8,7 +8,8 @@ import type { Snapshot } from './snapshot';
 // expectation fails). One schema, here, for files, built-ins and both runners.
 //
 // A step is an object with exactly one key:
-//   { "note": "text shown to the audience" }
+//   { "note": "text shown to the audience" }  the player stops there until Next;
+//   { "note": "…", "advance": "after-reading" } goes on by itself after readingMs(text)
 //   { "wait": { "ms": 2000 } }  or  { "wait": { "until": "waiting >= 40", "timeoutMs": 10000 } }
 //   { "expect": "waiting >= 40" }  or  { "expect": ["timedOut >= 1", "lastTimeout.cause == leak"] }
 //   { "<command>": <request> }  any command of shared/api.ts but snapshot.get, targets.* and
@@ -72,6 +73,20 @@ export interface Condition {
 
 export const SCENARIO_VERSION = 1;
 
+/**
+ * How Play goes on from a note: 'next' waits for the person (Next, Space, Right, PageDown);
+ * 'after-reading' waits readingMs(text) and goes on by itself. Step and Next always stop at
+ * the next note; the headless runner never waits at a note.
+ */
+export const NOTE_ADVANCES = ['next', 'after-reading'] as const;
+export type NoteAdvance = (typeof NOTE_ADVANCES)[number];
+
+/** Reading time of a note read aloud or silently by an audience: 4 s at least, 2 s plus 300 ms a word. */
+export function readingMs(text: string): number {
+  const words = text.split(/\s+/).filter((w) => w !== '').length;
+  return Math.max(4_000, 2_000 + words * 300);
+}
+
 /** A scenario file as written (JSON), before its steps are checked one by one. */
 export interface ScenarioFile {
   version?: number;
@@ -88,7 +103,7 @@ export interface ScenarioFile {
 
 /** One step, checked: what the runners execute. */
 export type Step =
-  | { kind: 'note'; text: string }
+  | { kind: 'note'; text: string; advance: NoteAdvance }
   | { kind: 'wait'; ms: number }
   | { kind: 'wait'; until: Condition; timeoutMs: number }
   | { kind: 'expect'; conditions: Condition[] }

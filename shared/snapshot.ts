@@ -189,6 +189,12 @@ export interface Snapshot {
     current: number;
     steps: StepOutcome[];
     note: string | null;
+    /** The step index of the note on screen (data-step); null with no note. */
+    noteStep: number | null;
+    /** Play goes on from the note by itself after this long; null when it waits for Next. */
+    readMs: number | null;
+    /** Back: the note the run replays the steps up to, then stops at; null otherwise. */
+    goal: number | null;
     /** The target the scenario names, as shown; null in recordings made before it was kept. */
     target: string | null;
     /** Its SQL, while it awaits confirmation. */
@@ -295,6 +301,18 @@ export function isBorrowedState(state: ConnState): boolean {
 
 /** Gauges derived from a snapshot, for one pool or (without poolId) all pools. */
 export function poolCounts(s: Snapshot, poolId?: string): PoolCounts {
+  const c = connectionCounts(s, poolId);
+  for (const id of s.waiting) {
+    if (poolId === undefined || s.borrowers[id]?.poolId === poolId) c.waiting++;
+  }
+  return c;
+}
+
+/**
+ * The gauges of the connections alone (`waiting` left 0): the cost is the pool's size, not
+ * its waiting line's, for code that runs once per borrower (a timeout's diagnosis).
+ */
+export function connectionCounts(s: Snapshot, poolId?: string): PoolCounts {
   const c: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
   for (const conn of Object.values(s.connections)) {
     if (poolId !== undefined && conn.poolId !== poolId) continue;
@@ -304,9 +322,6 @@ export function poolCounts(s: Snapshot, poolId?: string): PoolCounts {
     else c.leaving++;
   }
   c.total = c.connecting + c.idle + c.borrowed;
-  for (const id of s.waiting) {
-    if (poolId === undefined || s.borrowers[id]?.poolId === poolId) c.waiting++;
-  }
   for (const p of Object.values(s.pools)) {
     if ((poolId === undefined || p.id === poolId) && p.status !== 'ended') c.max += p.settings.max;
   }

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'server-unavailable'
   | 'connection-lost'
   | 'acquire-timeout'
+  | 'cancelled'
   | 'pool-ended'
   | 'pool-in-use'
   | 'pool-refused'

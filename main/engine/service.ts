@@ -195,7 +195,10 @@ export class PoolscopeService {
       'scenario.play': async () => this.scenarios.play(),
       'scenario.pause': async () => this.scenarios.pause(),
       'scenario.step': async () => this.scenarios.step(),
+      'scenario.next': async () => this.scenarios.next(),
+      'scenario.back': () => this.scenarios.back(),
       'scenario.restart': () => this.scenarios.restart(),
+      'scenario.close': () => this.scenarios.close(),
       'record.start': async () => this.#recorder.start(),
       'record.stop': async () => this.#recorder.stop(),
     };

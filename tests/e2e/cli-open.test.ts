@@ -23,7 +23,8 @@ describe.skipIf(!chromiumAvailable || process.platform !== 'linux')('poolscope w
   beforeAll(async () => {
     bin = await mkdtemp(path.join(os.tmpdir(), 'poolscope-xdg-'));
     const opener = path.join(bin, 'xdg-open');
-    writeFileSync(opener, `#!/bin/sh\ncat /proc/$$/cmdline | tr '\\0' '\\n' > "${bin}/cmdline"\ncp "$1" "${bin}/page.html"\nstat -c %a "$1" "$(dirname "$1")" > "${bin}/modes"\n`);
+    // modes is written last and whole (a rename), so that its existence means the rest is there.
+    writeFileSync(opener, `#!/bin/sh\ncat /proc/$$/cmdline | tr '\\0' '\\n' > "${bin}/cmdline"\ncp "$1" "${bin}/page.html"\nstat -c %a "$1" "$(dirname "$1")" > "${bin}/modes.part"\nmv "${bin}/modes.part" "${bin}/modes"\n`);
     chmodSync(opener, 0o755);
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, DISPLAY: ':99' };
     delete env.CI;

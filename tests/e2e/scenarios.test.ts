@@ -51,16 +51,12 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     await expect.poll(async () => (await statuses())[0], { timeout: 5_000 }).toBe('passed');
     await expect.poll(currentIndex, { timeout: 5_000 }).toBe(1);
 
-    // Threshold, load, then a wait until the leak detector flags a connection.
-    for (const next of [2, 3, 4]) {
-      await expect.poll(() => page.getByTestId('control-step').isEnabled(), { timeout: 15_000 }).toBe(true);
-      await page.getByTestId('control-step').click();
-      await expect.poll(currentIndex, { timeout: 15_000 }).toBe(next);
-    }
-    expect((await statuses()).slice(0, 4)).toEqual(['passed', 'passed', 'passed', 'passed']);
-    await expect.poll(() => page.getByTestId('control-step').isEnabled(), { timeout: 5_000 }).toBe(true);
+    // Step goes note to note: threshold, load and the wait until a connection is flagged run without a click each.
     await page.getByTestId('control-step').click();
-    await expect.poll(note, { timeout: 5_000 }).toMatch(/^The first leaked connection is flagged/);
+    await expect.poll(note, { timeout: 15_000 }).toMatch(/^The first leaked connection is flagged/);
+    await expect.poll(currentIndex, { timeout: 5_000 }).toBe(5);
+    expect((await statuses()).slice(0, 5)).toEqual(['passed', 'passed', 'passed', 'passed', 'passed']);
+    expect(await page.getByTestId('scenario-note').getAttribute('data-step')).toBe('4');
     await page.getByTestId('scenario-note').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'scenarios.png') });
 
@@ -118,8 +114,11 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     // Play again: Run confirms what was shown, then plays.
     await page.getByTestId('control-play').click();
     await review.getByTestId('control-review-run').click();
+    // Play stops at the note until Next.
+    await expect.poll(statuses, { timeout: 15_000 }).toEqual(['passed', 'pending', 'pending', 'pending']);
+    await page.getByTestId('control-next-note').click();
     await expect.poll(statuses, { timeout: 15_000 }).toEqual(['passed', 'passed', 'passed', 'passed']);
-    expect(scenarioCommands().slice(-2)).toEqual(['scenario.confirm', 'scenario.play']);
+    expect(scenarioCommands().slice(-3)).toEqual(['scenario.confirm', 'scenario.play', 'scenario.next']);
     expect(rolledBack()).toBe(before + 1);
     expect(await page.getByTestId('scenario-sql-note').count()).toBe(0);
   });
@@ -154,11 +153,13 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     const rowsShown = () => page.getByTestId('conn-row').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-conn-id') ?? ''}:${el.getAttribute('data-state') ?? ''}`));
     await page.getByTestId('control-open-recording').setInputFiles({ name: 'session.json', mimeType: 'application/json', buffer: saved.bytes });
     await page.getByTestId('replay-bar').waitFor({ timeout: 5_000 });
-    // Opened at its end: nothing borrowed any more.
-    expect(Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(rec.events.at(-1)?.seq);
+    // Opened at its start; at its end nothing is borrowed any more.
+    expect(Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(rec.initial.seq);
+    const scrubber = page.getByTestId('control-scrubber');
+    await scrubber.fill(String(rec.events.at(-1)?.seq));
+    await expect.poll(async () => Number(await page.getByTestId('replay-position').getAttribute('data-seq')), { timeout: 5_000 }).toBe(rec.events.at(-1)?.seq);
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 5_000 }).toBe(0);
 
-    const scrubber = page.getByTestId('control-scrubber');
     // A real drag to the far left shows the state when recording began...
     await scrubber.scrollIntoViewIfNeeded();
     const box = await scrubber.boundingBox();
@@ -222,7 +223,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     // The page still works: the good recording opens and replays, and the live view comes back.
     await open('good.json', good);
     await page.getByTestId('replay-bar').waitFor({ timeout: 5_000 });
-    expect(Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(good.events.at(-1)?.seq);
+    expect(Number(await page.getByTestId('replay-position').getAttribute('data-seq'))).toBe(good.initial.seq);
     await page.getByTestId('control-exit-replay').click();
     await expect.poll(() => page.getByTestId('replay-bar').count(), { timeout: 5_000 }).toBe(0);
   });

@@ -267,44 +267,112 @@ describe("the runner through the API (the app's player)", () => {
     return { service: s, live: () => s.engine.log.live, call };
   }
 
-  it('steps one at a time with the note shown; pause keeps the step; restart stops what ran and starts over', async () => {
+  it('Step and Play stop at each note until Next; Back replays the steps up to the previous note; restart and close stop what ran', async () => {
     const { service: s, live, call } = await serve();
     expect((await call('scenario.list')).map((x) => x.name)).toEqual(BUILT_IN_NAMES);
     expect(await call('scenario.open', { builtIn: 'pinned-transaction' })).toMatchObject({ name: 'pinned-transaction', steps: 16 });
-    expect(live().scenario).toMatchObject({ name: 'pinned-transaction', state: 'paused', current: 0, note: null });
+    expect(live().scenario).toMatchObject({ name: 'pinned-transaction', state: 'paused', current: 0, note: null, noteStep: null });
 
-    for (let i = 0; i < 3; i++) {
-      await call('scenario.step');
-      await s.scenarios.settled();
-    }
-    // demo.install, the note, tx.begin: the transaction is open, its note on screen.
-    expect(live().scenario?.current).toBe(3);
-    expect(live().scenario?.state).toBe('paused');
+    // Step runs demo.install and stops at the first note.
+    await call('scenario.step');
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 2, noteStep: 1 });
     expect(live().scenario?.note).toMatch(/^A transaction lives on one connection/);
-    expect(live().scenario?.steps.slice(0, 4).map((x) => x.status)).toEqual(['passed', 'passed', 'passed', 'pending']);
+    // The next Step runs tx.begin, an expect and three statements without a click each, and stops at note 7.
+    await call('scenario.step');
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 8, noteStep: 7 });
+    expect(live().scenario?.steps.slice(0, 9).map((x) => x.status)).toEqual(['passed', 'passed', 'passed', 'passed', 'passed', 'passed', 'passed', 'passed', 'pending']);
     expect(Object.values(live().connections).filter((c) => c.state === 'in-transaction')).toHaveLength(1);
 
-    // Restart: the open transaction's connection is given back, outcomes reset, the note cleared.
-    await call('scenario.restart');
-    expect(live().scenario).toMatchObject({ state: 'paused', current: 0, note: null });
-    expect(live().scenario?.steps.every((x) => x.status === 'pending')).toBe(true);
+    // Back: starts over (the transaction's connection given back) and replays up to note 1, where it stops.
+    await call('scenario.back');
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 2, noteStep: 1, goal: null });
     expect(Object.values(live().borrowers).filter((b) => b.state === 'holding')).toEqual([]);
+    // Back from the first note: no note before it, so it is a restart.
+    await call('scenario.back');
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 0, note: null, noteStep: null });
+    expect(live().scenario?.steps.every((x) => x.status === 'pending')).toBe(true);
 
-    // Pause during a wait: the wait goes back to pending and runs again on play.
+    // Play on backpressure: the first note stays until Next; nothing after it ran.
     await call('scenario.open', { builtIn: 'backpressure' });
     await call('scenario.play');
-    const waitStep = 5; // wait until waiting == 0
-    while ((live().scenario?.current ?? 0) < waitStep) await sleep(20);
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 1, noteStep: 0, readMs: null });
+    await sleep(300);
+    expect(live().scenario?.steps[1]?.status).toBe('pending');
+    expect(Object.values(live().borrowers)).toEqual([]);
+    // Next: the spike, a wait and an expect run, and Play stops at the next note.
+    await call('scenario.next');
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 5, noteStep: 4 });
+    expect(live().scenario?.steps[3]?.status).toBe('passed');
+    // Pause during a wait: the wait goes back to pending and runs again on the next Next.
+    await call('scenario.next');
+    while ((live().scenario?.steps[5]?.status ?? 'pending') !== 'running') await sleep(20);
     await call('scenario.pause');
     await s.scenarios.settled();
-    expect(live().scenario).toMatchObject({ state: 'paused', current: waitStep });
-    expect(live().scenario?.steps[waitStep]?.status).toBe('pending');
-    await call('scenario.play');
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 5 });
+    expect(live().scenario?.steps[5]?.status).toBe('pending');
+    await call('scenario.next');
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', current: 7, noteStep: 6 });
+    await call('scenario.next');
     await s.scenarios.settled();
     expect(live().scenario?.state).toBe('finished');
     expect(live().scenario?.steps.every((x) => x.status === 'passed')).toBe(true);
     const ended = await s.handle('scenario.play', undefined);
     expect(ended).toEqual({ ok: false, error: { code: 'no-scenario', message: 'The scenario has run to its end: restart it to run it again.' } });
+
+    // Close during a run: what it started stops, the scenario and its note leave the snapshot.
+    await call('scenario.restart');
+    await call('scenario.play');
+    await s.scenarios.settled();
+    const acquiredAtRestart = live().counters.acquired;
+    await call('scenario.next');
+    while (live().counters.acquired < acquiredAtRestart + 10) await sleep(20);
+    await call('scenario.close');
+    await s.scenarios.settled();
+    expect(live().scenario).toBeNull();
+    expect(Object.values(live().borrowers).filter((b) => b.state === 'holding' || b.state === 'waiting')).toEqual([]);
+    expect(await s.handle('scenario.next', undefined)).toEqual({ ok: false, error: { code: 'no-scenario', message: 'No scenario is open: open a built-in or a file first.' } });
+  });
+
+  it('a note marked "after-reading" goes on by itself after its reading time; Next cuts it short; a failing expect stops the run and says which', async () => {
+    const { service: s, live, call } = await serve();
+    const source = JSON.stringify({
+      title: 'Reads',
+      steps: [
+        { note: 'read me', advance: 'after-reading' },
+        { expect: 'waiting == 0' },
+        { note: 'read me too', advance: 'after-reading' },
+        { note: 'stops here' },
+        { expect: ['waiting == 0', 'total > 1000'] },
+        { note: 'never shown' },
+      ],
+    });
+    await call('scenario.open', { source, fileName: 'reads.json' });
+    await call('scenario.play');
+    while (live().scenario?.noteStep !== 0) await sleep(20);
+    expect(live().scenario).toMatchObject({ state: 'playing', readMs: 4000, current: 0 });
+    await sleep(300);
+    // Still reading: the expect after it has not run.
+    expect(live().scenario?.steps[1]?.status).toBe('pending');
+    // No Next: after its reading time Play goes on by itself, to the next note, read as long.
+    while (live().scenario?.noteStep !== 2) await sleep(20);
+    expect(live().scenario?.steps[1]?.status).toBe('passed');
+    expect(live().scenario).toMatchObject({ state: 'playing', readMs: 4000 });
+    // Next cuts that reading short; the note without "advance" waits for Next.
+    await call('scenario.next');
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'paused', noteStep: 3, readMs: null, current: 4 });
+    await call('scenario.next');
+    await s.scenarios.settled();
+    expect(live().scenario).toMatchObject({ state: 'failed', noteStep: 3, current: 5 });
+    expect(live().scenario?.steps[4]).toMatchObject({ status: 'failed', message: expect.stringMatching(/^ok: waiting == 0 .*; FAILED: total > 1000/) });
+    expect(await s.handle('scenario.next', undefined)).toMatchObject({ ok: false, error: { message: 'A step failed and stopped the scenario: restart it to run it again.' } });
   });
 
   it('a file sending SQL of its own is not played, nor stepped, until that review is confirmed; a file without SQL plays at once', async () => {
@@ -338,7 +406,7 @@ describe("the runner through the API (the app's player)", () => {
     await call('scenario.restart');
     await call('scenario.step');
     await s.scenarios.settled();
-    expect(live().scenario?.current).toBe(1);
+    expect(live().scenario?.state).toBe('finished');
     await call('scenario.open', { source, fileName: 'writes.json' });
     expect(live().scenario?.review?.sql).toHaveLength(1);
     expect(await s.handle('scenario.play', undefined)).toMatchObject({ ok: false, error: { code: 'needs-confirmation' } });
@@ -372,7 +440,8 @@ describe("the runner through the API (the app's player)", () => {
       if (e.seq % 25 === 0 || e.type === 'scenario.stepped') live.set(e.seq, s.engine.log.snapshot());
     });
     await call('scenario.open', { builtIn: 'leak' });
-    await call('scenario.play');
+    // Through its notes without a click, as `poolscope run` plays it.
+    s.scenarios.playThrough();
     await s.scenarios.settled();
     stop();
     const recording = JSON.parse(JSON.stringify(await call('record.stop'))) as Recording;

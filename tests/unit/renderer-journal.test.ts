@@ -44,7 +44,7 @@ describe('the event journal', () => {
     expect(c1.map((e) => e.event.type)).toEqual(['tx.began', 'borrower.acquired']);
     expect(j.count({ ...NO_FILTER, conn: 'p1.c11' })).toBe(2);
     expect(j.query({ ...NO_FILTER, borrower: 'b1' })).toHaveLength(2);
-    expect(j.query({ type: 'borrower.', conn: 'c1', borrower: 'B1' })).toHaveLength(1);
+    expect(j.query({ type: 'borrower.', conn: 'c1', borrower: 'B1', monitor: false })).toHaveLength(1);
     expect(j.count(NO_FILTER)).toBe(5);
   });
 
@@ -54,7 +54,7 @@ describe('the event journal', () => {
     expect(idMatches('p1.c33', 'c3')).toBe(false);
     expect(idMatches(null, 'c3')).toBe(false);
     expect(idMatches(null, ' ')).toBe(true);
-    expect(matchesFilter(enq('p1.b1'), { type: '', conn: 'c1', borrower: '' })).toBe(false);
+    expect(matchesFilter(enq('p1.b1'), { ...NO_FILTER, conn: 'c1' })).toBe(false);
   });
 
   it('stops appending while paused but keeps counting', () => {
@@ -70,6 +70,44 @@ describe('the event journal', () => {
     expect(j.query().map((e) => (e.event.type === 'tx.began' ? e.event.connId : ''))).toEqual(['p1.c4', 'p1.c1']);
     j.setPaused(true);
     expect(j.skipped).toBe(0);
+  });
+
+  it("hides the monitor's server.observed events unless asked for", () => {
+    const j = new EventJournal(100);
+    const observed = () => ev({ type: 'server.observed', sessions: [], maxConnections: 100, reserved: 3, monitorId: 7, note: null });
+    j.push([observed(), began('p1.c1'), observed(), observed()]);
+    expect(j.query().map((e) => e.event.type)).toEqual(['tx.began']);
+    expect(j.count(NO_FILTER)).toBe(1);
+    expect(j.query({ ...NO_FILTER, monitor: true })).toHaveLength(4);
+    expect(j.count({ ...NO_FILTER, monitor: true, type: 'server.' })).toBe(3);
+    expect(describeEvent(observed())).toBe('0 server sessions of max_connections 100');
+  });
+
+  it('says what happened for the events that used to show an empty row', () => {
+    const lines = [
+      ev({ type: 'pool.draining', poolId: 'p1', waiting: 2, holding: 1 }),
+      ev({ type: 'fault.changed', toxics: { latencyMs: 200, jitterMs: 0, bandwidthKbps: 0, blackhole: false, refuse: false }, proxy: { listen: '127.0.0.1:40000', upstream: '127.0.0.1:5432' } }),
+      ev({ type: 'fault.injected', faultId: 3, kind: 'blackhole', detail: '' }),
+      ev({ type: 'fault.lifted', faultId: 3 }),
+      ev({ type: 'sweep.measured', size: 8, throughput: 101.4, p50Ms: 12, p99Ms: 40, failed: 0 }),
+      ev({ type: 'scenario.noted', index: 0, text: 'Watch the waiting line.' }),
+      ev({ type: 'scenario.changed', state: 'playing', current: 0, goal: 4 }),
+      ev({ type: 'scenario.closed', name: 'leak' }),
+      ev({ type: 'record.changed', recording: true, fromSeq: 12 }),
+      ev({ type: 'compare.changed', running: false, concurrency: 4, query: 'point', perRequestPoolId: null }),
+    ].map(describeEvent);
+    expect(lines).toEqual([
+      'replaced: serving its 2 waiting borrowers and 1 holder, then ending',
+      'link: latency 200 ms, through the fault proxy 127.0.0.1:40000',
+      'fault 3: blackhole',
+      'fault 3 lifted: waiting for the pool to serve',
+      'pool of 8: 101 req/s, p50 12 ms, p99 40 ms',
+      'note: Watch the waiting line.',
+      'playing at step 1, going back to step 5',
+      'closed leak',
+      'recording from event 12',
+      'per-request vs pooled stopped',
+    ]);
   });
 
   it('describes events in a few words', () => {

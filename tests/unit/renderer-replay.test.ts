@@ -5,7 +5,8 @@ import { NO_TOXICS } from '../../shared/faults';
 import { reduce, reduceAll } from '../../shared/reducer';
 import type { Recording, StepOutcome } from '../../shared/scenario';
 import { emptySnapshot, type Snapshot } from '../../shared/snapshot';
-import { Replay, findMarks, parseRecording } from '../../renderer/src/lib/replay/replay';
+import { Replay, TIMEOUT_BURST_MS, findMarks, parseRecording } from '../../renderer/src/lib/replay/replay';
+import { REPLAY_SPEEDS, ReplayClock } from '../../renderer/src/lib/replay/replay-clock';
 import { handshake, pgSettings, target } from './helpers/fixtures';
 
 const diagnosis: TimeoutDiagnosis = { total: 2, borrowed: 2, idle: 0, connecting: 0, waiting: 0, max: 2, holders: [], cause: 'pool too small', explanation: 'busy' };
@@ -170,16 +171,24 @@ describe('replaying a recording', () => {
 });
 
 describe('marks in a recording', () => {
-  it('finds the first timeout, leak flag and refusal, every fault, recovery and note, in order', () => {
+  it('marks each timeout (a burst once, with its count), the first leak flag and refusal, every fault set and lifted, recovery, pool and note, in order', () => {
     const s = session(3_000);
     const marks = findMarks(recordingOf(s));
     const kinds = (k: string) => marks.filter((m) => m.kind === k);
     const firstOf = (type: string) => s.events.find((e) => e.type === type)?.seq;
-    expect(kinds('timeout').map((m) => m.seq)).toEqual([firstOf('borrower.timedout')]);
+    const timeouts = s.events.filter((e) => e.type === 'borrower.timedout');
+    expect(kinds('timeout')[0]?.seq).toBe(firstOf('borrower.timedout'));
+    expect(kinds('timeout').reduce((n, m) => n + m.count, 0)).toBe(timeouts.length);
+    // A new mark only where a timeout came more than TIMEOUT_BURST_MS after the burst's first.
+    for (const [i, m] of kinds('timeout').entries()) {
+      const next = kinds('timeout')[i + 1];
+      if (next) expect(next.t - m.t).toBeGreaterThan(TIMEOUT_BURST_MS);
+    }
     expect(kinds('leak').map((m) => m.seq)).toEqual([firstOf('borrower.flagged')]);
     expect(kinds('refusal').map((m) => m.seq)).toEqual([s.events.find((e) => e.type === 'connection.closed' && e.reason === 'connect failed')?.seq]);
     expect(kinds('refusal')[0]?.label).toContain('too many clients');
-    expect(kinds('fault').length).toBe(s.events.filter((e) => e.type === 'fault.injected').length);
+    expect(kinds('fault').length).toBe(s.events.filter((e) => e.type === 'fault.injected' || e.type === 'fault.lifted').length);
+    expect(kinds('fault')[1]?.label).toBe('fault lifted: connections reset');
     expect(kinds('recovery').length).toBe(s.events.filter((e) => e.type === 'fault.recovered').length);
     expect(kinds('recovery')[0]?.label).toBe('recovered from connections reset in 40 ms');
     expect(kinds('note').map((m) => m.label)).toEqual(['note: note 0', 'note: note 1', 'note: note 2']);
@@ -194,6 +203,22 @@ describe('marks in a recording', () => {
     expect(marks.find((m) => m.seq === 5 && m.kind === 'note')?.label).toBe('note: kept by the recorder');
   });
 
+  it('marks a link condition set and cleared, and a pool ended', () => {
+    const events = ([
+      { type: 'pool.created', poolId: 'p2', target, settings: pgSettings({ max: 4 }) },
+      { type: 'fault.changed', toxics: { ...NO_TOXICS, latencyMs: 200 }, proxy: null },
+      { type: 'fault.changed', toxics: { ...NO_TOXICS, latencyMs: 200 }, proxy: null },
+      { type: 'fault.changed', toxics: { ...NO_TOXICS }, proxy: null },
+      { type: 'pool.ended', poolId: 'p1' },
+    ] as PoolEventBody[]).map((b, i) => ({ ...b, seq: i + 1, t: 1_000 + i }) as PoolEvent);
+    expect(findMarks({ events, notes: [] }).map((m) => [m.kind, m.label])).toEqual([
+      ['pool', `pool p2 created: ${target.display}, max 4`],
+      ['fault', 'link: latency 200 ms'],
+      ['fault', 'link faults cleared'],
+      ['pool', 'pool p1 ended'],
+    ]);
+  });
+
   it('is empty for a quiet session', () => {
     expect(findMarks({ events: [], notes: [] })).toEqual([]);
   });
@@ -206,6 +231,15 @@ describe('recording files', () => {
     const parsed = parseRecording(JSON.stringify(good()));
     expect(parsed.ok).toBe(true);
     if (parsed.ok) expect(parsed.recording.events).toHaveLength(good().events.length);
+  });
+
+  it('opens a recording made before notes kept their step: the note shown, with no step, reading time or goal', () => {
+    const r = good();
+    const scenario = { name: 'leak', title: 'A leak', description: '', state: 'paused', current: 1, steps: [], note: 'an old note', target: null, review: null };
+    const old = JSON.parse(JSON.stringify({ ...r, initial: { ...r.initial, scenario } })) as Recording;
+    const parsed = parseRecording(JSON.stringify(old));
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(parsed.recording.initial.scenario).toEqual({ ...scenario, noteStep: null, readMs: null, goal: null });
   });
 
   it('says what is wrong with a bad file', () => {
@@ -291,5 +325,66 @@ describe('recording files', () => {
     const parsed = parseRecording(JSON.stringify(good()));
     if (!parsed.ok) throw new Error(parsed.error);
     expect(new Replay(parsed.recording).at(0).faults.toxics).toEqual(NO_TOXICS);
+  });
+});
+
+describe('a replay read by time', () => {
+  it('shows the start before the first event, the last event at or before a time, and the end after the last', () => {
+    const s = session(300);
+    const r = new Replay(recordingOf(s));
+    const [first, second] = s.events as [PoolEvent, PoolEvent];
+    const last = s.events.at(-1) as PoolEvent;
+    expect([r.startT, r.endT]).toEqual([first.t, last.t]);
+    expect(r.seqAtTime(first.t - 1)).toBe(r.firstSeq);
+    expect(r.seqAtTime(first.t)).toBe(first.seq);
+    expect(r.seqAtTime(second.t - 0.5)).toBe(second.t - 0.5 >= first.t ? first.seq : r.firstSeq);
+    expect(r.seqAtTime(last.t + 1_000)).toBe(r.lastSeq);
+    expect(r.timeAt(r.firstSeq)).toBe(first.t);
+    expect(r.timeAt(second.seq)).toBe(second.t);
+    // Every seq read back by its time lands on itself or a later event stamped the same moment.
+    for (const e of s.events) expect(r.seqAtTime(r.timeAt(e.seq))).toBeGreaterThanOrEqual(e.seq);
+  });
+});
+
+describe('the replay clock', () => {
+  it('stands still at the start until played, then runs at the speed chosen and stops at the end', () => {
+    const c = new ReplayClock(1_000, 11_000);
+    expect(c.at(0)).toBe(1_000);
+    expect(c.at(5_000)).toBe(1_000);
+    c.play(5_000);
+    expect(c.at(6_000)).toBe(2_000);
+    c.setSpeed(2, 6_000);
+    expect(c.at(7_000)).toBe(4_000);
+    c.setSpeed(10, 7_000);
+    expect(c.at(7_500)).toBe(9_000);
+    expect(c.playing).toBe(true);
+    expect(c.at(8_000)).toBe(11_000);
+    expect(c.playing).toBe(false);
+    expect(c.at(60_000)).toBe(11_000);
+  });
+
+  it('pauses where it is, resumes from there, follows a seek, and plays again from the start once at the end', () => {
+    const c = new ReplayClock(0, 10_000);
+    c.setSpeed(5, 0);
+    c.play(0);
+    c.pause(1_000);
+    expect(c.at(9_000)).toBe(5_000);
+    c.play(9_000);
+    expect(c.at(9_200)).toBe(6_000);
+    c.seek(2_000, 9_200);
+    expect(c.at(9_400)).toBe(3_000);
+    c.seek(50_000, 9_400);
+    expect(c.playing).toBe(false);
+    expect(c.at(9_500)).toBe(10_000);
+    c.play(10_000);
+    expect(c.at(10_000)).toBe(0);
+    expect(REPLAY_SPEEDS).toEqual([1, 2, 5, 10]);
+  });
+
+  it('a recording with one moment cannot play', () => {
+    const c = new ReplayClock(500, 500);
+    c.play(0);
+    expect(c.playing).toBe(false);
+    expect(c.at(100)).toBe(500);
   });
 });

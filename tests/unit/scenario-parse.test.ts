@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { target } from './helpers/fixtures';
 import { evaluate, parseCondition } from '../../shared/conditions';
 import { reduceAll } from '../../shared/reducer';
-import type { Condition, Scenario } from '../../shared/scenario';
+import { type Condition, type Scenario, readingMs } from '../../shared/scenario';
 import { parseScenario } from '../../shared/scenario-parse';
 import { listSql, scenarioSql, targetMismatch } from '../../shared/scenario-review';
 import { emptySnapshot } from '../../shared/snapshot';
@@ -36,7 +36,7 @@ describe('malformed scenario files', () => {
     const [unknown] = errorsOf(file([{ 'leak.injct': { count: 1 } }]));
     expect(unknown).toMatch(/^steps\[0\]: unknown step "leak.injct"; a step is one of note, wait, expect, or a command: .*leak\.inject/);
     expect(unknown).not.toMatch(/snapshot\.get|targets\.list|scenario\.play|record\.start/);
-    expect(errorsOf(file([{ note: 'a', wait: { ms: 1 } }]))[0]).toMatch(/^steps\[0\]: a step has exactly one key, found "note", "wait"/);
+    expect(errorsOf(file([{ expect: 'waiting == 0', wait: { ms: 1 } }]))[0]).toMatch(/^steps\[0\]: a step has exactly one key, found "expect", "wait"/);
     expect(errorsOf(file([{ 'scenario.play': {} }]))[0]).toMatch(/^steps\[0\]: "scenario.play" cannot be a step/);
     // A scenario runs where the person connected: it cannot switch to a database of its own choosing.
     expect(errorsOf(file([{ 'target.connect': { kind: 'saved', id: 'prod' } }]))[0]).toMatch(/^steps\[0\]: "target.connect" cannot be a step \(a scenario runs on the connected target/);
@@ -102,7 +102,7 @@ describe('well-formed scenarios', () => {
     if (!r.ok) throw new Error(r.errors.join('\n'));
     expect(r.scenario).toMatchObject({ name: 'mine.json', title: 'T', target: 'embedded', engines: ['postgres', 'mysql'], settings: { max: 3 } });
     expect(r.scenario.steps).toEqual([
-      { kind: 'note', text: 'look here' },
+      { kind: 'note', text: 'look here', advance: 'next' },
       { kind: 'wait', ms: 100 },
       { kind: 'wait', until: { metric: 'waiting', op: '>=', value: 40, text: 'waiting >= 40' }, timeoutMs: 5000 },
       { kind: 'wait', until: { metric: 'idle', op: '>', value: 0, text: 'idle > 0' }, timeoutMs: 30_000 },
@@ -117,6 +117,27 @@ describe('well-formed scenarios', () => {
       { kind: 'command', cmd: 'tx.run', req: { borrowerId: '$order', sql: 'SELECT 1' } },
       { kind: 'command', cmd: 'load.stop', req: undefined },
     ]);
+  });
+});
+
+describe('a note and how Play goes on from it', () => {
+  it('waits for Next by default; "after-reading" reads for a time growing with its length, 4 s at least', () => {
+    const r = parseScenario(file([{ note: 'short' }, { note: 'read on', advance: 'after-reading' }]), 'mine.json');
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    expect(r.scenario.steps).toEqual([
+      { kind: 'note', text: 'short', advance: 'next' },
+      { kind: 'note', text: 'read on', advance: 'after-reading' },
+    ]);
+    expect(readingMs('short')).toBe(4_000);
+    const long = Array.from({ length: 40 }, () => 'word').join(' ');
+    expect(readingMs(long)).toBe(14_000);
+    expect(readingMs(`${long} more`)).toBeGreaterThan(readingMs(long));
+  });
+
+  it('checks each field of a note on its own', () => {
+    expect(errorsOf(file([{ note: 'x', advance: 'later' }]))).toEqual(['steps[0].advance: "next" or "after-reading" (Play waits for Next, or goes on after a reading time)']);
+    expect(errorsOf(file([{ note: '', advance: 'next' }]))).toEqual(['steps[0].note: a note is text to show']);
+    expect(errorsOf(file([{ note: 'x', wait: { ms: 1 } }]))).toEqual(['steps[0]: unknown field "wait" of a note; a note has "note" (its text) and optionally "advance"']);
   });
 });
 

@@ -43,7 +43,7 @@ describe('the timeout diagnosis belongs to the target, the pool and the scenario
     expect(s.scenario?.note).toBe('the pool is dry');
     reduceAll(s, [ev({ type: 'pool.created', poolId: 'p3', target: other, settings: pgSettings() }), ev({ type: 'pool.verified', poolId: 'p3', serverVersion: '11.8', tls: null })]);
     expect(s.lastTimeout).toBeNull();
-    expect(s.scenario?.note).toBeNull();
+    expect(s.scenario).toMatchObject({ note: null, noteStep: null });
   });
 
   it('never names another target: a timeout in a pool draining on the previous target is not shown', () => {
@@ -58,6 +58,13 @@ describe('the timeout diagnosis belongs to the target, the pool and the scenario
   it('is cleared when a scenario opens or restarts (the runner opens it again)', () => {
     const s = withTimeout();
     reduce(s, ev({ type: 'scenario.opened', name: 'leak', title: 'Leak', description: '', steps: [] }));
+    expect(s.lastTimeout).toBeNull();
+  });
+
+  it('is cleared with the scenario when the scenario is closed', () => {
+    const s = withTimeout();
+    reduce(s, ev({ type: 'scenario.closed', name: 'leak' }));
+    expect(s.scenario).toBeNull();
     expect(s.lastTimeout).toBeNull();
   });
 });
@@ -91,12 +98,12 @@ describe('an injected fault', () => {
       ev({ type: 'borrower.enqueued', poolId: 'p1', borrowerId: 'b2', label: 'waiter', site: 'a.ts:2', deadline: null }),
     ]);
     expect(activeFaults(s.faults)).toEqual([]);
-    expect(diagnoseTimeout(s, 'p1', 'b2', s.t).cause).toBe('slow queries');
+    expect(diagnoseTimeout(s, 'p1', 0, s.t).cause).toBe('slow queries');
 
     reduce(s, ev({ type: 'fault.changed', toxics: { ...NO_TOXICS, blackhole: true }, proxy: { listen: '127.0.0.1:1', upstream: '127.0.0.1:5432' } }));
     reduce(s, ev({ type: 'fault.injected', faultId: 1, kind: 'blackhole', detail: 'blackhole: the proxy accepts and forwards nothing' }));
     expect(activeFaults(s.faults)).toEqual(['blackhole: the proxy accepts and forwards nothing']);
-    const d = diagnoseTimeout(s, 'p1', 'b2', s.t);
+    const d = diagnoseTimeout(s, 'p1', 0, s.t);
     expect(d.cause).toBe('injected fault');
     expect(d.explanation).toContain('blackhole');
     expect(d.explanation).toContain('slow queries');
@@ -106,6 +113,6 @@ describe('an injected fault', () => {
     expect(activeFaults(s.faults)).toEqual(['latency 200 ms']);
     reduce(s, ev({ type: 'fault.changed', toxics: { ...NO_TOXICS }, proxy: { listen: '127.0.0.1:1', upstream: '127.0.0.1:5432' } }));
     expect(activeFaults(s.faults)).toEqual([]);
-    expect(diagnoseTimeout(s, 'p1', 'b2', s.t).cause).toBe('slow queries');
+    expect(diagnoseTimeout(s, 'p1', 0, s.t).cause).toBe('slow queries');
   });
 });

@@ -52,6 +52,9 @@ export class RecoveryWatch {
         case 'borrower.released':
           if (this.#probes.delete(e.borrowerId)) this.#probeConns.delete(e.connId);
           return;
+        case 'borrower.cancelled':
+          this.#probes.delete(e.borrowerId);
+          return;
         case 'borrower.failed':
         case 'borrower.timedout':
           if (this.#probes.delete(e.borrowerId)) return;

@@ -31,7 +31,7 @@ export class Patterns {
         ['checkout@example.com'],
       );
     const checkout = (payInside: boolean) => async (label: string) => {
-      const lease = await engine.pool.borrow({ label });
+      const lease = await engine.pool.borrow({ label, owner: this });
       try {
         await lease.query('BEGIN');
         await insertOrder(lease);
@@ -64,10 +64,21 @@ export class Patterns {
     );
   }
 
+  /** Requests waiting for a connection leave the line at once (borrower.cancelled); holders finish. */
   async stop(announce = true): Promise<void> {
-    await this.#runner.stop();
+    const stopped = this.#runner.stop();
+    this.#cancelWaiting();
+    await stopped;
     const last = this.#engine.log.live.patterns;
     if (announce && last?.running) this.#engine.log.emit({ type: 'pattern.changed', ...last, running: false });
+  }
+
+  #cancelWaiting(): void {
+    try {
+      this.#engine.pool.cancelWaiting(this, 'the pattern stopped');
+    } catch {
+      // No active pool (the engine stopped): nothing waits on it.
+    }
   }
 
   /** A side's stats with the connections its borrowers hold and wait for right now. */

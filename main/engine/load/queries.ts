@@ -36,8 +36,8 @@ export async function runQuery(lease: Lease, engine: EngineKind, spec: LoadSpec)
 }
 
 /** One request: borrow, run the query, give the connection back (or close it: a per-request connection). */
-export async function serveRequest(pool: InstrumentedPool, label: string, spec: LoadSpec, opts: { destroy?: boolean; site?: string } = {}): Promise<void> {
-  const lease = await pool.borrow({ label, site: opts.site });
+export async function serveRequest(pool: InstrumentedPool, label: string, spec: LoadSpec, opts: { destroy?: boolean; site?: string; owner?: object } = {}): Promise<void> {
+  const lease = await pool.borrow({ label, site: opts.site, owner: opts.owner });
   try {
     await runQuery(lease, pool.target.engine, spec);
   } finally {

@@ -173,7 +173,7 @@ export class SideBySide {
         this.#inFlight.set(side.name, left);
         if (left === 0 && this.#turn !== side.name) this.#drained?.();
       }
-      if (failed) await new Promise((r) => this.#clock.setTimer(() => r(undefined), ERROR_PAUSE_MS));
+      if (failed && this.#running) await new Promise((r) => this.#clock.setTimer(() => r(undefined), ERROR_PAUSE_MS));
     }
   }
 }

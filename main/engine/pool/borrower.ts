@@ -21,5 +21,7 @@ export class Borrower implements Linked<Borrower> {
     readonly deadline: number,
     /** Answers it with an error (its promise's reject). */
     readonly reject: (err: Error) => void,
+    /** Whose request it is (a load run, a pattern run): cancelWaiting(owner) takes them all out of the line. */
+    readonly owner: object | null,
   ) {}
 }

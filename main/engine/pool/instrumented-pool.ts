@@ -18,7 +18,15 @@ export interface BorrowOptions {
   label?: string;
   /** Call site to show; captured from the caller's stack when absent. */
   site?: string;
+  /** Whose request this is: cancelWaiting(owner) answers all of its borrowers still waiting at once. */
+  owner?: object;
 }
+
+/**
+ * Timeouts answered in one turn of the event loop, at most: a spike of 10,000 that times
+ * out at once is answered over many turns, so the host keeps serving its sockets and timers.
+ */
+const TIMEOUTS_PER_TURN = 200;
 
 /**
  * A driver's real pool, observed. Every request for a connection is a borrower from the
@@ -44,6 +52,11 @@ export class InstrumentedPool<C = unknown> {
   /** Borrowers holding a connection, in the order they got it. */
   readonly #holding = new LinkedList<Borrower>();
   #deadlineTimer: TimerHandle | null = null;
+  /** Connections the driver handed to borrowers already answered, to give back (see #giveBack). */
+  readonly #givingBack: C[] = [];
+  #givingBackNow = false;
+  /** Borrowers the driver timed out (pg: one timer each, all due in one turn under a spike), answered in turns. */
+  #driverTimedOut: Borrower[] = [];
   #nextBorrower = 0;
   #ended: Promise<void> | null = null;
   /** Settles with end(), however it was reached (a drain that finished, or a stop). */
@@ -134,20 +147,21 @@ export class InstrumentedPool<C = unknown> {
       resolve = yes;
       reject = no;
     });
-    const b = new Borrower(id, enqueuedAt, deadline, reject);
+    const b = new Borrower(id, enqueuedAt, deadline, reject, opts.owner ?? null);
     this.#waiting.push(b);
     if (deadline < Infinity && this.#deadlineTimer === null) this.#armDeadline(deadline);
 
     const onConnection = (err: Error | null, conn?: C): void => {
       if (!b.waiting) {
-        // Our own timeout (or the pool's end) already answered this borrower; the
+        // Our own timeout, a cancel or the pool's end already answered this borrower; the
         // driver still handed a connection to its queued callback: give it back.
-        if (conn !== undefined) this.#driver.release(conn);
+        if (conn !== undefined) this.#giveBack(conn);
         return;
       }
       if (err || conn === undefined) {
         const e = err ?? new Error('the driver returned no connection');
-        this.#refuse(b, this.#driver.isAcquireTimeout(e) ? this.#timedOut(b) : this.#fail(id, enqueuedAt, describeConnectError(e, this.#spec, this.#via)));
+        if (this.#driver.isAcquireTimeout(e)) this.#answerTimeoutSoon(b);
+        else this.#refuse(b, this.#fail(id, enqueuedAt, describeConnectError(e, this.#spec, this.#via)));
         return;
       }
       resolve(this.#hand(b, conn));
@@ -163,19 +177,72 @@ export class InstrumentedPool<C = unknown> {
 
   // Where the driver has no acquire timeout (mysql2), ours: one timer for the whole
   // line, not one per borrower. Every borrower waits as long, so the line is in
-  // deadline order and the first waiter is always the next due.
+  // deadline order and the first waiter is always the next due. At most
+  // TIMEOUTS_PER_TURN are answered per firing; the rest at once in the next turn.
   #armDeadline(at: number): void {
     this.#deadlineTimer = this.#clock.setTimer(() => {
       this.#deadlineTimer = null;
       const now = this.#clock.now();
+      let answered = 0;
       for (let b = this.#waiting.first; b !== null; b = this.#waiting.first) {
-        if (b.deadline > now) {
+        if (b.deadline > now || answered === TIMEOUTS_PER_TURN) {
           if (b.deadline < Infinity) this.#armDeadline(b.deadline);
           return;
         }
         this.#refuse(b, this.#timedOut(b));
+        answered++;
       }
     }, Math.max(0, at - this.#clock.now()));
+  }
+
+  // The driver's own timeouts (pg-pool's, one timer per waiter) fire together under a
+  // spike: each is answered in a later turn, TIMEOUTS_PER_TURN per turn, as ours are. The
+  // driver already dropped the borrower from its queue; it stays in our line until then.
+  #answerTimeoutSoon(b: Borrower): void {
+    this.#driverTimedOut.push(b);
+    if (this.#driverTimedOut.length > 1) return;
+    const answerSome = () => {
+      const now = this.#driverTimedOut.splice(0, TIMEOUTS_PER_TURN);
+      // One the pool's end answered before its turn came is left as it is.
+      for (const due of now) if (due.waiting) this.#refuse(due, this.#timedOut(due));
+      if (this.#driverTimedOut.length > 0) setImmediate(answerSome);
+    };
+    setImmediate(answerSome);
+  }
+
+  /**
+   * Answers every borrower of `owner` still waiting, at once: each leaves the line with
+   * borrower.cancelled and its promise rejects with code 'cancelled'. The driver's own
+   * queue keeps their callbacks; a connection it hands to one is given straight back.
+   */
+  cancelWaiting(owner: object, reason: string): number {
+    let cancelled = 0;
+    for (let b = this.#waiting.first; b !== null; ) {
+      const next = b.next;
+      if (b.owner === owner) {
+        const waitedMs = this.#clock.now() - b.enqueuedAt;
+        this.#log.emit({ type: 'borrower.cancelled', borrowerId: b.id, waitedMs, reason });
+        this.#refuse(b, new PoolscopeError('cancelled', `Cancelled after ${Math.round(waitedMs)} ms in the waiting line: ${reason}.`));
+        cancelled++;
+      }
+      b = next;
+    }
+    return cancelled;
+  }
+
+  // pg-pool hands a released connection to its next queued callback synchronously, inside
+  // the release: giving it back from that callback would nest one release per answered
+  // borrower still in pg's queue (thousands after a cancel). The first give-back loops;
+  // the ones it causes only queue their connection.
+  #giveBack(conn: C): void {
+    this.#givingBack.push(conn);
+    if (this.#givingBackNow) return;
+    this.#givingBackNow = true;
+    try {
+      for (let c = this.#givingBack.pop(); c !== undefined; c = this.#givingBack.pop()) this.#driver.release(c);
+    } finally {
+      this.#givingBackNow = false;
+    }
   }
 
   /** Borrow, run one statement, release (or destroy when the connection broke). */
@@ -275,7 +342,8 @@ export class InstrumentedPool<C = unknown> {
   #timedOut(b: Borrower): PoolscopeError {
     const now = this.#clock.now();
     const waitedMs = now - b.enqueuedAt;
-    const diagnosis = diagnoseTimeout(this.#log.live, this.id, b.id, now);
+    // The borrower is still in the line: the others are all but it.
+    const diagnosis = diagnoseTimeout(this.#log.live, this.id, this.#waiting.size - 1, now);
     const message = timeoutMessage(this.target.display, waitedMs, diagnosis, this.settings.acquireTimeoutByEngine);
     this.#log.emit({ type: 'borrower.timedout', borrowerId: b.id, waitedMs, message, diagnosis });
     return new PoolscopeError('acquire-timeout', message);

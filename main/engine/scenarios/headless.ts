@@ -98,7 +98,7 @@ export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}
     const runner = service.scenarios;
     // Its SQL was allowed above (or it has none).
     runner.open(scenario, { review: false });
-    runner.play();
+    runner.playThrough();
     await runner.settled();
     if (opts.record) {
       const r = await service.handle('record.stop', undefined);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandName, Reply } from '../../../shared/api';
 import { type RunBase, describeSeen, evaluate } from '../../../shared/conditions';
-import type { Condition, RunnerState, Scenario, ScenarioInfo, ScenarioReview, Step, StepOutcome, StepStatus } from '../../../shared/scenario';
+import { type Condition, type RunnerState, type Scenario, type ScenarioInfo, type ScenarioReview, type Step, type StepOutcome, type StepStatus, readingMs } from '../../../shared/scenario';
 import { stepSummary } from '../../../shared/scenario-parse';
 import { listSql, scenarioSql } from '../../../shared/scenario-review';
 import type { Clock } from '../clock';
@@ -24,6 +24,13 @@ const STOPS: CommandName[] = ['load.stop', 'compare.stop', 'pattern.stop', 'inst
 const RESULT_SHOWN = 200;
 
 type Ran = 'passed' | 'failed' | 'interrupted' | 'stale';
+
+/**
+ * How a run goes from note to note. 'play': stops at a note until Next, or reads it for its
+ * reading time when the note says so; 'step': stops at the next note; 'through' (headless,
+ * CI): never stops at a note.
+ */
+type Mode = 'play' | 'step' | 'through';
 
 export function scenarioInfo(s: Scenario): ScenarioInfo {
   return { name: s.name, title: s.title, description: s.description, steps: s.steps.length, engines: s.engines };
@@ -71,6 +78,13 @@ export class ScenarioRunner {
   #gen = 0;
   #loop: Promise<void> = Promise.resolve();
   #pauseAfterStep = false;
+  /** A note's reading time is running (Next cuts it short). */
+  #reading = false;
+  #mode: Mode = 'play';
+  /** Back: the note the run replays the steps up to, then stops at. */
+  #goal: number | null = null;
+  /** The step index of the note on screen. */
+  #noteStep: number | null = null;
   /** Ends the running wait early (pause, restart). */
   #interrupt: (() => void) | null = null;
 
@@ -126,9 +140,15 @@ export class ScenarioRunner {
     this.#log.emit({ type: 'scenario.confirmed', id });
   }
 
+  /** Runs from the current step, stopping at each note until Next (or for its reading time). */
   play(): void {
     if (this.#state === 'playing') return;
-    this.#begin(false);
+    this.#begin('play');
+  }
+
+  /** Plays to the end without stopping at notes: the headless runner, CI. */
+  playThrough(): void {
+    this.#begin('through');
   }
 
   pause(): void {
@@ -137,12 +157,49 @@ export class ScenarioRunner {
     this.#interrupt?.();
   }
 
+  /** Runs up to and including the next note (the wait and expect steps before it too), then pauses. */
   step(): void {
     if (this.#state === 'playing') {
-      this.#pauseAfterStep = true;
+      this.#mode = 'step';
       return;
     }
-    this.#begin(true);
+    this.#begin('step');
+  }
+
+  /**
+   * Goes on from the note on screen: while paused, plays on to the next note; while a note's
+   * reading time runs, cuts it short; while steps run toward the next note, nothing more to do.
+   */
+  next(): void {
+    this.#need();
+    if (this.#state === 'failed') throw new PoolscopeError('no-scenario', 'A step failed and stopped the scenario: restart it to run it again.');
+    if (this.#state === 'playing') {
+      if (this.#reading) this.#interrupt?.();
+      return;
+    }
+    this.#begin('play');
+  }
+
+  /**
+   * Back to the note before the one on screen: the run starts over (what it started is
+   * stopped) and replays the steps up to that note, waits included, then stops there. With
+   * no note before, it is a restart.
+   */
+  async back(): Promise<void> {
+    const s = this.#need();
+    const from = this.#noteStep ?? this.#current;
+    const previous = s.steps.findLastIndex((step, i) => step.kind === 'note' && i < from);
+    this.#abandon();
+    this.#reset(s);
+    // Said on screen from now on: stopping what ran can take a while (a spike's line drains).
+    if (previous >= 0) {
+      this.#goal = previous;
+      this.#set('playing');
+    }
+    const gen = this.#gen;
+    await this.#cleanup();
+    if (previous < 0 || gen !== this.#gen) return;
+    this.#begin('play');
   }
 
   async restart(): Promise<void> {
@@ -150,6 +207,20 @@ export class ScenarioRunner {
     this.#abandon();
     this.#reset(s);
     await this.#cleanup();
+  }
+
+  /** Closes the scenario: stops its run and what it started; the note leaves the screen. */
+  async close(): Promise<void> {
+    const s = this.#scenario;
+    if (!s) return;
+    this.#abandon();
+    this.#scenario = null;
+    this.#review = null;
+    this.#state = 'idle';
+    this.#noteStep = null;
+    this.#goal = null;
+    await this.#cleanup();
+    this.#log.emit({ type: 'scenario.closed', name: s.name });
   }
 
   /** Stops playing (the host is closing); what the steps started is the service's to stop. */
@@ -172,6 +243,8 @@ export class ScenarioRunner {
     this.#checks.clear();
     this.#refs.clear();
     this.#current = 0;
+    this.#noteStep = null;
+    this.#goal = null;
     this.#base = null;
     this.#startError = null;
     this.#state = 'paused';
@@ -186,7 +259,7 @@ export class ScenarioRunner {
     });
   }
 
-  #begin(single: boolean): void {
+  #begin(mode: Mode): void {
     const s = this.#need();
     if (this.#review) {
       throw new PoolscopeError(
@@ -196,22 +269,23 @@ export class ScenarioRunner {
     }
     if (this.#current >= s.steps.length) throw new PoolscopeError('no-scenario', 'The scenario has run to its end: restart it to run it again.');
     this.#pauseAfterStep = false;
+    this.#mode = mode;
     const gen = this.#gen;
     this.#set('playing');
-    this.#loop = this.#run(s, gen, single).catch((err: unknown) => {
+    this.#loop = this.#run(s, gen).catch((err: unknown) => {
       // A bug, not a step's failure (those are outcomes): say so on the step, never crash the host.
       if (gen !== this.#gen) return;
       this.#outcome(this.#current, 'failed', `internal error: ${err instanceof Error ? err.message : String(err)}`, null);
-      this.#set('failed');
+      this.#stop('failed');
     });
   }
 
   #set(state: RunnerState): void {
     this.#state = state;
-    this.#log.emit({ type: 'scenario.changed', state, current: this.#current });
+    this.#log.emit({ type: 'scenario.changed', state, current: this.#current, goal: this.#goal });
   }
 
-  async #run(s: Scenario, gen: number, single: boolean): Promise<void> {
+  async #run(s: Scenario, gen: number): Promise<void> {
     if (this.#base === null) {
       const started = this.#clock.now();
       const error = await this.#prepare(s);
@@ -219,7 +293,7 @@ export class ScenarioRunner {
       if (error !== null) {
         this.#startError = error;
         this.#outcome(0, 'failed', `the scenario could not start: ${error}`, started);
-        this.#set('failed');
+        this.#stop('failed');
         return;
       }
     }
@@ -227,13 +301,33 @@ export class ScenarioRunner {
       const index = this.#current;
       const ran = await this.#exec(s.steps[index] as Step, index, gen);
       if (ran === 'stale' || gen !== this.#gen) return;
-      if (ran === 'interrupted') return this.#set('paused');
+      if (ran === 'interrupted') return this.#stop('paused');
       this.#current = index + 1;
-      if (ran === 'failed') return this.#set('failed');
-      if (this.#current >= s.steps.length) return this.#set('finished');
-      if (single || this.#pauseAfterStep) return this.#set('paused');
+      if (ran === 'failed') return this.#stop('failed');
+      if (this.#current >= s.steps.length) return this.#stop('finished');
+      if (this.#pauseAfterStep) return this.#stop('paused');
+      const step = s.steps[index] as Step;
+      if (step.kind === 'note' && this.#mode !== 'through') {
+        if (this.#goal !== null) {
+          if (index === this.#goal) return this.#stop('paused');
+        } else if (this.#mode === 'step' || step.advance === 'next') {
+          return this.#stop('paused');
+        } else {
+          // Read for its reading time; Next cuts it short, Pause stops there.
+          this.#reading = true;
+          await this.#sleep(readingMs(step.text));
+          this.#reading = false;
+          if (gen !== this.#gen) return;
+          if (this.#pauseAfterStep) return this.#stop('paused');
+        }
+      }
       this.#set('playing');
     }
+  }
+
+  #stop(state: RunnerState): void {
+    this.#goal = null;
+    this.#set(state);
   }
 
   /** Checks the engine, quiets the pool, applies the settings; null when ready, else why not. */
@@ -278,9 +372,12 @@ export class ScenarioRunner {
       return ok ? 'passed' : 'failed';
     };
     switch (step.kind) {
-      case 'note':
-        this.#log.emit({ type: 'scenario.noted', index, text: step.text });
+      case 'note': {
+        this.#noteStep = index;
+        const reads = this.#mode === 'play' && this.#goal === null && step.advance === 'after-reading';
+        this.#log.emit({ type: 'scenario.noted', index, text: step.text, readMs: reads ? readingMs(step.text) : null });
         return done(true, null);
+      }
       case 'expect': {
         const results = step.conditions.map((c) => this.#check(c));
         this.#checks.set(index, results);

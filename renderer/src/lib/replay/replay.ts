@@ -5,12 +5,12 @@
 // at most that many events. Plain TypeScript, no DOM (tests/unit/renderer-replay.test.ts).
 
 import type { PoolEvent } from '../../../../shared/events';
-import { REFUSED_BY_SERVER, recoveryMs } from '../../../../shared/faults';
+import { type FaultKind, NO_TOXICS, REFUSED_BY_SERVER, type Toxics, recoveryMs } from '../../../../shared/faults';
 import { reduce } from '../../../../shared/reducer';
 import { type Recording, checkRecording } from '../../../../shared/scenario';
 import type { Snapshot } from '../../../../shared/snapshot';
 import { SAMPLE_MS, type SeriesColumns, SeriesSampler } from '../store/series';
-import { KIND_LABEL } from '../faults/faults';
+import { KIND_LABEL, describeToxics, sameToxics } from '../faults/faults';
 import { formatDuration, truncate } from '../format';
 
 export const CHECKPOINT_EVERY = 500;
@@ -33,7 +33,7 @@ export function parseRecording(text: string): ParsedRecording {
   return r.ok ? r : { ok: false, error: `Not a recording Poolscope can open: ${r.error}.` };
 }
 
-export type MarkKind = 'timeout' | 'leak' | 'refusal' | 'fault' | 'recovery' | 'note';
+export type MarkKind = 'timeout' | 'leak' | 'refusal' | 'fault' | 'recovery' | 'pool' | 'note';
 
 /** A moment worth jumping to: the state right after the event at `seq`. */
 export interface ReplayMark {
@@ -41,26 +41,45 @@ export interface ReplayMark {
   seq: number;
   t: number;
   label: string;
+  /** Events it stands for: timeouts within TIMEOUT_BURST_MS of a burst's first are one mark. */
+  count: number;
 }
+
+/** Timeouts this close after a burst's first are counted on its mark, not marked each (a spike times out thousands). */
+export const TIMEOUT_BURST_MS = 1_000;
 
 const REFUSED = new RegExp(`${REFUSED_BY_SERVER.source}|ECONNREFUSED`, 'i');
 
-/** First timeout, first leak flag, first refusal, every fault and recovery, every scenario note; in seq order. */
+/**
+ * Every notable moment, in seq order: each scenario note, each timeout (a burst as one mark
+ * with its count), the first leak flagged, the first refusal, each fault set or cleared
+ * (outages and the link's conditions), each pool created or ended, each recovery.
+ */
 export function findMarks(recording: Pick<Recording, 'events' | 'notes'>): ReplayMark[] {
   const marks: ReplayMark[] = [];
   const firsts = new Set<MarkKind>();
+  const mark = (kind: MarkKind, e: PoolEvent, label: string) => void marks.push({ kind, seq: e.seq, t: e.t, label, count: 1 });
   const first = (kind: MarkKind, e: PoolEvent, label: string) => {
     if (firsts.has(kind)) return;
     firsts.add(kind);
-    marks.push({ kind, seq: e.seq, t: e.t, label });
+    mark(kind, e, label);
   };
   const tOf = new Map<number, number>();
   const noted = new Set<number>();
+  const outages = new Map<number, FaultKind>();
+  let burst: ReplayMark | null = null;
+  let link: Toxics = NO_TOXICS;
   for (const e of recording.events) {
     tOf.set(e.seq, e.t);
     switch (e.type) {
       case 'borrower.timedout':
-        first('timeout', e, `first timeout: ${truncate(e.message, 80)}`);
+        if (burst && e.t - burst.t <= TIMEOUT_BURST_MS) {
+          burst.count++;
+          burst.label = `${burst.count} timeouts within ${formatDuration(TIMEOUT_BURST_MS)}: ${truncate(e.message, 60)}`;
+        } else {
+          mark('timeout', e, `timeout: ${truncate(e.message, 80)}`);
+          burst = marks.at(-1) ?? null;
+        }
         break;
       case 'borrower.flagged':
         first('leak', e, `first leak flagged: held ${Math.round(e.heldMs)} ms`);
@@ -71,23 +90,39 @@ export function findMarks(recording: Pick<Recording, 'events' | 'notes'>): Repla
       case 'borrower.failed':
         if (REFUSED.test(e.message)) first('refusal', e, `first refusal: ${truncate(e.message, 80)}`);
         break;
-      case 'fault.injected':
-        marks.push({ kind: 'fault', seq: e.seq, t: e.t, label: `fault: ${KIND_LABEL[e.kind]}${e.detail ? ` (${truncate(e.detail, 60)})` : ''}` });
+      case 'fault.changed':
+        if (!sameToxics(link, e.toxics)) mark('fault', e, sameToxics(e.toxics, NO_TOXICS) ? 'link faults cleared' : `link: ${describeToxics(e.toxics)}`);
+        link = e.toxics;
         break;
-      case 'fault.recovered': {
-        const ms = recoveryMs(e);
-        marks.push({ kind: 'recovery', seq: e.seq, t: e.t, label: `recovered from ${KIND_LABEL[e.kind]}${ms === null ? '' : ` in ${formatDuration(ms)}`}` });
+      case 'fault.injected':
+        outages.set(e.faultId, e.kind);
+        mark('fault', e, `fault: ${KIND_LABEL[e.kind]}${e.detail ? ` (${truncate(e.detail, 60)})` : ''}`);
+        break;
+      case 'fault.lifted': {
+        const kind = outages.get(e.faultId);
+        mark('fault', e, `fault lifted${kind ? `: ${KIND_LABEL[kind]}` : ''}`);
         break;
       }
+      case 'fault.recovered': {
+        const ms = recoveryMs(e);
+        mark('recovery', e, `recovered from ${KIND_LABEL[e.kind]}${ms === null ? '' : ` in ${formatDuration(ms)}`}`);
+        break;
+      }
+      case 'pool.created':
+        mark('pool', e, `pool ${e.poolId} created: ${truncate(e.target.display, 60)}, max ${e.settings.max}`);
+        break;
+      case 'pool.ended':
+        mark('pool', e, `pool ${e.poolId} ended`);
+        break;
       case 'scenario.noted':
         noted.add(e.seq);
-        marks.push({ kind: 'note', seq: e.seq, t: e.t, label: `note: ${truncate(e.text, 80)}` });
+        mark('note', e, `note: ${truncate(e.text, 80)}`);
         break;
     }
   }
   // Notes the recorder kept besides the events (a note without its event, say).
   for (const n of recording.notes) {
-    if (!noted.has(n.seq)) marks.push({ kind: 'note', seq: n.seq, t: tOf.get(n.seq) ?? 0, label: `note: ${truncate(n.text, 80)}` });
+    if (!noted.has(n.seq)) marks.push({ kind: 'note', seq: n.seq, t: tOf.get(n.seq) ?? 0, label: `note: ${truncate(n.text, 80)}`, count: 1 });
   }
   return marks.sort((a, b) => a.seq - b.seq);
 }
@@ -103,11 +138,16 @@ export class Replay {
   /** checkpoints[k]: the snapshot after the first k * checkpointEvery events; never handed out. */
   readonly #checkpoints: Snapshot[] = [];
   readonly #series: SeriesColumns;
+  /** Each event's time, never going back (an event may be stamped a moment before the one it follows): what the replay clock reads. */
+  readonly #times: Float64Array;
 
   constructor(recording: Recording, checkpointEvery = CHECKPOINT_EVERY) {
     this.recording = recording;
     this.checkpointEvery = checkpointEvery;
     this.#events = recording.events;
+    this.#times = new Float64Array(this.#events.length);
+    let latest = -Infinity;
+    for (const [i, e] of this.#events.entries()) this.#times[i] = latest = Math.max(latest, e.t);
     this.firstSeq = recording.initial.seq;
     this.lastSeq = this.#events.at(-1)?.seq ?? this.firstSeq;
     this.marks = findMarks(recording);
@@ -155,6 +195,33 @@ export class Replay {
     const s = structuredClone(this.#checkpoints[k] as Snapshot);
     for (let i = k * this.checkpointEvery; i < n; i++) reduce(s, this.#events[i] as PoolEvent);
     return s;
+  }
+
+  /** The recording's first and last moments (its first event's time for an empty one: 0). */
+  get startT(): number {
+    return this.#times[0] ?? 0;
+  }
+
+  get endT(): number {
+    return this.#times.at(-1) ?? 0;
+  }
+
+  /** The time of the last event at or before `seq`; the first event's before any. */
+  timeAt(seq: number): number {
+    const n = this.countAt(seq);
+    return n === 0 ? this.startT : (this.#times[n - 1] as number);
+  }
+
+  /** The seq shown at time `t` of the recording: the last event at or before it (the start before the first). */
+  seqAtTime(t: number): number {
+    let lo = 0;
+    let hi = this.#times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.#times[mid] as number) <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? this.firstSeq : (this.#events[lo - 1] as PoolEvent).seq;
   }
 
   /** The event at exactly `seq`, if one has it. */

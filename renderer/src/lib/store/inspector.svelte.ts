@@ -16,6 +16,7 @@ import type { TargetFields } from '../../../../shared/target-schema';
 import type { Toxics } from '../../../../shared/faults';
 import type { Recording, ScenarioInfo } from '../../../../shared/scenario';
 import { Replay, type ReplayMark, parseRecording } from '../replay/replay';
+import { ReplayClock, type ReplaySpeed } from '../replay/replay-clock';
 import { EventJournal, JOURNAL_CAPACITY, type JournalEntry, type JournalFilter, NO_FILTER } from './journal';
 import { type SyncStatus, PoolStore, messageOf } from './pool-store';
 import { SAMPLE_MS, type SeriesColumns, SeriesSampler } from './series';
@@ -75,7 +76,12 @@ export interface ReplayPosition {
   elapsedMs: number;
   eventCount: number;
   marks: ReplayMark[];
+  playing: boolean;
+  speed: ReplaySpeed;
 }
+
+/** How often a playing replay moves its position: about 30 times a second (each move rebuilds at most one frame). */
+const REPLAY_TICK_MS = 33;
 
 const NO_LANES: ReadonlyMap<string, Uint8Array> = new Map();
 
@@ -111,6 +117,8 @@ export class Inspector {
   #replayFile = '';
   #replaySeq = 0;
   #replayDirty = false;
+  #replayClock: ReplayClock | null = null;
+  #replayTicker: ReturnType<typeof setInterval> | null = null;
 
   #viewDirty = false;
   #seriesDirty = false;
@@ -202,6 +210,7 @@ export class Inspector {
 
   stop(): void {
     for (const stop of this.#stops.splice(0).reverse()) stop();
+    this.#stopReplayTicker();
     if (this.#frame !== null) cancelAnimationFrame(this.#frame);
     this.#frame = null;
     if (this.#wait !== null) clearTimeout(this.#wait);
@@ -369,6 +378,18 @@ export class Inspector {
     return this.#invoke(() => this.#transport.invoke('scenario.restart', undefined));
   }
 
+  nextNote(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('scenario.next', undefined));
+  }
+
+  backNote(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('scenario.back', undefined));
+  }
+
+  closeScenario(): Promise<void> {
+    return this.#invoke(() => this.#transport.invoke('scenario.close', undefined));
+  }
+
   startRecording(): Promise<void> {
     return this.#invoke(() => this.#transport.invoke('record.start', undefined));
   }
@@ -378,20 +399,71 @@ export class Inspector {
   }
 
   /**
-   * Shows a recording file instead of the engine, at its last event. Needs no engine: the
-   * reducer rebuilds every moment here. Throws with a readable message on a bad file.
+   * Shows a recording file instead of the engine, at its start (the state when recording
+   * began), paused. Needs no engine: the reducer rebuilds every moment here. Throws with a
+   * readable message on a bad file.
    */
   openRecording(text: string, fileName: string): void {
     const parsed = parseRecording(text);
     if (!parsed.ok) throw new Error(parsed.error);
+    this.#stopReplayTicker();
     this.#replay = new Replay(parsed.recording);
+    this.#replayClock = new ReplayClock(this.#replay.startT, this.#replay.endT);
     this.#replayFile = fileName;
     this.mode = 'replay';
-    this.seekReplay(this.#replay.lastSeq);
+    this.seekReplay(this.#replay.firstSeq);
   }
 
-  /** Shows the recorded moment right after the last event at or before `seq`. */
+  /** Shows the recorded moment right after the last event at or before `seq`; a playing replay goes on from there. */
   seekReplay(seq: number): void {
+    const r = this.#replay;
+    if (!r) return;
+    this.#show(seq);
+    this.#replayClock?.seek(r.timeAt(this.#replaySeq), performance.now());
+  }
+
+  /** One event back (-1) or forward (+1); pauses a playing replay first. */
+  stepReplay(direction: -1 | 1): void {
+    const r = this.#replay;
+    if (!r) return;
+    this.pauseReplay();
+    this.seekReplay(direction < 0 ? r.prevSeq(this.#replaySeq) : r.nextSeq(this.#replaySeq));
+  }
+
+  /** Plays the recording in its own time at the chosen speed, from where it stands (from its start again once at its end). */
+  playReplay(): void {
+    const c = this.#replayClock;
+    const r = this.#replay;
+    if (!c || !r) return;
+    if (this.#replaySeq >= r.lastSeq) this.seekReplay(r.firstSeq);
+    c.play(performance.now());
+    if (c.playing && this.#replayTicker === null) this.#replayTicker = setInterval(() => this.#tickReplay(), REPLAY_TICK_MS);
+    this.#replayDirty = true;
+    this.#request();
+  }
+
+  pauseReplay(): void {
+    this.#replayClock?.pause(performance.now());
+    this.#stopReplayTicker();
+    this.#replayDirty = true;
+    this.#request();
+  }
+
+  setReplaySpeed(speed: ReplaySpeed): void {
+    this.#replayClock?.setSpeed(speed, performance.now());
+    this.#replayDirty = true;
+    this.#request();
+  }
+
+  #tickReplay(): void {
+    const c = this.#replayClock;
+    const r = this.#replay;
+    if (!c || !r) return this.#stopReplayTicker();
+    this.#show(r.seqAtTime(c.at(performance.now())));
+    if (!c.playing) this.#stopReplayTicker();
+  }
+
+  #show(seq: number): void {
     const r = this.#replay;
     if (!r) return;
     this.#replaySeq = Math.min(r.lastSeq, Math.max(r.firstSeq, Math.round(seq)));
@@ -399,15 +471,15 @@ export class Inspector {
     this.#request();
   }
 
-  /** One event back (-1) or forward (+1). */
-  stepReplay(direction: -1 | 1): void {
-    const r = this.#replay;
-    if (!r) return;
-    this.seekReplay(direction < 0 ? r.prevSeq(this.#replaySeq) : r.nextSeq(this.#replaySeq));
+  #stopReplayTicker(): void {
+    if (this.#replayTicker !== null) clearInterval(this.#replayTicker);
+    this.#replayTicker = null;
   }
 
   /** Back to the engine: the live state is published on the next frame. */
   exitReplay(): void {
+    this.#stopReplayTicker();
+    this.#replayClock = null;
     this.#replay = null;
     this.#replayDirty = false;
     this.replay = null;
@@ -509,6 +581,8 @@ export class Inspector {
       elapsedMs: first ? Math.max(0, s.t - first.t) : 0,
       eventCount: r.eventCount,
       marks: r.marks,
+      playing: this.#replayClock?.playing ?? false,
+      speed: this.#replayClock?.speed ?? 1,
     };
   }
 

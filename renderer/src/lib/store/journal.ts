@@ -2,7 +2,8 @@
 // read. Paused, it stops appending but keeps counting what it skipped.
 
 import type { PoolEvent, PoolEventType } from '../../../../shared/events';
-import { formatMs, truncate } from '../format';
+import { KIND_LABEL, describeToxics } from '../faults/faults';
+import { formatDuration, formatMs, truncate } from '../format';
 
 export const JOURNAL_CAPACITY = 1_000;
 
@@ -19,9 +20,14 @@ export interface JournalFilter {
   conn: string;
   /** Borrower id, whole (`p1.b12`) or its last part (`b12`); '' for any. */
   borrower: string;
+  /** Show the database monitor's server.observed events (about 4 a second): hidden unless asked for. */
+  monitor: boolean;
 }
 
-export const NO_FILTER: JournalFilter = { type: '', conn: '', borrower: '' };
+export const NO_FILTER: JournalFilter = { type: '', conn: '', borrower: '', monitor: false };
+
+/** The monitor's reading of the server's sessions: frequent, and shown in the Database panel. */
+export const MONITOR_TYPE: PoolEventType = 'server.observed';
 
 /** Choices for the type filter: areas, then the types people look for most. */
 export const TYPE_FILTERS: readonly { value: string; label: string }[] = [
@@ -36,6 +42,7 @@ export const TYPE_FILTERS: readonly { value: string; label: string }[] = [
   { value: 'embedded.', label: 'embedded.*' },
   { value: 'borrower.timedout', label: 'borrower.timedout' },
   { value: 'borrower.failed', label: 'borrower.failed' },
+  { value: 'borrower.cancelled', label: 'borrower.cancelled' },
   { value: 'borrower.flagged', label: 'borrower.flagged (leaks)' },
   { value: 'connection.closed', label: 'connection.closed' },
   { value: 'connection.broken', label: 'connection.broken' },
@@ -59,6 +66,7 @@ export function idMatches(id: string | null, query: string): boolean {
 }
 
 export function matchesFilter(e: PoolEvent, f: JournalFilter): boolean {
+  if (!f.monitor && e.type === MONITOR_TYPE) return false;
   if (f.type !== '' && !e.type.startsWith(f.type)) return false;
   if (f.conn.trim() !== '' && !idMatches(eventConn(e), f.conn)) return false;
   if (f.borrower.trim() !== '' && !idMatches(eventBorrower(e), f.borrower)) return false;
@@ -66,10 +74,17 @@ export function matchesFilter(e: PoolEvent, f: JournalFilter): boolean {
 }
 
 export function isFiltering(f: JournalFilter): boolean {
-  return f.type !== '' || f.conn.trim() !== '' || f.borrower.trim() !== '';
+  return !f.monitor || f.type !== '' || f.conn.trim() !== '' || f.borrower.trim() !== '';
 }
 
-/** One short line saying what happened. */
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const side = (x: { requests: number; failed: number; p50Ms: number | null; p99Ms: number | null }) =>
+  `${plural(x.requests, 'request')}${x.failed > 0 ? ` (${x.failed} failed)` : ''}, p50 ${formatMs(x.p50Ms)}, p99 ${formatMs(x.p99Ms)}`;
+
+/**
+ * One short line saying what happened. Exhaustive: a new event type fails the type check
+ * here until it is described.
+ */
 export function describeEvent(e: PoolEvent): string {
   switch (e.type) {
     case 'embedded.progressed':
@@ -82,12 +97,14 @@ export function describeEvent(e: PoolEvent): string {
       return `server ${e.serverVersion}${e.tls?.protocol ? `, ${e.tls.protocol}` : ''}`;
     case 'tunnel.changed':
       return e.message;
+    case 'pool.draining':
+      return `replaced: serving its ${plural(e.waiting, 'waiting borrower')} and ${plural(e.holding, 'holder')}, then ending`;
     case 'pool.ending':
-      return 'ending';
+      return 'ending: closing its connections';
     case 'pool.ended':
-      return 'ended';
+      return 'ended: every connection closed';
     case 'connection.connecting':
-      return 'connecting';
+      return 'opening a new connection';
     case 'connection.opened':
       return `server id ${e.serverId ?? '?'}, handshake ${formatMs(e.handshake.totalMs)}`;
     case 'connection.broken':
@@ -104,6 +121,8 @@ export function describeEvent(e: PoolEvent): string {
       return `after ${formatMs(e.waitedMs)}: ${e.diagnosis.cause}: ${e.message}`;
     case 'borrower.failed':
       return `after ${formatMs(e.waitedMs)}: ${e.message}`;
+    case 'borrower.cancelled':
+      return `left the line after ${formatMs(e.waitedMs)}: ${e.reason}`;
     case 'borrower.flagged':
       return `held ${formatMs(e.heldMs)}, past the leak threshold of ${formatMs(e.thresholdMs)}`;
     case 'leak.thresholdset':
@@ -133,16 +152,59 @@ export function describeEvent(e: PoolEvent): string {
       return `running ${parts.join(', ')}`;
     }
     case 'load.stats':
-      return `${e.requests} requests: ${e.ok} ok, ${e.failed} failed, ${e.timedOut} timed out${e.leaked ? `, ${e.leaked} leaked` : ''}; p50 ${formatMs(e.p50Ms)}, p99 ${formatMs(e.p99Ms)}`;
+      return `${e.requests} requests: ${e.ok} ok, ${e.failed} failed, ${e.timedOut} timed out${e.cancelled ? `, ${e.cancelled} cancelled` : ''}${e.leaked ? `, ${e.leaked} leaked` : ''}; p50 ${formatMs(e.p50Ms)}, p99 ${formatMs(e.p99Ms)}`;
+    case 'compare.changed':
+      return e.running ? `per-request vs pooled: ${e.concurrency} clients, ${e.query}` : 'per-request vs pooled stopped';
+    case 'compare.stats':
+      return `pooled: ${side(e.pooled)}; per request: ${side(e.perRequest)}`;
+    case 'pattern.changed':
+      return e.running ? `long transaction vs commit first: ${e.concurrency} clients, payment ${formatMs(e.paymentMs)}, email ${formatMs(e.emailMs)}` : 'transaction patterns stopped';
+    case 'pattern.stats':
+      return `in transaction: ${side(e.inTransaction)}; commit first: ${side(e.afterCommit)}`;
+    case 'server.observed':
+      return `${plural(e.sessions.length, 'server session')}${e.maxConnections === null ? '' : ` of max_connections ${e.maxConnections}`}${e.note === null ? '' : `: ${e.note}`}`;
+    case 'fault.changed':
+      return `link: ${describeToxics(e.toxics)}${e.proxy === null ? ', direct' : `, through the fault proxy ${e.proxy.listen}`}`;
+    case 'fault.injected':
+      return `fault ${e.faultId}: ${KIND_LABEL[e.kind]}${e.detail ? ` (${e.detail})` : ''}`;
+    case 'fault.lifted':
+      return `fault ${e.faultId} lifted: waiting for the pool to serve`;
+    case 'fault.recovered':
+      return e.servedAt === null
+        ? `fault ${e.faultId} (${KIND_LABEL[e.kind]}): not served again yet`
+        : `fault ${e.faultId} (${KIND_LABEL[e.kind]}): served again after ${formatDuration(e.servedAt - e.startedAt)}, ${plural(e.lost, 'connection')} lost, ${e.opened} opened`;
+    case 'instances.changed':
+      return e.running ? `${plural(e.count, 'instance')}, pools of ${e.poolSize}, ${e.query}` : 'instances stopped';
+    case 'sweep.changed':
+      return e.running ? `pool-size sweep: sizes ${e.sizes.join(', ')}, ${e.secondsEach} s each, ${e.clients} clients, ${e.query}` : 'pool-size sweep stopped';
+    case 'sweep.measured':
+      return `pool of ${e.size}: ${Math.round(e.throughput)} req/s, p50 ${formatMs(e.p50Ms)}, p99 ${formatMs(e.p99Ms)}${e.failed > 0 ? `, ${e.failed} failed` : ''}`;
+    case 'scenario.opened':
+      return `opened "${truncate(e.title, 60)}" (${plural(e.steps.length, 'step')})`;
+    case 'scenario.confirmed':
+      return "the file's SQL was read and allowed to run";
+    case 'scenario.changed':
+      return `${e.state}${e.state === 'finished' ? '' : ` at step ${e.current + 1}`}${e.goal == null ? '' : `, going back to step ${e.goal + 1}`}`;
+    case 'scenario.stepped':
+      return `step ${e.outcome.index + 1} ${e.outcome.status}: ${truncate(e.outcome.summary, 60)}${e.outcome.message ? ` (${truncate(e.outcome.message, 80)})` : ''}`;
+    case 'scenario.noted':
+      return `note: ${truncate(e.text, 100)}`;
+    case 'scenario.closed':
+      return `closed ${e.name}`;
+    case 'record.changed':
+      return e.recording ? `recording from event ${e.fromSeq ?? '?'}` : 'recording stopped';
     case 'tx.began':
       return 'BEGIN';
     case 'tx.failed':
       return 'statement failed inside the transaction';
     case 'tx.ended':
       return e.outcome;
+    default: {
+      // Never reached while every type has its case: adding a type to PoolEvent fails here.
+      const undescribed: never = e;
+      return (undescribed as PoolEvent).type;
+    }
   }
-  // An event type newer than this renderer: its fields say more than nothing.
-  return '';
 }
 
 /** Types whose rows stand out in the journal. */
