@@ -1,5 +1,6 @@
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { poolCounts } from '../../shared/snapshot';
 import { builtInInfos } from '../../main/engine/scenarios/builtins';
 import type { PoolscopeService } from '../../main/engine/service';
 import { mysqlAvailable, mysqlUrl } from '../integration/helpers/servers';
@@ -127,8 +128,13 @@ describe.skipIf(!chromiumAvailable)('a diagnosis that belongs to what is on scre
   /** Every connection of the active pool leaked, then one more borrower: it times out. */
   async function causeTimeout(): Promise<void> {
     const { max } = service.engine.pool.settings;
+    await expect.poll(() => page.getByTestId('control-leak').isEnabled(), { timeout: 10_000 }).toBe(true);
     await page.getByTestId('control-leak-count').fill(String(max));
     await page.getByTestId('control-leak').click();
+    // The engine first (the page's leak-error says why if it refused), then the gauge against it.
+    await expect
+      .poll(async () => (await page.getByTestId('leak-error').textContent({ timeout: 100 }).catch(() => null)) ?? poolCounts(service.engine.log.live, service.engine.pool.id).borrowed, { timeout: 15_000 })
+      .toBe(max);
     await expect.poll(async () => Number(await page.getByTestId('gauge-borrowed').textContent()), { timeout: 10_000 }).toBe(max);
     await page.getByTestId('control-spike-count').fill('1');
     await page.getByTestId('control-spike').click();
