@@ -125,7 +125,7 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     await page.getByTestId('control-save-target').click();
     await expect.poll(() => page.getByTestId('saved-message').textContent(), { timeout: 5_000 }).toMatch(/Saved without its password: the browser host never stores passwords/);
     const row = page.getByTestId('saved-target');
-    expect(await row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(1);
     expect(await row.textContent()).not.toContain(password);
     await row.getByLabel('Password for demo shop').fill(password);
     await row.getByRole('button', { name: 'Connect' }).click();

@@ -140,7 +140,7 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
 
     await page.getByTestId('control-replay-speed').selectOption('2');
     await page.getByTestId('control-replay-play').click();
-    expect(await page.getByTestId('control-replay-play').getAttribute('data-playing')).toBe('true');
+    await expect.poll(() => page.getByTestId('control-replay-play').getAttribute('data-playing'), { timeout: 5_000 }).toBe('true');
     // It passes through the middle (the scrubber follows), then stops at the last event.
     await expect.poll(position, { timeout: 10_000 }).toBeGreaterThan(rec.initial.seq);
     const halfSpanMs = (last.t - first.t) / 2;
