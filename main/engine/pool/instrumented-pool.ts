@@ -23,10 +23,11 @@ export interface BorrowOptions {
 }
 
 /**
- * Timeouts answered in one turn of the event loop, at most: a spike of 10,000 that times
- * out at once is answered over many turns, so the host keeps serving its sockets and timers.
+ * Waiters answered (timed out, cancelled) in one turn of the event loop, at most: a spike of
+ * 10,000 that times out or is stopped at once is answered over many turns, so the host keeps
+ * serving its sockets and timers meanwhile.
  */
-const TIMEOUTS_PER_TURN = 200;
+const ANSWERS_PER_TURN = 200;
 
 /**
  * A driver's real pool, observed. Every request for a connection is a borrower from the
@@ -178,14 +179,14 @@ export class InstrumentedPool<C = unknown> {
   // Where the driver has no acquire timeout (mysql2), ours: one timer for the whole
   // line, not one per borrower. Every borrower waits as long, so the line is in
   // deadline order and the first waiter is always the next due. At most
-  // TIMEOUTS_PER_TURN are answered per firing; the rest at once in the next turn.
+  // ANSWERS_PER_TURN are answered per firing; the rest at once in the next turn.
   #armDeadline(at: number): void {
     this.#deadlineTimer = this.#clock.setTimer(() => {
       this.#deadlineTimer = null;
       const now = this.#clock.now();
       let answered = 0;
       for (let b = this.#waiting.first; b !== null; b = this.#waiting.first) {
-        if (b.deadline > now || answered === TIMEOUTS_PER_TURN) {
+        if (b.deadline > now || answered === ANSWERS_PER_TURN) {
           if (b.deadline < Infinity) this.#armDeadline(b.deadline);
           return;
         }
@@ -196,13 +197,13 @@ export class InstrumentedPool<C = unknown> {
   }
 
   // The driver's own timeouts (pg-pool's, one timer per waiter) fire together under a
-  // spike: each is answered in a later turn, TIMEOUTS_PER_TURN per turn, as ours are. The
+  // spike: each is answered in a later turn, ANSWERS_PER_TURN per turn, as ours are. The
   // driver already dropped the borrower from its queue; it stays in our line until then.
   #answerTimeoutSoon(b: Borrower): void {
     this.#driverTimedOut.push(b);
     if (this.#driverTimedOut.length > 1) return;
     const answerSome = () => {
-      const now = this.#driverTimedOut.splice(0, TIMEOUTS_PER_TURN);
+      const now = this.#driverTimedOut.splice(0, ANSWERS_PER_TURN);
       // One the pool's end answered before its turn came is left as it is.
       for (const due of now) if (due.waiting) this.#refuse(due, this.#timedOut(due));
       if (this.#driverTimedOut.length > 0) setImmediate(answerSome);
@@ -211,23 +212,39 @@ export class InstrumentedPool<C = unknown> {
   }
 
   /**
-   * Answers every borrower of `owner` still waiting, at once: each leaves the line with
-   * borrower.cancelled and its promise rejects with code 'cancelled'. The driver's own
-   * queue keeps their callbacks; a connection it hands to one is given straight back.
+   * Takes every borrower of `owner` out of the line at once: none of them is served from now
+   * on (the driver's own queue keeps their callbacks; a connection it hands to one is given
+   * straight back). Each is then answered, ANSWERS_PER_TURN per turn: borrower.cancelled, and
+   * its promise rejects with code 'cancelled'. Resolves once all are answered.
    */
-  cancelWaiting(owner: object, reason: string): number {
-    let cancelled = 0;
+  cancelWaiting(owner: object, reason: string): Promise<void> {
+    const now = this.#clock.now();
+    const leaving: Borrower[] = [];
     for (let b = this.#waiting.first; b !== null; ) {
       const next = b.next;
       if (b.owner === owner) {
-        const waitedMs = this.#clock.now() - b.enqueuedAt;
-        this.#log.emit({ type: 'borrower.cancelled', borrowerId: b.id, waitedMs, reason });
-        this.#refuse(b, new PoolscopeError('cancelled', `Cancelled after ${Math.round(waitedMs)} ms in the waiting line: ${reason}.`));
-        cancelled++;
+        this.#leaveLine(b);
+        leaving.push(b);
       }
       b = next;
     }
-    return cancelled;
+    return new Promise((resolve) => {
+      const answerFrom = (from: number) => {
+        const to = Math.min(leaving.length, from + ANSWERS_PER_TURN);
+        for (let i = from; i < to; i++) {
+          const b = leaving[i] as Borrower;
+          const waitedMs = now - b.enqueuedAt;
+          this.#log.emit({ type: 'borrower.cancelled', borrowerId: b.id, waitedMs, reason });
+          b.reject(new PoolscopeError('cancelled', `Cancelled after ${Math.round(waitedMs)} ms in the waiting line: ${reason}.`));
+        }
+        if (to < leaving.length) setImmediate(() => answerFrom(to));
+        else {
+          this.#onQuiet?.();
+          resolve();
+        }
+      };
+      answerFrom(0);
+    });
   }
 
   // pg-pool hands a released connection to its next queued callback synchronously, inside
