@@ -56,6 +56,7 @@ export class InstrumentedPool<C = unknown> {
   /** Connections the driver handed to borrowers already answered, to give back (see #giveBack). */
   readonly #givingBack: C[] = [];
   #givingBackNow = false;
+  #givenBackThisTurn = 0;
   /** Borrowers the driver timed out (pg: one timer each, all due in one turn under a spike), answered in turns. */
   #driverTimedOut: Borrower[] = [];
   #nextBorrower = 0;
@@ -250,16 +251,26 @@ export class InstrumentedPool<C = unknown> {
   // pg-pool hands a released connection to its next queued callback synchronously, inside
   // the release: giving it back from that callback would nest one release per answered
   // borrower still in pg's queue (thousands after a cancel). The first give-back loops;
-  // the ones it causes only queue their connection.
+  // the ones it causes only queue their connection. Each hand-off costs the driver a few
+  // timers and listeners: at most ANSWERS_PER_TURN per turn, the rest in the next turns.
   #giveBack(conn: C): void {
     this.#givingBack.push(conn);
     if (this.#givingBackNow) return;
     this.#givingBackNow = true;
     try {
-      for (let c = this.#givingBack.pop(); c !== undefined; c = this.#givingBack.pop()) this.#driver.release(c);
+      while (this.#givingBack.length > 0 && this.#givenBackThisTurn < ANSWERS_PER_TURN) {
+        if (this.#givenBackThisTurn++ === 0) setImmediate(() => this.#giveBackNextTurn());
+        this.#driver.release(this.#givingBack.pop() as C);
+      }
     } finally {
       this.#givingBackNow = false;
     }
+  }
+
+  #giveBackNextTurn(): void {
+    this.#givenBackThisTurn = 0;
+    const queued = this.#givingBack.pop();
+    if (queued !== undefined) this.#giveBack(queued);
   }
 
   /** Borrow, run one statement, release (or destroy when the connection broke). */
