@@ -305,8 +305,8 @@ async function run(arg: string | undefined, target: Target, opts: { allowSql: bo
   });
   if (recordTo !== undefined && recording) {
     try {
-      await writeFile(recordTo, JSON.stringify(recording));
-      if (!json) say(`poolscope: recording written to ${recordTo} (${recording.events.length} events)`);
+      await writeFile(recordTo, recording);
+      if (!json) say(`poolscope: recording written to ${recordTo} (${(Buffer.byteLength(recording) / 2 ** 20).toFixed(1)} MB)`);
     } catch (err) {
       report.exitCode = 2;
       report.error = `the recording could not be written to ${recordTo}: ${messageOf(err)}`;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PoolEvent, TargetInfo } from './events';
 import type { Toxics } from './faults';
-import type { Recording, ScenarioInfo } from './scenario';
+import type { ScenarioInfo } from './scenario';
 import type { Snapshot } from './snapshot';
 import { toxicsInputSchema } from './faults';
 import { FINGERPRINT, type TargetFields, targetFieldsSchema } from './target-schema';
@@ -271,7 +271,8 @@ export interface Commands {
   'scenario.close': { req: void; res: void };
   /** Keeps every event from now on, with the snapshot before the first. */
   'record.start': { req: void; res: void };
-  'record.stop': { req: void; res: Recording };
+  /** The recording's file text (JSON of a Recording), made by the engine in chunks: at the cap, hundreds of MB. */
+  'record.stop': { req: void; res: string };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Snapshot } from '../../shared/snapshot';
 import type { Clock } from './clock';
 import { PoolscopeError } from './errors';
 import type { EventLog } from './event-log';
+import { jsonChunks } from './json-chunks';
 
 /** Past this many events a recording stops by itself (about 1 GB of memory at worst), so a forgotten one cannot exhaust it. */
 export const RECORDING_MAX_EVENTS = 2_000_000;
@@ -53,7 +54,25 @@ export class SessionRecorder {
     this.#log.emit({ type: 'record.changed', recording: true, fromSeq: initial.seq + 1 });
   }
 
-  stop(): Recording {
+  /**
+   * Stops, and answers the recording's file text. At the cap that is hundreds of MB of JSON:
+   * it is written a chunk at a time, the host serving between chunks, and travels as one
+   * string (a copy over IPC, where an object of 2 M events is cloned field by field).
+   */
+  async stop(): Promise<string> {
+    const recording = this.#take();
+    const parts: string[] = [];
+    for await (const part of jsonChunks(recording, 'events')) parts.push(part);
+    try {
+      return parts.join('');
+    } catch (err) {
+      // Past V8's longest string (about 512 M characters): say so, never crash.
+      if (err instanceof RangeError) throw new PoolscopeError('recording', `This recording (${recording.events.length.toLocaleString('en')} events) is too large for one file; record a shorter stretch.`);
+      throw err;
+    }
+  }
+
+  #take(): Recording {
     const active = this.#active;
     if (active) return this.#finish(active);
     const kept = this.#kept;

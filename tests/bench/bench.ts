@@ -10,6 +10,8 @@ import { ensureBuilt } from './page';
 import { type PipelineResult, measurePipeline } from './pipeline';
 import { startServers } from './servers';
 import { type SoakResult, measureSoak } from './soak';
+import { type RecordingStopResult, measureRecordingStop } from './recording-stop';
+import { type SpikeRow, measureSpikes } from './spikes';
 import { type ViewResult, measureView } from './view';
 
 export interface BenchReport {
@@ -24,6 +26,9 @@ export interface BenchReport {
   soak: SoakResult;
   /** This tree's host, then the baseline's when one was given. */
   clients: ClientsRow[];
+  /** A spike of borrowers left to time out, and one stopped, per server. */
+  spikes: SpikeRow[];
+  recordingStop: RecordingStopResult;
 }
 
 export interface BenchOptions {
@@ -46,7 +51,9 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     const soak = await measureSoak(cfg.soak, servers.postgres, log);
     const hosts = [thisTreeHost(), ...(opts.baselineHost ? [opts.baselineHost] : [])];
     const clients = await measureClients(cfg.clients, servers.postgres, hosts, log);
-    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, tax, pipeline, view, soak, clients };
+    const spikes = await measureSpikes(cfg.spikes, servers.list, log);
+    const recordingStop = await measureRecordingStop(cfg.recording, log);
+    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, tax, pipeline, view, soak, clients, spikes, recordingStop };
   } finally {
     await servers.stop();
   }

@@ -22,6 +22,10 @@ export interface BenchConfig {
   soak: { seconds: number; warmSeconds: number; concurrency: number; sampleSeconds: number };
   /** WebSocket clients attempted at once, borrowers in the spike, seconds measured after its last one. */
   clients: { attempted: number; spike: number; settleSeconds: number };
+  /** Borrowers in a spike on a pool of 10, how long each holder sleeps, the acquire timeout of the run left to time out. */
+  spikes: { count: number; sleepMs: number; timeoutMs: number };
+  /** Raw events in the recording stopped (the app's cap is 2 M). */
+  recording: { events: number };
 }
 
 export const FULL: BenchConfig = {
@@ -35,6 +39,8 @@ export const FULL: BenchConfig = {
   view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 3, measureSeconds: 10 },
   soak: { seconds: 600, warmSeconds: 30, concurrency: 32, sampleSeconds: 10 },
   clients: { attempted: 200, spike: 2_000, settleSeconds: 5 },
+  spikes: { count: 10_000, sleepMs: 200, timeoutMs: 10_000 },
+  recording: { events: 2_000_000 },
 };
 
 export const QUICK: BenchConfig = {
@@ -46,6 +52,8 @@ export const QUICK: BenchConfig = {
   view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 2, measureSeconds: 5 },
   soak: { seconds: 60, warmSeconds: 10, concurrency: 32, sampleSeconds: 5 },
   clients: { attempted: 200, spike: 2_000, settleSeconds: 3 },
+  spikes: { count: 10_000, sleepMs: 200, timeoutMs: 5_000 },
+  recording: { events: 500_000 },
 };
 
 /** Tiny and fast: checks the harness, not the code it measures. */
@@ -58,4 +66,6 @@ export const SMOKE: BenchConfig = {
   view: { connections: 20, waiting: 200, eventsPerSecond: 2_000, settleSeconds: 0.5, measureSeconds: 1 },
   soak: { seconds: 2, warmSeconds: 0.5, concurrency: 2, sampleSeconds: 0.5 },
   clients: { attempted: 20, spike: 50, settleSeconds: 0.5 },
+  spikes: { count: 60, sleepMs: 200, timeoutMs: 300 },
+  recording: { events: 20_000 },
 };

@@ -197,7 +197,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     await service.engine.pool.query('SELECT 1');
     const stopped = await service.handle('record.stop', undefined);
     if (!stopped.ok) throw new Error(stopped.error.message);
-    const good = stopped.res as Recording;
+    const good = JSON.parse(stopped.res as string) as Recording;
     const open = (name: string, rec: unknown) => page.getByTestId('control-open-recording').setInputFiles({ name, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(rec)) });
     const error = () => page.getByTestId('recording-error').textContent({ timeout: 5_000 });
 

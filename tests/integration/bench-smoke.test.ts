@@ -75,7 +75,23 @@ describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke con
     expect(c.loopDelayMaxMs).toBeGreaterThanOrEqual(c.loopDelayP99Ms);
     expect(c.receivedMb).toBeGreaterThan(0);
 
-    expect(checkTargets(r).length).toBeGreaterThanOrEqual(9);
+    expect(r.spikes.map((x) => x.engine)).toEqual(['postgres', 'mysql']);
+    for (const x of r.spikes) {
+      // The run left to time out: the pool of 10 serves a few, the rest time out; the stopped one cancels all that waited.
+      expect(x.timedOut).toBeGreaterThan(0);
+      expect(x.timedOut).toBeLessThan(x.count);
+      expect(x.waitingAtStop).toBeGreaterThan(0);
+      expect(x.cancelled).toBe(x.waitingAtStop);
+      expect(finitePositive(x.answeredMs) && finitePositive(x.longestStallMs) && finitePositive(x.stopMs)).toBe(true);
+      expect(x.longestStallMs).toBeGreaterThanOrEqual(x.loopDelayP99Ms);
+    }
+
+    const rs = r.recordingStop;
+    expect(rs.events).toBeGreaterThanOrEqual(SMOKE.recording.events);
+    expect(finitePositive(rs.megabytes) && finitePositive(rs.stopMs) && finitePositive(rs.atOnceMs)).toBe(true);
+    expect(rs.longestStallMs).toBeGreaterThanOrEqual(0);
+
+    expect(checkTargets(r).length).toBeGreaterThanOrEqual(10);
     expect(formatReport(r)).toContain('Targets');
   });
 });

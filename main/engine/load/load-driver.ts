@@ -98,9 +98,9 @@ export class LoadDriver {
     this.#cancelStats?.();
     this.#cancelTicker = null;
     this.#cancelStats = null;
-    for (const pool of this.#pools) pool.cancelWaiting(this, 'the load stopped');
+    const cancelled = [...this.#pools].map((pool) => pool.cancelWaiting(this, 'the load stopped'));
     this.#pools.clear();
-    await Promise.all(this.#running);
+    await Promise.all([...cancelled, ...this.#running]);
     this.#flushStats();
     if (announce && last) {
       this.#log.emit({ type: 'load.changed', running: false, concurrency: last.concurrency, rate: last.rate ?? null, query: last.query, sleepMs: last.sleepMs ?? null, leakOneIn: last.leakOneIn ?? null });

@@ -67,18 +67,19 @@ export class Patterns {
   /** Requests waiting for a connection leave the line at once (borrower.cancelled); holders finish. */
   async stop(announce = true): Promise<void> {
     const stopped = this.#runner.stop();
-    this.#cancelWaiting();
-    await stopped;
+    await Promise.all([stopped, this.#cancelWaiting()]);
     const last = this.#engine.log.live.patterns;
     if (announce && last?.running) this.#engine.log.emit({ type: 'pattern.changed', ...last, running: false });
   }
 
-  #cancelWaiting(): void {
+  async #cancelWaiting(): Promise<void> {
+    let pool;
     try {
-      this.#engine.pool.cancelWaiting(this, 'the pattern stopped');
+      pool = this.#engine.pool;
     } catch {
-      // No active pool (the engine stopped): nothing waits on it.
+      return; // No active pool (the engine stopped): nothing waits on it.
     }
+    await pool.cancelWaiting(this, 'the pattern stopped');
   }
 
   /** A side's stats with the connections its borrowers hold and wait for right now. */

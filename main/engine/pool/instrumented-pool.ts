@@ -23,10 +23,11 @@ export interface BorrowOptions {
 }
 
 /**
- * Timeouts answered in one turn of the event loop, at most: a spike of 10,000 that times
- * out at once is answered over many turns, so the host keeps serving its sockets and timers.
+ * Waiters answered (timed out, cancelled) in one turn of the event loop, at most: a spike of
+ * 10,000 that times out or is stopped at once is answered over many turns, so the host keeps
+ * serving its sockets and timers meanwhile.
  */
-const TIMEOUTS_PER_TURN = 200;
+const ANSWERS_PER_TURN = 200;
 
 /**
  * A driver's real pool, observed. Every request for a connection is a borrower from the
@@ -55,6 +56,7 @@ export class InstrumentedPool<C = unknown> {
   /** Connections the driver handed to borrowers already answered, to give back (see #giveBack). */
   readonly #givingBack: C[] = [];
   #givingBackNow = false;
+  #givenBackThisTurn = 0;
   /** Borrowers the driver timed out (pg: one timer each, all due in one turn under a spike), answered in turns. */
   #driverTimedOut: Borrower[] = [];
   #nextBorrower = 0;
@@ -178,14 +180,14 @@ export class InstrumentedPool<C = unknown> {
   // Where the driver has no acquire timeout (mysql2), ours: one timer for the whole
   // line, not one per borrower. Every borrower waits as long, so the line is in
   // deadline order and the first waiter is always the next due. At most
-  // TIMEOUTS_PER_TURN are answered per firing; the rest at once in the next turn.
+  // ANSWERS_PER_TURN are answered per firing; the rest at once in the next turn.
   #armDeadline(at: number): void {
     this.#deadlineTimer = this.#clock.setTimer(() => {
       this.#deadlineTimer = null;
       const now = this.#clock.now();
       let answered = 0;
       for (let b = this.#waiting.first; b !== null; b = this.#waiting.first) {
-        if (b.deadline > now || answered === TIMEOUTS_PER_TURN) {
+        if (b.deadline > now || answered === ANSWERS_PER_TURN) {
           if (b.deadline < Infinity) this.#armDeadline(b.deadline);
           return;
         }
@@ -196,13 +198,13 @@ export class InstrumentedPool<C = unknown> {
   }
 
   // The driver's own timeouts (pg-pool's, one timer per waiter) fire together under a
-  // spike: each is answered in a later turn, TIMEOUTS_PER_TURN per turn, as ours are. The
+  // spike: each is answered in a later turn, ANSWERS_PER_TURN per turn, as ours are. The
   // driver already dropped the borrower from its queue; it stays in our line until then.
   #answerTimeoutSoon(b: Borrower): void {
     this.#driverTimedOut.push(b);
     if (this.#driverTimedOut.length > 1) return;
     const answerSome = () => {
-      const now = this.#driverTimedOut.splice(0, TIMEOUTS_PER_TURN);
+      const now = this.#driverTimedOut.splice(0, ANSWERS_PER_TURN);
       // One the pool's end answered before its turn came is left as it is.
       for (const due of now) if (due.waiting) this.#refuse(due, this.#timedOut(due));
       if (this.#driverTimedOut.length > 0) setImmediate(answerSome);
@@ -211,38 +213,64 @@ export class InstrumentedPool<C = unknown> {
   }
 
   /**
-   * Answers every borrower of `owner` still waiting, at once: each leaves the line with
-   * borrower.cancelled and its promise rejects with code 'cancelled'. The driver's own
-   * queue keeps their callbacks; a connection it hands to one is given straight back.
+   * Takes every borrower of `owner` out of the line at once: none of them is served from now
+   * on (the driver's own queue keeps their callbacks; a connection it hands to one is given
+   * straight back). Each is then answered, ANSWERS_PER_TURN per turn: borrower.cancelled, and
+   * its promise rejects with code 'cancelled'. Resolves once all are answered.
    */
-  cancelWaiting(owner: object, reason: string): number {
-    let cancelled = 0;
+  cancelWaiting(owner: object, reason: string): Promise<void> {
+    const now = this.#clock.now();
+    const leaving: Borrower[] = [];
     for (let b = this.#waiting.first; b !== null; ) {
       const next = b.next;
       if (b.owner === owner) {
-        const waitedMs = this.#clock.now() - b.enqueuedAt;
-        this.#log.emit({ type: 'borrower.cancelled', borrowerId: b.id, waitedMs, reason });
-        this.#refuse(b, new PoolscopeError('cancelled', `Cancelled after ${Math.round(waitedMs)} ms in the waiting line: ${reason}.`));
-        cancelled++;
+        this.#leaveLine(b);
+        leaving.push(b);
       }
       b = next;
     }
-    return cancelled;
+    return new Promise((resolve) => {
+      const answerFrom = (from: number) => {
+        const to = Math.min(leaving.length, from + ANSWERS_PER_TURN);
+        for (let i = from; i < to; i++) {
+          const b = leaving[i] as Borrower;
+          const waitedMs = now - b.enqueuedAt;
+          this.#log.emit({ type: 'borrower.cancelled', borrowerId: b.id, waitedMs, reason });
+          b.reject(new PoolscopeError('cancelled', `Cancelled after ${Math.round(waitedMs)} ms in the waiting line: ${reason}.`));
+        }
+        if (to < leaving.length) setImmediate(() => answerFrom(to));
+        else {
+          this.#onQuiet?.();
+          resolve();
+        }
+      };
+      answerFrom(0);
+    });
   }
 
   // pg-pool hands a released connection to its next queued callback synchronously, inside
   // the release: giving it back from that callback would nest one release per answered
   // borrower still in pg's queue (thousands after a cancel). The first give-back loops;
-  // the ones it causes only queue their connection.
+  // the ones it causes only queue their connection. Each hand-off costs the driver a few
+  // timers and listeners: at most ANSWERS_PER_TURN per turn, the rest in the next turns.
   #giveBack(conn: C): void {
     this.#givingBack.push(conn);
     if (this.#givingBackNow) return;
     this.#givingBackNow = true;
     try {
-      for (let c = this.#givingBack.pop(); c !== undefined; c = this.#givingBack.pop()) this.#driver.release(c);
+      while (this.#givingBack.length > 0 && this.#givenBackThisTurn < ANSWERS_PER_TURN) {
+        if (this.#givenBackThisTurn++ === 0) setImmediate(() => this.#giveBackNextTurn());
+        this.#driver.release(this.#givingBack.pop() as C);
+      }
     } finally {
       this.#givingBackNow = false;
     }
+  }
+
+  #giveBackNextTurn(): void {
+    this.#givenBackThisTurn = 0;
+    const queued = this.#givingBack.pop();
+    if (queued !== undefined) this.#giveBack(queued);
   }
 
   /** Borrow, run one statement, release (or destroy when the connection broke). */

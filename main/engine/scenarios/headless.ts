@@ -1,6 +1,6 @@
 import type { PoolEvent } from '../../../shared/events';
 import { protectionLine } from '../../../shared/protection';
-import type { Recording, Scenario, StepOutcome } from '../../../shared/scenario';
+import type { Scenario, StepOutcome } from '../../../shared/scenario';
 import type { Counters } from '../../../shared/snapshot';
 import { listSql, scenarioSql, targetMismatch } from '../../../shared/scenario-review';
 import type { EmbeddedOptions } from '../embedded/embedded-postgres';
@@ -45,7 +45,7 @@ export interface HeadlessOptions {
    * anything starts, its SQL listed.
    */
   allowSql?: boolean;
-  /** Keep a recording of the run (returned with the report). */
+  /** Keep a recording of the run (its file text, returned with the report). */
   record?: boolean;
   /** Told before the first step when the scenario names another target than the one connected. */
   onTargetMismatch?: (text: string) => void;
@@ -58,7 +58,7 @@ export interface HeadlessOptions {
  * step through the service (as the app does), stops at the first failure, and reports.
  * Never throws for a scenario's or a target's failure: the report says what failed.
  */
-export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}): Promise<{ report: RunReport; recording: Recording | null }> {
+export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}): Promise<{ report: RunReport; recording: string | null }> {
   const target = opts.target ?? (scenario.target === 'embedded' ? undefined : scenario.target);
   const shown = target === undefined ? 'embedded' : typeof target === 'string' ? maskTarget(target) : 'the target given';
   const report: RunReport = {
@@ -92,7 +92,7 @@ export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}
   report.targetMismatch = targetMismatch(shownTarget(scenario.target), engine.pool.target);
   if (report.targetMismatch !== null) opts.onTargetMismatch?.(report.targetMismatch);
   const service = new PoolscopeService(engine);
-  let recording: Recording | null = null;
+  let recording: string | null = null;
   try {
     if (opts.record) await service.handle('record.start', undefined);
     const runner = service.scenarios;
@@ -102,7 +102,7 @@ export async function runHeadless(scenario: Scenario, opts: HeadlessOptions = {}
     await runner.settled();
     if (opts.record) {
       const r = await service.handle('record.stop', undefined);
-      if (r.ok) recording = r.res as Recording;
+      if (r.ok) recording = r.res as string;
     }
     report.steps = runner.outcomes.map((o) => (o.status === 'pending' ? { ...o, status: 'skipped' } : o));
     report.expects = [...runner.checks].map(([index, conditions]) => ({ index, passed: conditions.every((c) => c.ok), conditions }));

@@ -14,7 +14,7 @@ import type { Commands, LoadSpec, PoolSettingsInput, SavedTarget, TargetRequest 
 import type { PoolEvent, TargetInfo } from '../../../../shared/events';
 import type { TargetFields } from '../../../../shared/target-schema';
 import type { Toxics } from '../../../../shared/faults';
-import type { Recording, ScenarioInfo } from '../../../../shared/scenario';
+import type { ScenarioInfo } from '../../../../shared/scenario';
 import { Replay, type ReplayMark, parseRecording } from '../replay/replay';
 import { ReplayClock, type ReplaySpeed } from '../replay/replay-clock';
 import { EventJournal, JOURNAL_CAPACITY, type JournalEntry, type JournalFilter, NO_FILTER } from './journal';
@@ -394,7 +394,8 @@ export class Inspector {
     return this.#invoke(() => this.#transport.invoke('record.start', undefined));
   }
 
-  stopRecording(): Promise<Recording> {
+  /** The recording's file text (the engine writes it in chunks; the page only saves it). */
+  stopRecording(): Promise<string> {
     return this.#invoke(() => this.#transport.invoke('record.stop', undefined));
   }
 
