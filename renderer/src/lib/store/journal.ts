@@ -82,6 +82,16 @@ export function describeEvent(e: PoolEvent): string {
       return `server ${e.serverVersion}${e.tls?.protocol ? `, ${e.tls.protocol}` : ''}`;
     case 'tunnel.changed':
       return e.message;
+    case 'source.attached':
+      return `attached: pid ${e.pid}, ${e.command} (${e.runtime})`;
+    case 'source.pooled':
+      return `${e.sourceId}: pool ${e.poolId} (${e.driver})`;
+    case 'source.noted':
+      return `${e.sourceId}: ${e.message}`;
+    case 'source.dropped':
+      return `${e.sourceId}: ${e.dropped} events dropped by the agent`;
+    case 'source.detached':
+      return `${e.sourceId}: detached`;
     case 'pool.ending':
       return 'ending';
     case 'pool.ended':
