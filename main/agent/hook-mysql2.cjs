@@ -96,7 +96,9 @@ function patchMysqlPool(BasePool, s) {
     guard(() => rec.poolStatus(poolIdOf(s, pool), 'ending'));
     // mysql2's own default when no callback is given: throw the error.
     return end.call(this, function (err) {
-      guard(() => rec.poolStatus(poolIdOf(s, pool), 'ended'));
+      // After the waiters' refusals, which mysql2 sends on the next tick (a pool without
+      // connections calls back at once).
+      process.nextTick(() => guard(() => rec.poolStatus(poolIdOf(s, pool), 'ended')));
       if (typeof cb === 'function') return cb.apply(this, arguments);
       if (err) throw err;
     });

@@ -45,6 +45,8 @@ export class AttachedSource {
   readonly #conns = new Map<number, ConnRec>();
   readonly #borrowers = new Map<number, BorrowerRec>();
   #dropped = 0;
+  /** The agent's time of the last row: when the process went away, at the latest. */
+  #lastT = 0;
 
   constructor(id: string, log: EventLog, clock: Clock, newPoolId: () => string, hello: { pid: number; command: string; node: string }) {
     this.id = id;
@@ -68,6 +70,7 @@ export class AttachedSource {
 
   #row([kind, t, a, b, c, ref]: Row): void {
     const log = this.#log;
+    this.#lastT = t;
     switch (kind) {
       case ROW.POOL: {
         const info = poolInfoSchema.safeParse(ref);
@@ -84,7 +87,7 @@ export class AttachedSource {
       }
       case ROW.CLOSE: {
         const conn = this.#conns.get(a);
-        if (conn) this.#close(a, conn, typeof ref === 'string' && CLOSE_REASONS.has(ref) ? (ref as CloseReason) : 'error', null);
+        if (conn) this.#close(a, conn, typeof ref === 'string' && CLOSE_REASONS.has(ref) ? (ref as CloseReason) : 'error', null, t);
         return;
       }
       case ROW.ENQUEUE: {
@@ -138,7 +141,7 @@ export class AttachedSource {
       }
       case ROW.POOL_ENDED: {
         const pool = this.#pools.get(a);
-        if (pool) this.#endPool(pool, 'pool ended');
+        if (pool) this.#endPool(pool, 'pool ended', t);
         return;
       }
     }
@@ -162,12 +165,12 @@ export class AttachedSource {
     return conn;
   }
 
-  #close(agentId: number, conn: ConnRec, reason: CloseReason, error: string | null): void {
+  #close(agentId: number, conn: ConnRec, reason: CloseReason, error: string | null, t: number): void {
     this.#conns.delete(agentId);
     for (const [bid, br] of this.#borrowers) {
       if (br.conn === conn) {
         this.#borrowers.delete(bid);
-        this.#log.emit({ type: 'borrower.released', borrowerId: br.id, connId: conn.id, heldMs: 0, dirty: false, destroyed: true });
+        this.#log.emit({ type: 'borrower.released', borrowerId: br.id, connId: conn.id, heldMs: Math.max(0, t - br.acquiredAt), dirty: false, destroyed: true });
       }
     }
     this.#log.emit({ type: 'connection.closed', connId: conn.id, reason, error });
@@ -210,13 +213,13 @@ export class AttachedSource {
     }
   }
 
-  #endPool(pool: PoolRec, reason: CloseReason): void {
+  #endPool(pool: PoolRec, reason: CloseReason, t: number): void {
     if (pool.ended) return;
     pool.ended = true;
     for (const [bid, br] of this.#borrowers) {
-      if (br.pool === pool && br.conn === null) this.#fail(bid, br, br.t, false, `${reason}: the app's pool ended while this borrower waited`);
+      if (br.pool === pool && br.conn === null) this.#fail(bid, br, t, false, `${reason}: the app's pool ended while this borrower waited`);
     }
-    for (const [cid, conn] of this.#conns) if (conn.pool === pool) this.#close(cid, conn, reason, null);
+    for (const [cid, conn] of this.#conns) if (conn.pool === pool) this.#close(cid, conn, reason, null, t);
     this.#log.emit({ type: 'pool.ended', poolId: pool.id });
   }
 
@@ -234,7 +237,7 @@ export class AttachedSource {
       if (br.conn) this.#log.emit({ type: 'borrower.released', borrowerId: br.id, connId: br.conn.id, heldMs: Math.max(0, s.t - br.acquiredAt), dirty: false, destroyed: false });
       else this.#log.emit({ type: 'borrower.failed', borrowerId: br.id, waitedMs: Math.max(0, s.t - br.t), message: 'Its outcome was among the events the agent dropped.' });
     }
-    for (const [cid, conn] of this.#conns) if (!conns.has(cid)) this.#close(cid, conn, 'error', 'Closed while the agent dropped events: the reason was not seen.');
+    for (const [cid, conn] of this.#conns) if (!conns.has(cid)) this.#close(cid, conn, 'error', 'Closed while the agent dropped events: the reason was not seen.', s.t);
     for (const c of s.conns) {
       const pool = this.#pools.get(c.pool);
       if (pool && !this.#conns.has(c.id)) this.#open(pool, c.id, c.serverId, null);
@@ -250,7 +253,7 @@ export class AttachedSource {
     }
     for (const p of s.pools) {
       const pool = this.#pools.get(p.id);
-      if (pool && p.status === 'ended') this.#endPool(pool, 'pool ended');
+      if (pool && p.status === 'ended') this.#endPool(pool, 'pool ended', s.t);
     }
     for (const note of s.notes) this.#log.emit({ type: 'source.noted', sourceId: this.id, message: redactUrls(note).slice(0, 1_000) });
     this.#droppedNow(s.dropped);
@@ -258,7 +261,7 @@ export class AttachedSource {
 
   /** The process exited or its agent went away: what it held is gone with it. */
   detach(): void {
-    for (const pool of this.#pools.values()) this.#endPool(pool, 'pool ended');
+    for (const pool of this.#pools.values()) this.#endPool(pool, 'pool ended', this.#lastT);
     this.#pools.clear();
     this.#log.emit({ type: 'source.detached', sourceId: this.id });
   }

@@ -10,7 +10,11 @@ const out = (...parts) => console.log(parts.join(' '));
 
 async function main() {
   out('select', JSON.stringify((await pool.query('SELECT 1 AS one')).rows));
+  // pg.Pool destroys a client whose query failed; waiting for its removal keeps the order of events the same run to run.
+  const removed = () => new Promise((r) => pool.once('remove', r));
+  let gone = removed();
   await pool.query('SELECT * FROM no_such_table').catch((e) => out('error', e.code, e.message));
+  await gone;
 
   const leaky = await pool.connect(); // LEAK-LINE
   await leaky.query('SELECT pg_sleep(0)');
@@ -24,7 +28,9 @@ async function main() {
   tx.release();
 
   const broken = await pool.connect();
+  gone = removed();
   broken.release(new Error('app says: broken'));
+  await gone;
   out('after release(err)', pool.totalCount, pool.idleCount);
 
   const a = await pool.connect();
