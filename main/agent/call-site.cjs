@@ -1,21 +1,23 @@
 'use strict';
 // A borrower's call site is the first stack frame in the app's own code: outside
 // node_modules, outside Node's internals and outside this agent. On the request's path only
-// V8's raw frames are read and the chosen one is kept; its text (with the app's source
-// map, where it has one) is made when the channel sends it, once per position.
+// V8's raw frames are read, and the position found is kept as one shared record per place
+// (an app borrows from a handful): no frame object is kept, nothing is formatted. Its text
+// (with the app's source map, where it has one) is made once, when the channel first sends it.
 
 const { findSourceMap } = require('node:module');
 const { sep } = require('node:path');
 
 const AGENT_DIR = __dirname + sep;
-const DEPTH = 24;
+/** Frames read per borrow: the driver's own (pool.query → connect, promise wrappers) come first. */
+const DEPTH = 12;
 const rawFrames = (_err, frames) => frames;
-const texts = new Map();
-const MAX_CACHED = 1024;
+const positions = new Map();
+const MAX_POSITIONS = 4096;
+const UNKNOWN = { text: 'unknown' };
 
 function isAppFrame(file) {
   return (
-    file.length > 0 &&
     !file.startsWith('node:') &&
     !file.startsWith('internal/') &&
     !file.includes(`${sep}node_modules${sep}`) &&
@@ -25,7 +27,7 @@ function isAppFrame(file) {
   );
 }
 
-/** The first frame of the app's code below `below`, or null. */
+/** The place in the app's code below `below`: a record shared by every borrow from there. */
 function capture(below) {
   const holder = {};
   const limit = Error.stackTraceLimit;
@@ -35,36 +37,40 @@ function capture(below) {
   try {
     Error.captureStackTrace(holder, below);
     const frames = holder.stack;
-    if (!Array.isArray(frames)) return null;
+    if (!Array.isArray(frames)) return UNKNOWN;
     for (const frame of frames) {
       const file = frame.getFileName();
-      if (file && isAppFrame(file)) return frame;
+      if (file && isAppFrame(file)) return position(frame, file);
     }
-    return null;
+    return UNKNOWN;
   } finally {
     Error.prepareStackTrace = prepare;
     Error.stackTraceLimit = limit;
   }
 }
 
-/** `name (dir/file.js:line)` or `dir/file.js:line`, as Poolscope shows its own call sites. */
-function resolve(frame) {
-  if (frame === null) return 'unknown';
-  const file = frame.getFileName() ?? '';
+function position(frame, file) {
   const line = frame.getLineNumber() ?? 0;
   const column = frame.getColumnNumber() ?? 0;
-  const fn = frame.getFunctionName();
-  const key = `${file}:${line}:${column}:${fn}`;
-  let text = texts.get(key);
-  if (text === undefined) {
-    text = format(frame, file, line, column, fn);
-    if (texts.size >= MAX_CACHED) texts.clear();
-    texts.set(key, text);
+  const key = `${file}:${line}:${column}`;
+  let pos = positions.get(key);
+  if (pos === undefined) {
+    const fn = frame.getFunctionName();
+    const type = fn && !frame.isToplevel() ? frame.getTypeName() : null;
+    pos = { file, line, column, fn, type, text: null };
+    if (positions.size >= MAX_POSITIONS) positions.clear();
+    positions.set(key, pos);
   }
-  return text;
+  return pos;
 }
 
-function format(frame, file, line, column, fn) {
+/** `name (dir/file.js:line)` or `dir/file.js:line`, as Poolscope shows its own call sites. */
+function resolve(pos) {
+  if (pos.text === null) pos.text = format(pos);
+  return pos.text;
+}
+
+function format({ file, line, column, fn, type }) {
   let where = file;
   let row = line;
   try {
@@ -77,7 +83,6 @@ function format(frame, file, line, column, fn) {
     // No usable source map: the generated position is still the app's.
   }
   const short = where.replace(/^file:\/\//, '').split(/[\\/]/).slice(-2).join('/');
-  const type = frame.isToplevel() ? null : frame.getTypeName();
   const name = fn ? (type && type !== 'Object' ? `${type}.${fn}` : fn) : null;
   return name ? `${name} (${short}:${row})` : `${short}:${row}`;
 }

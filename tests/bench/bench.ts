@@ -1,6 +1,7 @@
 // One run of every part, in order, on both servers: the report the CLI prints and saves
 // and the smoke test checks.
 
+import { type AttachRow, measureAttach } from './attach';
 import { type ClientsRow, type HostEntry, measureClients, thisTreeHost } from './clients';
 import type { BenchConfig } from './config';
 import { type TaxRow, measureTax } from './connection-tax';
@@ -18,6 +19,8 @@ export interface BenchReport {
   seconds: number;
   machine: MachineInfo;
   overhead: OverheadRow[];
+  /** The attach agent's cost to an app, per driver and concurrency (1 and 8). */
+  attach: AttachRow[];
   tax: TaxRow[];
   pipeline: PipelineResult;
   view: ViewResult;
@@ -39,6 +42,8 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     const machine = machineInfo(servers);
     const overhead: OverheadRow[] = [];
     for (const server of servers.list) overhead.push(...(await measureOverhead(cfg.overhead, server, log)));
+    const attach: AttachRow[] = [];
+    for (const server of servers.list) attach.push(...(await measureAttach(cfg.overhead, server, log)));
     const tax: TaxRow[] = [];
     for (const server of servers.list) tax.push(await measureTax(cfg.tax, server, log));
     const pipeline = await measurePipeline(cfg.pipeline, log);
@@ -46,7 +51,7 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     const soak = await measureSoak(cfg.soak, servers.postgres, log);
     const hosts = [thisTreeHost(), ...(opts.baselineHost ? [opts.baselineHost] : [])];
     const clients = await measureClients(cfg.clients, servers.postgres, hosts, log);
-    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, tax, pipeline, view, soak, clients };
+    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, attach, tax, pipeline, view, soak, clients };
   } finally {
     await servers.stop();
   }
