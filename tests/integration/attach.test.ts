@@ -121,7 +121,12 @@ describe.each(ENGINES)('poolscope attach on $engine', ({ engine: kind, skip }) =
 
   it.skipIf(skip)("flags a connection held past the leak threshold at the app's line", async () => {
     await service.handle('leak.threshold', { ms: 150 });
-    const result = await run([CLI, 'attach', '--', process.execPath, app], { APP_DB_URL: url(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '700' });
+    const running = run([CLI, 'attach', '--', process.execPath, app], { APP_DB_URL: url(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '700' });
+    // While the app holds its leaky connection, Poolscope will not release it for the app.
+    const first = await rec.waitFor('borrower.flagged');
+    const refused = await service.handle('lease.release', { borrowerId: first.borrowerId });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'not-ours' } });
+    const result = await running;
     expect(result.code).toBe(3);
     await rec.waitFor('source.detached');
     const siteOf = (id: string) => rec.of('borrower.enqueued').find((b) => b.borrowerId === id)?.site;
