@@ -48,9 +48,11 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     const live = () => app.service.engine.log.live;
 
     // The engine's view of the leaky holder: flagged, at the app's line.
-    await expect
-      .poll(() => Object.values(live().borrowers).find((b) => b.flagged && b.site.includes(`pg-app.cjs:${leakLine}`)) ?? null, { timeout: 30_000 })
-      .not.toBeNull();
+    try {
+      await expect.poll(() => Object.values(live().borrowers).find((b) => b.flagged && b.site.includes(`pg-app.cjs:${leakLine}`)) ?? null, { timeout: 30_000 }).not.toBeNull();
+    } catch (err) {
+      throw new Error(`no flagged holder at the leak line; attach said: ${output}; sources: ${JSON.stringify(live().sources)}`, { cause: err });
+    }
     const source = Object.values(live().sources)[0]!;
     const poolId = source.poolIds[0]!;
     const holder = Object.values(live().borrowers).find((b) => b.poolId === poolId && b.state === 'holding')!;
@@ -63,8 +65,8 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     expect(await row.getByTestId('attached-counts').textContent()).toContain(`of max ${live().pools[poolId]!.settings.max}`);
     const shown = row.getByTestId('attached-holder');
     await expect.poll(() => shown.count(), { timeout: 5_000 }).toBe(1);
-    expect(await shown.locator('.site').textContent()).toBe(holder.site);
-    expect(await shown.getAttribute('class')).toContain('flagged');
+    await expect.poll(() => shown.locator('.site').textContent(), { timeout: 5_000 }).toBe(holder.site);
+    await expect.poll(() => shown.getAttribute('class'), { timeout: 5_000 }).toContain('flagged');
 
     expect(await exited, output).toBe(3);
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('detached');
