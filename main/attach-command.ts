@@ -57,7 +57,7 @@ async function running(file: string): Promise<boolean> {
       s.destroy();
       resolve(ok);
     };
-    s.setTimeout(500, () => done(false));
+    s.setTimeout(2_000, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
