@@ -28,6 +28,7 @@ const intoHosts = {
   regex: '^(\\.\\./)+(main/)?(electron|web)(/|$)',
   message: 'The engine is host-agnostic: main/electron and main/web adapt it, not the reverse.',
 };
+const agentOnly = "The agent runs inside the user's app: only Node built-ins (node:…), its own files (./) and require-in-the-middle.";
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default defineConfig([
@@ -82,6 +83,23 @@ export default defineConfig([
       ],
     },
   },
+  // The attach agent runs inside the user's app, as plain CommonJS that Node loads directly:
+  // Node built-ins, its own files and the hook library only, never the engine or a UI package.
+  {
+    files: ['main/agent/**'],
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      // A wrapper passes on the driver's `this` and keeps the object it observes.
+      '@typescript-eslint/no-this-alias': 'off',
+      ...restrict(electron, { regex: '^(?!node:|\\./|require-in-the-middle$)', message: agentOnly }),
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression[source.value=/^electron(\\u002F|$)/]', message: electron.message },
+        { selector: "CallExpression[callee.name='require'][arguments.0.value!=/^(node:|\\u002E\\u002F|require-in-the-middle$)/]", message: agentOnly },
+      ],
+    },
+  },
+  { files: ['tests/integration/attach-apps/**/*.cjs', 'tests/bench/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   { files: ['shared/**'], rules: restrict(electron, nodeBuiltins, intoMain, intoRenderer) },
   { files: ['renderer/**'], rules: restrict(electron, nodeBuiltins, intoMain) },
   { files: ['main/engine/**'], rules: restrict(electron, intoRenderer, intoHosts) },

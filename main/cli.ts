@@ -19,6 +19,8 @@ import { NO_SECRET_BOX, SavedTargets, defaultSavedTargetsFile } from './engine/s
 import { BUILT_IN_NAMES, builtIn, builtInInfos } from './engine/scenarios/builtins';
 import { type RunReport, runHeadless } from './engine/scenarios/headless';
 import { PoolscopeService, scenarioFrom } from './engine/service';
+import { attach } from './attach-command';
+import { startAttachServer } from './engine/attach/attach-server';
 import { openBrowser } from './web/open-browser';
 import { type WebHost, WebHostError, assertBuilt, startWebHost } from './web/web-host';
 import { indented, oneLine, printable, terminalJson } from './terminal-text';
@@ -27,6 +29,7 @@ const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH o
        poolscope web [--port N] [--target URL | --target-file FILE] [SSH options] [--no-open]
        poolscope run <built-in | file.json> [--target URL | --target-file FILE] [SSH options] [--allow-sql] [--json] [--record FILE]
        poolscope list [--json]
+       poolscope attach -- <command> [args…]
 
   watch   start the pool on the target and print its state every second (Ctrl+C stops)
   web     start the pool and serve the UI to a browser on 127.0.0.1 (Ctrl+C stops)
@@ -34,6 +37,10 @@ const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH o
           Exit code 0: all passed; 1: an expect (or a wait until) failed;
           2: the scenario cannot run (bad file, SQL not allowed, target unreachable, a step refused)
   list    the built-in scenarios
+  attach  run a command (node app.js, npm run dev…) with Poolscope's agent in its Node
+          processes: their pg and mysql2 pools appear in Poolscope (started for the run
+          when none is running). Same output and exit code; one summary line on stderr.
+          Also: node --import poolscope/attach app.js. See docs/attach.md.
 
   --target URL        postgres://user:password@host:5432/db or mysql://user:password@host:3306/db.
                       A password on the command line is visible to other users (ps): prefer
@@ -190,6 +197,7 @@ async function web(target: Target, port: number, open: boolean): Promise<void> {
     let code = 0;
     try {
       await host?.close();
+      await agents.close();
       await service.stop();
     } catch (err) {
       warn(`poolscope: while stopping: ${messageOf(err)}`);
@@ -212,6 +220,8 @@ async function web(target: Target, port: number, open: boolean): Promise<void> {
   } catch (err) {
     fail(err instanceof WebHostError ? err.message : `could not start the web host: ${messageOf(err)}`);
   }
+  // Apps under `poolscope attach` (or node --import poolscope/attach) find this host through the attach file.
+  const agents = await startAttachServer({ log: engine.log, clock: engine.clock, newPoolId: () => engine.newPoolId() });
   try {
     started = engine.start();
     await started;
@@ -381,6 +391,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
   throw err;
 });
+
+// attach passes everything after `--` to the command untouched.
+if (process.argv[2] === 'attach') {
+  const dash = process.argv.indexOf('--');
+  const command = dash > 0 ? process.argv.slice(dash + 1) : [];
+  if (command.length === 0) fail(`attach needs a command after --, e.g. poolscope attach -- node server.js\n${USAGE}`);
+  process.exit(await attach(command, { rendererDir: RENDERER_DIR, say: warn }));
+}
 
 const { positionals, values } = (() => {
   try {

@@ -18,6 +18,7 @@ import { SSH_AUTHS, TLS_MODES } from './target-schema';
 const ID = '[1-9][0-9]{0,8}';
 export const poolIdSchema = z.string().regex(new RegExp(`^p${ID}$`), 'not a pool id Poolscope makes (p<n>)');
 export const connIdSchema = z.string().regex(new RegExp(`^p${ID}\\.c${ID}$`), 'not a connection id Poolscope makes (p<n>.c<n>)');
+export const sourceIdSchema = z.string().regex(new RegExp(`^s${ID}$`), 'not a source id Poolscope makes (s<n>)');
 export const borrowerIdSchema = z.string().regex(new RegExp(`^p${ID}\\.b${ID}$`), 'not a borrower id Poolscope makes (p<n>.b<n>)');
 
 /** Clock readings (ms since the epoch, or a test clock's): the year 2286 at most, so adding a step to one still moves it. */
@@ -130,6 +131,11 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('pool.created', { poolId: poolIdSchema, target: targetInfo, settings: poolSettings }),
     ev('pool.verified', { poolId: poolIdSchema, serverVersion: text, tls: tlsSession.nullable() }),
     ev('tunnel.changed', { up: z.boolean(), message: text }),
+    ev('source.attached', { sourceId: sourceIdSchema, pid: count, command: text, runtime: text }),
+    ev('source.pooled', { sourceId: sourceIdSchema, poolId: poolIdSchema, driver: text }),
+    ev('source.noted', { sourceId: sourceIdSchema, message: text }),
+    ev('source.dropped', { sourceId: sourceIdSchema, dropped: count }),
+    ev('source.detached', { sourceId: sourceIdSchema }),
     ev('pool.draining', { poolId: poolIdSchema, waiting: count, holding: count }),
     ev('pool.ending', { poolId: poolIdSchema }),
     ev('pool.ended', { poolId: poolIdSchema }),
@@ -289,6 +295,23 @@ export const snapshotSchema = z.strictObject({
     .nullable(),
   recording: z.strictObject({ active: z.boolean(), fromSeq: count.nullable() }),
   tunnel: z.strictObject({ up: z.boolean(), message: text, since: time }).nullable(),
+  sources: byId(
+    z.record(
+      sourceIdSchema,
+      z.strictObject({
+        id: sourceIdSchema,
+        pid: count,
+        command: text,
+        runtime: text,
+        status: z.enum(['attached', 'detached']),
+        since: time,
+        poolIds: list(poolIdSchema, 1_000),
+        drivers: list(text, 100),
+        dropped: count,
+        notes: list(text, 100),
+      }),
+    ),
+  ),
 });
 
 // The schemas and the TypeScript types describe the same values: a field added to one and

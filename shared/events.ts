@@ -261,6 +261,15 @@ export type PoolEventBody =
   /** The scenario was closed: what it started was stopped, its note taken off the screen. */
   | { type: 'scenario.closed'; name: string }
   | { type: 'record.changed'; recording: boolean; fromSeq: number | null }
+  /** An app under `poolscope attach` (or `node --import poolscope/attach`) connected: a source of pools beside Poolscope's own. */
+  | { type: 'source.attached'; sourceId: string; pid: number; command: string; runtime: string }
+  /** A pool the attached app created (its pool.created came just before). */
+  | { type: 'source.pooled'; sourceId: string; poolId: string; driver: string }
+  /** What the agent says about itself: a driver version left alone, an agent failure. */
+  | { type: 'source.noted'; sourceId: string; message: string }
+  /** The agent's count of events it dropped (Poolscope slow or away), when it grew. */
+  | { type: 'source.dropped'; sourceId: string; dropped: number }
+  | { type: 'source.detached'; sourceId: string }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }
   | { type: 'tx.ended'; connId: string; outcome: 'committed' | 'rolled back' };

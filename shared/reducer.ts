@@ -1,7 +1,7 @@
 import type { PoolEvent, TxStatus } from './events';
 import { record } from './histogram';
 import { REFUSED_BY_SERVER } from './faults';
-import { CLOSED_KEPT, RECOVERIES_KEPT, type ConnState, type ConnectionView, type Snapshot, idRecord, isBorrowedState, ownRecords } from './snapshot';
+import { CLOSED_KEPT, RECOVERIES_KEPT, SOURCE_NOTES_KEPT, type ConnState, type ConnectionView, type Snapshot, idRecord, isBorrowedState, ownRecords } from './snapshot';
 
 // The one reducer: the engine folds its events into the live snapshot with it, the
 // renderer folds batches with it, a replay rebuilds any moment with it.
@@ -395,6 +395,35 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     case 'record.changed':
       s.recording = { active: e.recording, fromSeq: e.fromSeq };
       break;
+    case 'source.attached':
+      s.sources[e.sourceId] = { id: e.sourceId, pid: e.pid, command: e.command, runtime: e.runtime, status: 'attached', since: e.t, poolIds: [], drivers: [], dropped: 0, notes: [] };
+      break;
+    case 'source.pooled': {
+      const src = s.sources[e.sourceId];
+      if (src && !src.poolIds.includes(e.poolId)) {
+        src.poolIds.push(e.poolId);
+        if (!src.drivers.includes(e.driver)) src.drivers.push(e.driver);
+      }
+      break;
+    }
+    case 'source.noted': {
+      const src = s.sources[e.sourceId];
+      if (src && src.notes.length < SOURCE_NOTES_KEPT) src.notes.push(e.message);
+      break;
+    }
+    case 'source.dropped': {
+      const src = s.sources[e.sourceId];
+      if (src) src.dropped = e.dropped;
+      break;
+    }
+    case 'source.detached': {
+      const src = s.sources[e.sourceId];
+      if (src) {
+        src.status = 'detached';
+        src.since = e.t;
+      }
+      break;
+    }
     case 'tx.began': {
       c.txBegan++;
       const conn = s.connections[e.connId];

@@ -73,6 +73,22 @@ export interface PoolView {
   tlsSession: TlsSession | null;
 }
 
+/** An app whose pools the agent observes (`poolscope attach`): read only, no control changes it. */
+export interface SourceView {
+  id: string;
+  pid: number;
+  command: string;
+  runtime: string;
+  status: 'attached' | 'detached';
+  since: number;
+  /** Its pools, in the order it created them. */
+  poolIds: string[];
+  drivers: string[];
+  /** Events the agent dropped because Poolscope was slow or away: the picture may lag. */
+  dropped: number;
+  notes: string[];
+}
+
 export interface Counters {
   enqueued: number;
   acquired: number;
@@ -204,6 +220,8 @@ export interface Snapshot {
   recording: { active: boolean; fromSeq: number | null };
   /** The active target's SSH tunnel, once it changed: down (and why) or up again, since when. */
   tunnel: { up: boolean; message: string; since: number } | null;
+  /** Attached apps (`poolscope attach`), by source id. */
+  sources: Record<string, SourceView>;
 }
 
 /**
@@ -226,6 +244,7 @@ export function ownRecords(s: Snapshot): Snapshot {
   if (Object.getPrototypeOf(s.connections) !== null) s.connections = idRecord(s.connections);
   if (Object.getPrototypeOf(s.borrowers) !== null) s.borrowers = idRecord(s.borrowers);
   if (Object.getPrototypeOf(s.counters.closedBy) !== null) s.counters.closedBy = idRecord(s.counters.closedBy);
+  if (Object.getPrototypeOf(s.sources) !== null) s.sources = idRecord(s.sources);
   if (s.instances && Object.getPrototypeOf(s.instances.refusals) !== null) s.instances.refusals = idRecord(s.instances.refusals);
   return s;
 }
@@ -233,6 +252,8 @@ export function ownRecords(s: Snapshot): Snapshot {
 export const RECOVERIES_KEPT = 20;
 
 export const CLOSED_KEPT = 50;
+
+export const SOURCE_NOTES_KEPT = 20;
 
 export function emptySnapshot(): Snapshot {
   return {
@@ -279,6 +300,7 @@ export function emptySnapshot(): Snapshot {
     scenario: null,
     recording: { active: false, fromSeq: null },
     tunnel: null,
+    sources: idRecord(),
   };
 }
 

@@ -64,6 +64,11 @@ export class Engine {
     return db;
   }
 
+  /** The next pool id; pools of attached apps (main/engine/attach/) take theirs here too, so ids never collide. */
+  newPoolId(): string {
+    return `p${++this.#nextPool}`;
+  }
+
   /** Every pool not yet ended: the active one and those draining after a switch. */
   readonly #open = new Map<string, InstrumentedPool>();
   /** Between the pools and the active target once the user sets a fault; null: pools dial directly. */
@@ -151,7 +156,7 @@ export class Engine {
 
   /** Opens a pool on `link` (through the proxy, if one is set) and makes it active once it answered. */
   async #swap(link: TargetLink, settings?: Partial<PoolSettings>, report = true): Promise<void> {
-    const next = openPool({ id: `p${++this.#nextPool}`, link, log: this.log, clock: this.clock, settings, via: this.#via() });
+    const next = openPool({ id: this.newPoolId(), link, log: this.log, clock: this.clock, settings, via: this.#via() });
     try {
       await next.verify();
     } catch (err) {
@@ -291,7 +296,7 @@ export class Engine {
    */
   openSide(settings: Partial<PoolSettings>): InstrumentedPool {
     if (!this.#link) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
-    const pool = openPool({ id: `p${++this.#nextPool}`, link: this.#link, log: this.log, clock: this.clock, settings, via: this.#via(), application: SIDE_APPLICATION });
+    const pool = openPool({ id: this.newPoolId(), link: this.#link, log: this.log, clock: this.clock, settings, via: this.#via(), application: SIDE_APPLICATION });
     this.#open.set(pool.id, pool);
     return pool;
   }

@@ -1,3 +1,4 @@
+import { sourceOfBorrower } from '../../shared/sources';
 import { type ApiError, type Batch, type CommandName, type Commands, type PoolSettingsInput, type Reply, type TargetRequest, validateCommand } from '../../shared/api';
 import { parseScenario } from '../../shared/scenario-parse';
 import type { Scenario } from '../../shared/scenario';
@@ -247,6 +248,10 @@ export class PoolscopeService {
   }
 
   #lease(borrowerId: string): Lease {
+    const source = sourceOfBorrower(this.engine.log.live, borrowerId);
+    if (source) {
+      throw new PoolscopeError('not-ours', `Borrower ${borrowerId} is in the pool of an attached app (pid ${source.pid}): Poolscope watches that pool and leaves it alone; only the app releases or destroys its connections.`);
+    }
     const lease = this.engine.lease(borrowerId);
     if (!lease) throw new PoolscopeError('lease-ended', `Borrower ${borrowerId} holds no connection now (it was released, or its pool ended).`);
     return lease;

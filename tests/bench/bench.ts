@@ -1,6 +1,7 @@
 // One run of every part, in order, on both servers: the report the CLI prints and saves
 // and the smoke test checks.
 
+import { type AttachRow, measureAttach } from './attach';
 import { type ClientsRow, type HostEntry, measureClients, thisTreeHost } from './clients';
 import type { BenchConfig } from './config';
 import { type TaxRow, measureTax } from './connection-tax';
@@ -20,6 +21,8 @@ export interface BenchReport {
   seconds: number;
   machine: MachineInfo;
   overhead: OverheadRow[];
+  /** The attach agent's cost to an app, per driver and concurrency (1 and 8). */
+  attach: AttachRow[];
   tax: TaxRow[];
   pipeline: PipelineResult;
   view: ViewResult;
@@ -44,6 +47,8 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     const machine = machineInfo(servers);
     const overhead: OverheadRow[] = [];
     for (const server of servers.list) overhead.push(...(await measureOverhead(cfg.overhead, server, log)));
+    const attach: AttachRow[] = [];
+    for (const server of servers.list) attach.push(...(await measureAttach(cfg.overhead, server, log)));
     const tax: TaxRow[] = [];
     for (const server of servers.list) tax.push(await measureTax(cfg.tax, server, log));
     const pipeline = await measurePipeline(cfg.pipeline, log);
@@ -53,7 +58,7 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     const clients = await measureClients(cfg.clients, servers.postgres, hosts, log);
     const spikes = await measureSpikes(cfg.spikes, servers.list, log);
     const recordingStop = await measureRecordingStop(cfg.recording, log);
-    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, tax, pipeline, view, soak, clients, spikes, recordingStop };
+    return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, attach, tax, pipeline, view, soak, clients, spikes, recordingStop };
   } finally {
     await servers.stop();
   }

@@ -19,6 +19,8 @@ export const TARGETS = {
   heapGrowthMb: 20,
   appAgreement: 0.2,
   spikeLoopDelayP99Ms: 100,
+  /** The app under the attach agent, watched by Poolscope, against itself bare (issue 18). */
+  attachRatio: { 1: 0.97, 8: 0.9 } as Record<number, number>,
 };
 
 export function checkTargets(r: BenchReport): TargetCheck[] {
@@ -27,6 +29,11 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
   const worstAdded = Math.max(...r.overhead.map((o) => o.addedP50Us));
   checks.push({ target: `inspected throughput >= ${TARGETS.throughputRatio * 100}% of bare, every row`, measured: `worst ${(worstRatio * 100).toFixed(1)}%`, met: worstRatio >= TARGETS.throughputRatio });
   checks.push({ target: `added p50 <= ${TARGETS.addedP50Us} µs, every row`, measured: `worst ${worstAdded} µs`, met: worstAdded <= TARGETS.addedP50Us });
+  for (const a of r.attach) {
+    const target = TARGETS.attachRatio[a.concurrency];
+    if (target === undefined) continue;
+    checks.push({ target: `attached ${a.driver} app at ${a.concurrency} client(s) >= ${target * 100}% of bare`, measured: `${(a.watchedRatio * 100).toFixed(1)}% (nothing listening ${(a.aloneRatio * 100).toFixed(1)}%)`, met: a.watchedRatio >= target });
+  }
   const p = r.pipeline;
   checks.push({
     target: `pipeline >= ${TARGETS.eventsPerSecond.toLocaleString('en')} events/s with loop delay p99 < ${DELAY_LIMIT_MS} ms`,
@@ -80,6 +87,13 @@ export function formatReport(r: BenchReport): string {
     table(
       ['server', 'query', 'conc.', 'bare /s', 'inspected /s', 'ratio', 'bare p50 µs', 'insp. p50 µs', 'added p50 µs', 'bare p99 µs', 'insp. p99 µs'],
       r.overhead.map((o) => [o.engine, o.query, o.concurrency, n(o.bare.perSecond), n(o.inspected.perSecond), `${(o.throughputRatio * 100).toFixed(1)}%`, n(o.bare.p50Us), n(o.inspected.p50Us), n(o.addedP50Us), n(o.bare.p99Us), n(o.inspected.p99Us)]),
+    ),
+  );
+  out.push('', "Attach: the app's own pool (SELECT 1, pool of 10) bare, with the agent watched by Poolscope, and with the agent and nothing listening");
+  out.push(
+    table(
+      ['driver', 'conc.', 'bare /s', 'watched /s', 'ratio', 'alone /s', 'ratio', 'CPU µs/req bare', 'watched', 'alone', 'dropped'],
+      r.attach.map((a) => [a.driver, a.concurrency, n(a.perSecond.bare), n(a.perSecond.watched), `${(a.watchedRatio * 100).toFixed(1)}%`, n(a.perSecond.alone), `${(a.aloneRatio * 100).toFixed(1)}%`, n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.alone), a.dropped]),
     ),
   );
   out.push('', 'Connection tax: a new connection per request vs the pool (SELECT 1)');

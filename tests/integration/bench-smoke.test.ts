@@ -30,6 +30,12 @@ describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke con
       expect(Number.isFinite(o.addedP50Us)).toBe(true);
     }
 
+    expect(r.attach.map((a) => a.driver)).toEqual(SMOKE.overhead.concurrency.flatMap(() => ['pg']).concat(SMOKE.overhead.concurrency.map(() => 'mysql2')));
+    for (const a of r.attach) {
+      for (const side of ['bare', 'watched', 'alone'] as const) expect(finitePositive(a.perSecond[side]) && finitePositive(a.cpuUsPerRequest[side])).toBe(true);
+      expect(finitePositive(a.watchedRatio) && finitePositive(a.aloneRatio)).toBe(true);
+    }
+
     expect(r.tax.map((t) => t.engine)).toEqual(['postgres', 'mysql']);
     for (const t of r.tax) {
       expect(finitePositive(t.pooled.perSecond) && finitePositive(t.perRequest.perSecond)).toBe(true);

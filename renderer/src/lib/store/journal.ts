@@ -99,6 +99,16 @@ export function describeEvent(e: PoolEvent): string {
       return e.message;
     case 'pool.draining':
       return `replaced: serving its ${plural(e.waiting, 'waiting borrower')} and ${plural(e.holding, 'holder')}, then ending`;
+    case 'source.attached':
+      return `attached: pid ${e.pid}, ${e.command} (${e.runtime})`;
+    case 'source.pooled':
+      return `${e.sourceId}: pool ${e.poolId} (${e.driver})`;
+    case 'source.noted':
+      return `${e.sourceId}: ${e.message}`;
+    case 'source.dropped':
+      return `${e.sourceId}: ${e.dropped} events dropped by the agent`;
+    case 'source.detached':
+      return `${e.sourceId}: detached`;
     case 'pool.ending':
       return 'ending: closing its connections';
     case 'pool.ended':

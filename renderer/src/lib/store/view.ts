@@ -3,6 +3,7 @@
 // either miss changes or deep-proxy hot data). Rows are plain objects with the holder
 // resolved; big collections (10k waiters) are passed by id list plus a lookup.
 
+import { type AttachedSourceRow, attachedRows } from '../../../../shared/sources';
 import {
   type BorrowerView,
   type ConnState,
@@ -106,6 +107,8 @@ export interface InspectorView {
   /** The scenario open in the runner (a copy; the reducer replaces its steps' outcomes in place). */
   scenario: Snapshot['scenario'];
   recording: Snapshot['recording'];
+  /** Apps under `poolscope attach`: their pools, watched and never controlled. */
+  attached: AttachedSourceRow[];
 }
 
 export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
@@ -207,6 +210,7 @@ export function buildView(s: Snapshot): InspectorView {
     // Outcomes are replaced, never mutated: a copy of the list is enough.
     scenario: s.scenario === null ? null : { ...s.scenario, steps: s.scenario.steps.slice() },
     recording: { ...s.recording },
+    attached: attachedRows(s),
   };
 }
 

@@ -1,0 +1,99 @@
+'use strict';
+// Poolscope's agent, loaded into the user's app by `node --require` (CommonJS) or through
+// attach.mjs by `node --import`: it hooks pg and mysql2 as they are required (the
+// require-in-the-middle library, as OpenTelemetry's instrumentations do; an ESM app's
+// `import 'pg'` reaches the same CommonJS files) and sends what their pools do to
+// Poolscope. Nothing it does may throw into the app: every step runs in guard(), and the
+// first failure of each kind is reported once on stderr and to Poolscope.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { Hook } = require('require-in-the-middle');
+const { Recorder } = require('./recorder.cjs');
+const { Channel } = require('./channel.cjs');
+const { versionAt, outsideRange } = require('./versions.cjs');
+const { pgState, patchPgPool, patchPgClient, poolIdOf: pgPoolIdOf } = require('./hook-pg.cjs');
+const { mysqlState, patchMysqlPool, patchMysqlConnection } = require('./hook-mysql2.cjs');
+
+const STARTED = Symbol.for('poolscope.agent');
+
+function start() {
+  if (globalThis[STARTED]) return globalThis[STARTED];
+  const rec = new Recorder();
+  const channel = new Channel(rec);
+  const reported = new Set();
+  const guard = (fn) => {
+    try {
+      return fn();
+    } catch (err) {
+      const message = `agent error (the app is unaffected, this observation is lost): ${err && err.message}`;
+      if (!reported.has(message)) {
+        reported.add(message);
+        channel.warn(message);
+        rec.note(message);
+      }
+      return undefined;
+    }
+  };
+  const pg = pgState(rec, guard);
+  const mysql = mysqlState(rec, guard);
+  const leftAlone = new Set();
+  const inRange = (name, basedir) => {
+    const version = versionAt(basedir);
+    const why = outsideRange(name, version);
+    if (why === null) return version;
+    if (!leftAlone.has(why)) {
+      leftAlone.add(why);
+      channel.warn(why);
+      rec.note(why);
+    }
+    return null;
+  };
+
+  new Hook(['pg', 'pg-pool', 'mysql2'], { internals: true }, (exports, name, basedir) => {
+    return guard(() => {
+      const file = name.split(path.sep).join('/');
+      if (file === 'pg-pool' && typeof exports === 'function' && inRange('pg-pool', basedir)) {
+        patchPgPool(exports, pg);
+        // A pool is shown from its creation, not its first borrower.
+        return new Proxy(exports, {
+          construct(target, args, newTarget) {
+            const pool = Reflect.construct(target, args, newTarget);
+            guard(() => pgPoolIdOf(pg, pool));
+            return pool;
+          },
+        });
+      }
+      if (file === 'pg/lib/client.js' && typeof exports === 'function') {
+        const version = inRange('pg', basedir);
+        if (version) {
+          pg.driver = `pg ${version}`;
+          patchPgClient(exports, pg);
+        }
+      }
+      if (file === 'mysql2/lib/base/pool.js' && typeof exports === 'function') {
+        const version = inRange('mysql2', basedir);
+        if (version) {
+          mysql.driver = `mysql2 ${version}`;
+          patchMysqlPool(exports, mysql);
+        }
+      }
+      if (file === 'mysql2/lib/base/connection.js' && typeof exports === 'function' && inRange('mysql2', basedir)) {
+        patchMysqlConnection(exports, mysql);
+      }
+      return exports;
+    }) ?? exports;
+  });
+
+  channel.start();
+  // For `poolscope attach`: what this process saw, for the one summary line at the end.
+  const runDir = process.env.POOLSCOPE_ATTACH_RUN;
+  process.on('exit', () => {
+    guard(() => channel.flush());
+    if (runDir) guard(() => fs.writeFileSync(path.join(runDir, `${process.pid}.json`), JSON.stringify(rec.totals), { mode: 0o600 }));
+  });
+  globalThis[STARTED] = { rec, channel };
+  return globalThis[STARTED];
+}
+
+module.exports = start();

@@ -1,0 +1,152 @@
+'use strict';
+// mysql2: the base pool's and base connection's methods are wrapped, each calling the
+// original with the same arguments. A borrower's callback is wrapped (mysql2 keeps waiters
+// as bare callbacks and calls each exactly once; the wrapper calls the app's at once, with
+// the same this and arguments), so a connection handed straight to a waiter on release,
+// which mysql2 does without an event, is seen. The promise wrappers (mysql2/promise) go
+// through the same base pool.
+
+const { capture } = require('./call-site.cjs');
+
+/** SERVER_STATUS_IN_TRANS in the OK packet's status flags. */
+const IN_TRANS = 1;
+
+function mysqlInfo(config, driver) {
+  const c = config?.connectionConfig ?? {};
+  return {
+    engine: 'mysql',
+    driver,
+    tls: Boolean(c.ssl),
+    host: String(c.host ?? 'localhost'),
+    port: Number(c.port ?? 3306),
+    database: String(c.database ?? ''),
+    user: String(c.user ?? ''),
+    max: Number(config?.connectionLimit ?? 10),
+    min: null,
+    // mysql2 has no acquire timeout; its idle timeout applies above maxIdle.
+    acquireTimeoutMs: 0,
+    idleTimeoutMs: Number(config?.idleTimeout ?? 60000),
+    queryTimeoutMs: 0,
+    maxUses: null,
+    maxLifetimeSeconds: null,
+    maxIdle: Number.isFinite(config?.maxIdle) ? config.maxIdle : null,
+    queueLimit: Number(config?.queueLimit ?? 0),
+    waitForConnections: config?.waitForConnections !== false,
+  };
+}
+
+function mysqlState(rec, guard) {
+  return {
+    rec,
+    guard,
+    pools: new WeakMap(), // base pool → pool id
+    conns: new WeakMap(), // pool connection → connection record
+    forwarded: new WeakSet(), // our own callback wrappers, when mysql2 re-dispatches a waiter
+    driver: 'mysql2',
+  };
+}
+
+function poolIdOf(s, pool) {
+  let id = s.pools.get(pool);
+  if (id === undefined) {
+    id = s.rec.addPool(mysqlInfo(pool.config, s.driver));
+    s.pools.set(pool, id);
+  }
+  return id;
+}
+
+function patchMysqlPool(BasePool, s) {
+  const proto = BasePool.prototype;
+  const { rec, guard } = s;
+  const getConnection = proto.getConnection;
+  const releaseConnection = proto.releaseConnection;
+  const end = proto.end;
+
+  proto.getConnection = function poolscopeGetConnection(cb) {
+    if (typeof cb !== 'function' || s.forwarded.has(cb) || this._closed) return getConnection.apply(this, arguments);
+    const b = guard(() => rec.enqueue(poolIdOf(s, this), capture(poolscopeGetConnection)));
+    if (b === undefined) return getConnection.apply(this, arguments);
+    const pool = this;
+    const answered = function (err, connection) {
+      guard(() => settle(s, pool, b, err, connection));
+      return cb.apply(this, arguments);
+    };
+    s.forwarded.add(answered);
+    return getConnection.call(this, answered);
+  };
+
+  proto.releaseConnection = function (connection) {
+    guard(() => {
+      const conn = s.conns.get(connection);
+      if (conn === undefined) return;
+      const gone = !connection._pool;
+      const b = conn.holder;
+      if (b !== null) rec.release(b, conn.tx !== 0, gone);
+      if (gone) {
+        s.conns.delete(connection);
+        rec.closeConn(conn, this._closed ? 'pool ended' : b !== null ? 'destroyed' : connection._fatalError ? 'error' : 'idle timeout');
+      }
+    });
+    return releaseConnection.apply(this, arguments);
+  };
+
+  proto.end = function (cb) {
+    if (this._closed) return end.apply(this, arguments);
+    const pool = this;
+    guard(() => rec.poolStatus(poolIdOf(s, pool), 'ending'));
+    // mysql2's own default when no callback is given: throw the error.
+    return end.call(this, function (err) {
+      // After the waiters' refusals, which mysql2 sends on the next tick (a pool without
+      // connections calls back at once).
+      process.nextTick(() => guard(() => rec.poolStatus(poolIdOf(s, pool), 'ended')));
+      if (typeof cb === 'function') return cb.apply(this, arguments);
+      if (err) throw err;
+    });
+  };
+}
+
+function settle(s, pool, b, err, connection) {
+  if (err || !connection) {
+    s.rec.fail(b, String(err?.message ?? 'no connection'), false);
+    return;
+  }
+  let conn = s.conns.get(connection);
+  if (conn === undefined) {
+    conn = s.rec.openConn(poolIdOf(s, pool), connection.threadId ?? null, s.rec.now() - b.t);
+    s.conns.set(connection, conn);
+  }
+  s.rec.acquire(b, conn);
+}
+
+/** Each statement a pool connection runs, and the transaction flag its OK packets carry. */
+function patchMysqlConnection(BaseConnection, s) {
+  const proto = BaseConnection.prototype;
+  const { rec, guard } = s;
+  const addCommand = proto.addCommand;
+
+  proto.addCommand = function (cmd) {
+    const conn = s.conns.get(this);
+    if (conn !== undefined && cmd && typeof cmd.sql === 'string') guard(() => observe(rec, conn, cmd));
+    return addCommand.apply(this, arguments);
+  };
+}
+
+function observe(rec, conn, cmd) {
+  rec.statement(conn, cmd.sql);
+  const done = cmd.onResult;
+  if (typeof done !== 'function') {
+    cmd.once('end', () => rec.finished(conn, null));
+    return;
+  }
+  cmd.onResult = function (err, rows) {
+    try {
+      rec.finished(conn, err ? String(err.message) : null);
+      if (rows && typeof rows.serverStatus === 'number') rec.tx(conn, rows.serverStatus & IN_TRANS ? 1 : 0);
+    } catch {
+      // The app's callback runs whatever the agent did.
+    }
+    return done.apply(this, arguments);
+  };
+}
+
+module.exports = { mysqlState, patchMysqlPool, patchMysqlConnection, poolIdOf };

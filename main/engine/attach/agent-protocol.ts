@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+// What an agent (main/agent/) sends, one JSON value per line, checked here before the engine
+// acts on it: the agent runs in someone else's process and a line is only data.
+
+/** Row kinds, as main/agent/recorder.cjs writes them. */
+export const ROW = {
+  OPEN: 1,
+  CLOSE: 2,
+  ENQUEUE: 3,
+  ACQUIRE: 4,
+  FAIL: 5,
+  RELEASE: 6,
+  STATEMENT: 7,
+  FINISHED: 8,
+  TX: 9,
+  POOL_ENDING: 10,
+  POOL_ENDED: 11,
+  POOL: 12,
+  NOTE: 13,
+} as const;
+
+const text = z.string().max(10_000);
+const id = z.number().int().min(0).max(999_999_999);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const time = z.number().finite().min(0).max(1e13);
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  token: z.string().max(200),
+  pid: z.number().int().min(1).max(2 ** 31),
+  command: text,
+  node: z.string().max(50),
+});
+
+/** What the app configured for a pool; never a password (the agent does not read it). */
+export const poolInfoSchema = z.strictObject({
+  engine: z.enum(['postgres', 'mysql']),
+  driver: z.string().max(100),
+  tls: z.boolean(),
+  host: z.string().max(500),
+  port: z.number().int().min(0).max(65_535),
+  database: z.string().max(500),
+  user: z.string().max(500),
+  max: count,
+  min: count.nullable(),
+  acquireTimeoutMs: count,
+  idleTimeoutMs: count,
+  queryTimeoutMs: count,
+  maxUses: count.nullable(),
+  maxLifetimeSeconds: count.nullable(),
+  maxIdle: count.nullable().optional(),
+  queueLimit: count.nullable().optional(),
+  waitForConnections: z.boolean().nullable().optional(),
+});
+export type PoolInfo = z.infer<typeof poolInfoSchema>;
+
+/** [kind, t (agent ms), a, b, c, ref]: see ROW and main/agent/recorder.cjs. */
+export const rowSchema = z.tuple([z.number().int().min(1).max(13), time, z.number().int(), z.number().int(), z.number().int(), z.unknown()]);
+export type Row = z.infer<typeof rowSchema>;
+
+export const eventsSchema = z.object({ type: z.literal('events'), events: z.array(rowSchema).max(100_000), dropped: count });
+
+export const syncSchema = z.object({
+  type: z.literal('sync'),
+  t: time,
+  dropped: count,
+  notes: z.array(text).max(100),
+  pools: z.array(z.object({ id, info: poolInfoSchema, status: z.enum(['open', 'ending', 'ended']) })).max(10_000),
+  conns: z.array(z.object({ id, pool: id, serverId: z.number().int().nullable(), tx: z.number().int().min(0).max(2) })).max(100_000),
+  borrowers: z.array(z.object({ id, pool: id, site: text, t: time, conn: id.nullable(), acquiredAt: time.nullable() })).max(1_000_000),
+});
+export type Sync = z.infer<typeof syncSchema>;
+
+export const agentMessageSchema = z.discriminatedUnion('type', [eventsSchema, syncSchema]);

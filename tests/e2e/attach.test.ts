@@ -1,0 +1,75 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { type AttachServer, startAttachServer } from '../../main/engine/attach/attach-server';
+import { type App, REPO_ROOT, openApp } from './helpers/app';
+import { chromiumAvailable } from './helpers/chromium-gate';
+
+// An app under `poolscope attach` shown in the page: the Attached processes panel against
+// what the engine measured (the source's pid, the pool's gauges, the holder's call site in the
+// app's file and its leak flag), then the process gone.
+
+const APP = path.join(REPO_ROOT, 'tests/integration/attach-apps/pg-app.cjs');
+const leakLine = readFileSync(APP, 'utf8').split('\n').findIndex((l) => l.includes('LEAK-LINE')) + 1;
+
+describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
+  let app: App;
+  let agents: AttachServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    app = await openApp({ settings: { max: 2 } });
+    dir = mkdtempSync(path.join(tmpdir(), 'poolscope-e2e-attach-'));
+    const engine = app.service.engine;
+    agents = await startAttachServer({ log: engine.log, clock: engine.clock, newPoolId: () => engine.newPoolId(), file: path.join(dir, 'attach.json') });
+  });
+
+  afterAll(async () => {
+    await agents?.close();
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows the process, its pool and the leaky holder at the app's line, flagged, then the process gone", async () => {
+    await app.service.handle('leak.threshold', { ms: 400 });
+    const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/poolscope.mjs'), 'attach', '--', process.execPath, APP], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), HOLD_MS: '4000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { page } = app;
+    const live = () => app.service.engine.log.live;
+
+    // The engine's view of the leaky holder: flagged, at the app's line.
+    try {
+      await expect.poll(() => Object.values(live().borrowers).find((b) => b.flagged && b.site.includes(`pg-app.cjs:${leakLine}`)) ?? null, { timeout: 30_000 }).not.toBeNull();
+    } catch (err) {
+      throw new Error(`no flagged holder at the leak line; attach said: ${output}; sources: ${JSON.stringify(live().sources)}`, { cause: err });
+    }
+    const source = Object.values(live().sources)[0]!;
+    const poolId = source.poolIds[0]!;
+    const holder = Object.values(live().borrowers).find((b) => b.poolId === poolId && b.state === 'holding')!;
+
+    const panel = page.getByTestId('attached-processes');
+    const row = panel.getByTestId('attached-source').filter({ has: page.locator(`[data-pool-id="${poolId}"]`) });
+    await expect.poll(() => row.getAttribute('data-pid', { timeout: 5_000 }), { timeout: 10_000 }).toBe(String(source.pid));
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('attached');
+    await expect.poll(() => row.getByTestId('attached-counts').textContent(), { timeout: 5_000 }).toContain('1 borrowed');
+    expect(await row.getByTestId('attached-counts').textContent()).toContain(`of max ${live().pools[poolId]!.settings.max}`);
+    const shown = row.getByTestId('attached-holder');
+    await expect.poll(() => shown.count(), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => shown.locator('.site').textContent(), { timeout: 5_000 }).toBe(holder.site);
+    await expect.poll(() => shown.getAttribute('class'), { timeout: 5_000 }).toContain('flagged');
+
+    expect(await exited, output).toBe(3);
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('detached');
+    await expect.poll(() => shown.count(), { timeout: 5_000 }).toBe(0);
+  });
+});

@@ -1,0 +1,187 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EngineKind, EventOf } from '../../shared/events';
+import { Engine } from '../../main/engine/engine';
+import { type AttachServer, startAttachServer } from '../../main/engine/attach/attach-server';
+import { PoolscopeService } from '../../main/engine/service';
+import { NO_SECRET_BOX, SavedTargets } from '../../main/engine/saved-targets';
+import { Recorder } from './helpers/recorder';
+import { ENGINES, mysqlUrl, pgUrl } from './helpers/servers';
+
+// Small apps written for the tests (tests/integration/attach-apps/) run under
+// `poolscope attach` against the real servers; what Poolscope shows is read from the engine
+// the agent reports to, and what the app prints is compared with a run without the agent.
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const APPS = join(import.meta.dirname, 'attach-apps');
+const CLI = join(ROOT, 'bin', 'poolscope.mjs');
+const APP: Record<EngineKind, string> = { postgres: join(APPS, 'pg-app.cjs'), mysql: join(APPS, 'mysql-app.mjs') };
+const shortName: Record<EngineKind, string> = { postgres: 'attach-apps/pg-app.cjs', mysql: 'attach-apps/mysql-app.mjs' };
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The app file's line that holds `marker`, 1-based. */
+function lineOf(file: string, marker: string): number {
+  return readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(marker)) + 1;
+}
+
+let dir: string;
+let engine: Engine;
+let rec: Recorder;
+let service: PoolscopeService;
+let agents: AttachServer;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'poolscope-attach-test-'));
+  engine = new Engine({});
+  rec = new Recorder(engine);
+  service = new PoolscopeService(engine, { saved: new SavedTargets(join(dir, 'saved.json'), NO_SECRET_BOX) });
+  agents = await startAttachServer({ log: engine.log, clock: engine.clock, newPoolId: () => engine.newPoolId(), file: join(dir, 'attach.json') });
+});
+
+afterEach(async () => {
+  await agents.close();
+  rec.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each(ENGINES)('poolscope attach on $engine', ({ engine: kind, skip }) => {
+  const url = () => (kind === 'postgres' ? pgUrl() : mysqlUrl);
+  const app = APP[kind];
+
+  it.skipIf(skip)("shows the app's pool, each borrower at the app's own line, with the app's output and exit code unchanged", async () => {
+    const env = { APP_DB_URL: url(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') };
+    const bare = await run([app], env);
+    const attached = await run([CLI, 'attach', '--', process.execPath, app], env);
+
+    expect(bare.code).toBe(3);
+    expect(attached.code).toBe(3);
+    expect(attached.stdout).toBe(bare.stdout);
+    expect(bare.stdout).toContain('select [{"one":1}]');
+    // The agent adds one line on stderr, the summary, and nothing else.
+    expect(bare.stderr).toBe('');
+    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, \d+ connections?, 11 borrowers, \d+ statements, 0 events dropped$/)]);
+
+    await rec.waitFor('source.detached');
+    const [source] = rec.of('source.attached');
+    expect(source?.command).toContain(shortName[kind].split('/')[1]);
+    const pooled = rec.of('source.pooled');
+    expect(pooled).toHaveLength(1);
+    const created = rec.of('pool.created').find((p) => p.poolId === pooled[0]?.poolId);
+    expect(created?.target).toMatchObject({ engine: kind, host: '127.0.0.1', embedded: false });
+    expect(created?.settings.max).toBe(2);
+
+    // Every borrower is at a line of the app's own file; the leaky step's line among them.
+    const enqueued = rec.of('borrower.enqueued');
+    expect(enqueued).toHaveLength(11);
+    for (const b of enqueued) expect(b.site).toMatch(new RegExp(`${shortName[kind].replace(/\./g, '\\.')}:\\d+\\)?$`));
+    expect(enqueued.map((b) => b.site)).toContainEqual(expect.stringContaining(`${shortName[kind]}:${lineOf(app, 'LEAK-LINE')}`));
+
+    // Connections with the server's own ids, statements with literals masked, the failing one's error, a transaction.
+    const opened = rec.of('connection.opened');
+    expect(opened.length).toBeGreaterThanOrEqual(2);
+    for (const o of opened) expect(o.serverId).toBeGreaterThan(0);
+    const sqls = rec.of('statement.started').map((s) => s.sql);
+    expect(sqls).toContain("SELECT '***'");
+    expect(sqls.join('\n')).not.toContain('secret-literal');
+    expect(rec.of('statement.finished').some((f) => f.error !== null && /no_such_table/.test(f.error))).toBe(true);
+    expect(rec.of('tx.began').length).toBeGreaterThanOrEqual(1);
+    expect(rec.of('tx.ended').map((t) => t.outcome)).toContain('committed');
+    // The app destroyed one connection itself (release(err) / destroy()).
+    expect(rec.of('borrower.released').some((r) => r.destroyed)).toBe(true);
+
+    // When the process ends, nothing of it is left waiting or holding.
+    const live = engine.log.live;
+    expect(live.sources[source!.sourceId]?.status).toBe('detached');
+    expect(Object.values(live.borrowers).filter((b) => b.poolId === created?.poolId)).toEqual([]);
+    expect(Object.values(live.connections).filter((c) => c.poolId === created?.poolId)).toEqual([]);
+    expect(live.pools[created!.poolId]?.status).toBe('ended');
+    expect(rec.violations).toEqual([]);
+  });
+
+  it.skipIf(skip)("flags a connection held past the leak threshold at the app's line", async () => {
+    await service.handle('leak.threshold', { ms: 150 });
+    const running = run([CLI, 'attach', '--', process.execPath, app], { APP_DB_URL: url(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '700' });
+    // While the app holds its leaky connection, Poolscope will not release it for the app.
+    const first = await rec.waitFor('borrower.flagged');
+    const refused = await service.handle('lease.release', { borrowerId: first.borrowerId });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'not-ours' } });
+    const result = await running;
+    expect(result.code).toBe(3);
+    await rec.waitFor('source.detached');
+    const siteOf = (id: string) => rec.of('borrower.enqueued').find((b) => b.borrowerId === id)?.site;
+    const heldOf = (id: string) => rec.of('borrower.released').find((r) => r.borrowerId === id)?.heldMs ?? 0;
+    const flagged = rec.of('borrower.flagged');
+    // The leaky step (held 700 ms) is flagged at its line; so is any other holder past 150 ms (pg's app holds two for its timeout), and no one else.
+    expect(flagged.map((f) => siteOf(f.borrowerId))).toContainEqual(expect.stringContaining(`${shortName[kind]}:${lineOf(app, 'LEAK-LINE')}`));
+    for (const f of flagged) expect(heldOf(f.borrowerId)).toBeGreaterThanOrEqual(150);
+    const longHolders = rec.of('borrower.released').filter((r) => r.heldMs >= 250).map((r) => r.borrowerId);
+    expect(flagged.map((f) => f.borrowerId).sort()).toEqual(expect.arrayContaining(longHolders.sort()));
+  });
+
+  it.skipIf(skip)('with no Poolscope listening, the app runs as without the agent and exits as soon', async () => {
+    const env = { APP_DB_URL: url(), POOLSCOPE_ATTACH_FILE: join(dir, 'nobody-here.json') };
+    const bare = await run([app], env);
+    const alone = await run(['--require', join(ROOT, 'main', 'agent', 'agent.cjs'), app], env);
+    expect(alone.code).toBe(bare.code);
+    expect(alone.stdout).toBe(bare.stdout);
+    expect(alone.stderr).toBe('');
+  });
+});
+
+describe.skipIf(ENGINES[0]!.skip)('poolscope attach: timeouts on postgres', () => {
+  it("diagnoses a borrower's timeout with the app's holders and their lines", async () => {
+    const result = await run([CLI, 'attach', '--', process.execPath, APP.postgres], { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') });
+    expect(result.code).toBe(3);
+    await rec.waitFor('source.detached');
+    const timedOut = rec.of('borrower.timedout');
+    // The app's third borrower while two hold, and the waiter left behind end(): both by pg's connectionTimeoutMillis (400 ms).
+    expect(timedOut).toHaveLength(2);
+    const first = timedOut[0] as EventOf<'borrower.timedout'>;
+    expect(first.waitedMs).toBeGreaterThanOrEqual(390);
+    expect(first.diagnosis.holders).toHaveLength(2);
+    for (const h of first.diagnosis.holders) expect(h.site).toMatch(/attach-apps\/pg-app\.cjs:\d+/);
+    expect(first.message).toContain('Timed out after');
+  });
+});
+
+describe('the agents\' listener', () => {
+  it('closes a socket that does not give the token, and no source appears', async () => {
+    const port = (JSON.parse(readFileSync(join(dir, 'attach.json'), 'utf8')) as { port: number }).port;
+    const closed = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        s.write(`${JSON.stringify({ type: 'hello', token: 'wrong', pid: 1, command: 'x', node: 'v20' })}\n`);
+        s.write(`${JSON.stringify({ type: 'events', events: [[12, 1, 1, 0, 0, {}]], dropped: 0 })}\n`);
+      });
+      s.on('error', () => {});
+      s.once('close', () => resolve(true));
+    });
+    expect(closed).toBe(true);
+    expect(rec.of('source.attached')).toEqual([]);
+    expect(agents.attached).toBe(0);
+  });
+
+  it('keeps the port and token in a file only this user can read', () => {
+    expect(statSync(join(dir, 'attach.json')).mode & 0o777).toBe(0o600);
+  });
+});
