@@ -3,6 +3,7 @@ import type { TimeoutDiagnosis } from './diagnosis';
 import type { PoolEvent } from './events';
 import { HISTOGRAM_BUCKETS } from './histogram';
 import type { StepOutcome } from './scenario';
+import { SPOTLIGHTS } from './spotlight';
 import type { Snapshot } from './snapshot';
 import { SSH_AUTHS, TLS_MODES } from './target-schema';
 
@@ -93,6 +94,7 @@ const diagnosis = z.strictObject({
   cause: z.enum(['leak', 'slow queries', 'database unreachable', 'pool too small']),
   explanation: text,
 });
+const spotlight = z.enum(SPOTLIGHTS);
 const scenarioReview = z.strictObject({ id: text, sql: list(z.strictObject({ index: stepIndex, cmd: text, sql: text }), 1_000) });
 const stepOutcome = z.strictObject({
   index: stepIndex,
@@ -167,7 +169,7 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('scenario.confirmed', { id: text }),
     ev('scenario.changed', { state: runnerState, current: stepIndex }),
     ev('scenario.stepped', { outcome: stepOutcome }),
-    ev('scenario.noted', { index: stepIndex, text }),
+    ev('scenario.noted', { index: stepIndex, text, spotlight: spotlight.optional() }),
     ev('record.changed', { recording: z.boolean(), fromSeq: count.nullable() }),
     ev('tx.began', { connId: connIdSchema }),
     ev('tx.failed', { connId: connIdSchema }),
@@ -275,7 +277,7 @@ export const snapshotSchema = z.strictObject({
     .nullable(),
   sweep: z.strictObject({ running: z.boolean(), sizes: list(count, 1_000), secondsEach: ms, clients: count, query: text, points: list(z.strictObject(sweepPoint), 1_000) }).nullable(),
   scenario: z
-    .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000), note: text.nullable(), target: text.nullable(), review: scenarioReview.nullable() })
+    .strictObject({ name: text, title: text, description: text, state: runnerState, current: stepIndex, steps: list(stepOutcome, 1_000), note: text.nullable(), spotlight: spotlight.nullable().default(null), target: text.nullable(), review: scenarioReview.nullable() })
     .nullable(),
   recording: z.strictObject({ active: z.boolean(), fromSeq: count.nullable() }),
   tunnel: z.strictObject({ up: z.boolean(), message: text, since: time }).nullable(),

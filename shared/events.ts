@@ -2,6 +2,7 @@ import type { TimeoutDiagnosis } from './diagnosis';
 import type { FaultKind, Recovery, Toxics } from './faults';
 import type { RunnerState, ScenarioReview, StepOutcome } from './scenario';
 import type { SshAuth, TlsMode } from './target-schema';
+import type { Spotlight } from './spotlight';
 
 // Every change the engine observes is one of these events, named in the past tense
 // (`area.verb`). The engine stamps each with a monotonic `seq` and a time `t`
@@ -248,7 +249,8 @@ export type PoolEventBody =
   | { type: 'scenario.changed'; state: RunnerState; current: number }
   | { type: 'scenario.stepped'; outcome: StepOutcome }
   /** A note step reached: the text shown to the audience (and kept in recordings). */
-  | { type: 'scenario.noted'; index: number; text: string }
+  /** `spotlight`: what the note points at (absent when it names nothing, and in older recordings). */
+  | { type: 'scenario.noted'; index: number; text: string; spotlight?: Spotlight }
   | { type: 'record.changed'; recording: boolean; fromSeq: number | null }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }

@@ -338,7 +338,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     }
     case 'scenario.opened':
       // A copy: scenario.stepped replaces its entries, and the event must stay as it was for a replay.
-      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: [...e.steps], note: null, target: e.target ?? null, review: e.review ?? null };
+      s.scenario = { name: e.name, title: e.title, description: e.description, state: 'paused', current: 0, steps: [...e.steps], note: null, spotlight: null, target: e.target ?? null, review: e.review ?? null };
       break;
     case 'scenario.confirmed':
       if (s.scenario?.review?.id === e.id) s.scenario.review = null;
@@ -347,14 +347,20 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       if (s.scenario) {
         s.scenario.state = e.state;
         s.scenario.current = e.current;
-        if (e.current === 0 && e.state !== 'playing') s.scenario.note = null;
+        if (e.current === 0 && e.state !== 'playing') {
+          s.scenario.note = null;
+          s.scenario.spotlight = null;
+        }
       }
       break;
     case 'scenario.stepped':
       if (s.scenario) s.scenario.steps[e.outcome.index] = e.outcome;
       break;
     case 'scenario.noted':
-      if (s.scenario) s.scenario.note = e.text;
+      if (s.scenario) {
+        s.scenario.note = e.text;
+        s.scenario.spotlight = e.spotlight ?? null;
+      }
       break;
     case 'record.changed':
       s.recording = { active: e.recording, fromSeq: e.fromSeq };

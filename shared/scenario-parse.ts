@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { type CommandName, commandSchemas, poolSettingsInputSchema } from './api';
 import { parseCondition } from './conditions';
 import { type Condition, SCENARIO_VERSION, type Scenario, type Step } from './scenario';
+import { SPOTLIGHTS, type Spotlight } from './spotlight';
 
 // A scenario file, checked field by field: every problem is reported with the path of the
 // field at fault (the caller says which file) (`steps[3]["leak.inject"].count: count must be at least 1`), never thrown.
@@ -113,6 +114,12 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
     return null;
   }
   const keys = Object.keys(raw);
+  // A note may name what to show beside it: its one other key.
+  if (keys.includes('spotlight')) {
+    if (keys.length === 2 && keys.includes('note')) return checkNote(raw.note, raw.spotlight, where, errors);
+    errors.push(`${where}.spotlight: only a note names a spotlight, as {"note": "…", "spotlight": "waiting-line"}`);
+    return null;
+  }
   if (keys.length !== 1) {
     errors.push(`${where}: a step has exactly one key, found ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')}; ${allowed}`);
     return null;
@@ -126,7 +133,7 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
   };
   switch (kind) {
     case 'note':
-      return typeof body === 'string' && body.trim() !== '' ? { kind: 'note', text: body.trim() } : fail('a note is text to show');
+      return checkNote(body, undefined, where, errors);
     case 'wait':
       return checkWait(body, here, errors);
     case 'expect': {
@@ -173,6 +180,15 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
   }
   if (cmd === 'tx.begin') labels.add((body as { label?: string }).label ?? 'transaction');
   return { kind: 'command', cmd, req: body };
+}
+
+function checkNote(text: unknown, spotlight: unknown, where: string, errors: string[]): Step | null {
+  const okText = typeof text === 'string' && text.trim() !== '';
+  if (!okText) errors.push(`${where}.note: a note is text to show`);
+  const okSpot = spotlight === undefined || (SPOTLIGHTS as readonly unknown[]).includes(spotlight);
+  if (!okSpot) errors.push(`${where}.spotlight: one of ${SPOTLIGHTS.map((x) => `"${x}"`).join(', ')}`);
+  if (!okText || !okSpot) return null;
+  return spotlight === undefined ? { kind: 'note', text: text.trim() } : { kind: 'note', text: text.trim(), spotlight: spotlight as Spotlight };
 }
 
 function checkWait(body: unknown, here: string, errors: string[]): Step | null {

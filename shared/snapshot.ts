@@ -13,6 +13,7 @@ import type { TimeoutDiagnosis } from './diagnosis';
 import { type FaultKind, NO_TOXICS, type Recovery, type Toxics } from './faults';
 import { emptyHistogram, type Histogram } from './histogram';
 import type { RunnerState, ScenarioReview, StepOutcome } from './scenario';
+import type { Spotlight } from './spotlight';
 
 /** One state a person sees per connection; transaction states apply while borrowed. */
 export type ConnState =
@@ -185,6 +186,8 @@ export interface Snapshot {
     current: number;
     steps: StepOutcome[];
     note: string | null;
+    /** What the note on screen points at; null when it names nothing. */
+    spotlight: Spotlight | null;
     /** The target the scenario names, as shown; null in recordings made before it was kept. */
     target: string | null;
     /** Its SQL, while it awaits confirmation. */

@@ -43,8 +43,9 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     pool(s, 'p1', 10, 10);
     const start = now;
     borrow(s, 'p1', 50, 10);
-    const p = buildPicture(s, start + 3_000);
+    const p = buildPicture(s);
     expect(p.lanes).toHaveLength(1);
+    expect(p.holdScaleMs).toBe(5_000);
     const lane = p.lanes[0];
     if (!lane) throw new Error('no lane');
     expect(lane).toMatchObject({ poolId: 'p1', role: 'pooled', label: 'pooled', scale: 'large' });
@@ -54,13 +55,13 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     expect(lane.line.tokens.map((t) => t.id)).toEqual(Array.from({ length: TOKENS_DRAWN }, (_, i) => `p1.b${i + 11}`));
     expect(lane.line.more).toBe(40 - TOKENS_DRAWN);
     // Borrower 11 asked first among the waiting: it has waited longest.
-    expect(lane.line.oldestWaitMs).toBe(start + 3_000 - (start + 11));
+    expect(lane.line.oldestSince).toBe(start + 11);
     expect(lane.counts).toMatchObject({ borrowed: 10, waiting: 40, max: 10 });
 
     // One release: the first in line moves into the slot, the line moves up.
     reduce(s, ev({ type: 'borrower.released', borrowerId: 'p1.b1', connId: 'p1.c1', heldMs: 1_000, dirty: false, destroyed: false }));
     reduce(s, ev({ type: 'borrower.acquired', borrowerId: 'p1.b11', connId: 'p1.c1', waitedMs: 900 }));
-    const next = buildPicture(s, now).lanes[0];
+    const next = buildPicture(s).lanes[0];
     expect(next?.slots[0]).toMatchObject({ connId: 'p1.c1', holder: 'request 11' });
     expect(next?.line.count).toBe(39);
     expect(next?.line.tokens[0]?.id).toBe('p1.b12');
@@ -75,7 +76,7 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     reduce(s, ev({ type: 'borrower.acquired', borrowerId: 'p1.b2', connId: 'p1.c2', waitedMs: 0 }, 20_000));
     reduce(s, ev({ type: 'tx.began', connId: 'p1.c2' }, 20_100));
     reduce(s, ev({ type: 'borrower.flagged', borrowerId: 'p1.b2', connId: 'p1.c2', heldMs: 5_000, thresholdMs: 5_000 }, 25_000));
-    const lane = buildPicture(s, 26_000).lanes[0];
+    const lane = buildPicture(s).lanes[0];
     expect(lane?.slots.map((x) => [x.key, x.state])).toEqual([
       ['p1.c1', 'borrowed'],
       ['p1.c2', 'in-transaction'],
@@ -83,9 +84,9 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
       ['empty-0', 'empty'],
       ['empty-1', 'empty'],
     ]);
-    expect(lane?.slots[0]).toMatchObject({ holdMs: 6_000, leaked: true, pastThreshold: false });
-    expect(lane?.slots[1]).toMatchObject({ holdMs: 6_000, leaked: false, pastThreshold: true });
-    expect(lane?.slots[2]).toMatchObject({ holder: null, holdMs: null });
+    expect(lane?.slots[0]).toMatchObject({ heldSince: 20_000, leaked: true, pastThreshold: false });
+    expect(lane?.slots[1]).toMatchObject({ heldSince: 20_000, leaked: false, pastThreshold: true });
+    expect(lane?.slots[2]).toMatchObject({ holder: null, heldSince: null });
     expect(lane).toMatchObject({ leaked: 1, pastThreshold: 1 });
   });
 
@@ -102,7 +103,7 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     reduce(s, ev({ type: 'pool.draining', poolId: 'p7', waiting: 0, holding: 0 }));
     pool(s, 'p8', 3, 0, false);
     reduce(s, ev({ type: 'pool.ended', poolId: 'p8' }));
-    const lanes = buildPicture(s, now).lanes;
+    const lanes = buildPicture(s).lanes;
     expect(lanes.map((l) => [l.poolId, l.role, l.label])).toEqual([
       ['p1', 'pooled', 'pooled'],
       ['p2', 'per-request', 'per request'],
@@ -122,7 +123,7 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     reduce(s, ev({ type: 'instances.changed', running: true, count: 1, poolSize: 1, query: 'select', poolIds: ['p2'] }));
     borrow(s, 'p1', 3, 1);
     borrow(s, 'p2', 5, 1);
-    const [a, b] = buildPicture(s, now).lanes;
+    const [a, b] = buildPicture(s).lanes;
     expect(a?.line.tokens.map((t) => t.id)).toEqual(['p1.b2', 'p1.b3']);
     expect(b?.line.tokens.map((t) => t.id)).toEqual(['p2.b2', 'p2.b3', 'p2.b4', 'p2.b5']);
   });
@@ -132,10 +133,10 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     pool(s, 'p1', 4, 2);
     const ids = Object.values(s.connections).map((c) => c.serverId as number);
     const session = (id: number, application: string): ServerSession => ({ id, user: 'u', application, state: 'idle', inTransaction: false, transactionSince: null, waitEvent: null, query: null });
-    expect(buildPicture(s, now).database).toBeNull();
-    expect(buildPicture(s, now).lanes[0]?.serverSessions).toBeNull();
+    expect(buildPicture(s).database).toBeNull();
+    expect(buildPicture(s).lanes[0]?.serverSessions).toBeNull();
     reduce(s, ev({ type: 'server.observed', sessions: [...ids.map((id) => session(id, 'poolscope')), session(1, 'psql'), session(2, 'monitor')], maxConnections: 5, reserved: 0, monitorId: 2, note: null }));
-    const p = buildPicture(s, now);
+    const p = buildPicture(s);
     expect(p.lanes[0]?.serverSessions).toBe(2);
     expect(p.database).toMatchObject({ sessions: 4, capacity: { used: 4, max: 5, level: 'near' } });
   });
@@ -143,12 +144,20 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
   it('aggregates at scale: tiles shrink, then group by state; 10,000 waiters draw a dozen tokens', () => {
     const small = emptySnapshot();
     pool(small, 'p1', LARGE_SLOTS_MAX + 1, 0);
-    expect(buildPicture(small, now).lanes[0]?.scale).toBe('small');
+    expect(buildPicture(small).lanes[0]?.scale).toBe('small');
+
+    // 6 instances of 20 beside the app's pool of 10: every lane in small tiles, one screen.
+    const many = emptySnapshot();
+    pool(many, 'p1', 10, 0);
+    const ids = ['p2', 'p3', 'p4', 'p5', 'p6', 'p7'];
+    for (const id of ids) pool(many, id, 20, 0, false);
+    reduce(many, ev({ type: 'instances.changed', running: true, count: 6, poolSize: 20, query: 'select', poolIds: ids }));
+    expect(buildPicture(many).lanes.map((l) => [l.scale, l.slots.length])).toEqual([['small', 10], ...ids.map(() => ['small', 20])]);
 
     const s = emptySnapshot();
     pool(s, 'p1', 500, 500);
     borrow(s, 'p1', 10_500, 300);
-    const lane = buildPicture(s, now).lanes[0];
+    const lane = buildPicture(s).lanes[0];
     expect(SMALL_SLOTS_MAX).toBeLessThan(500);
     expect(lane?.scale).toBe('grouped');
     expect(lane?.slots).toEqual([]);

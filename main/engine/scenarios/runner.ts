@@ -279,7 +279,7 @@ export class ScenarioRunner {
     };
     switch (step.kind) {
       case 'note':
-        this.#log.emit({ type: 'scenario.noted', index, text: step.text });
+        this.#log.emit({ type: 'scenario.noted', index, text: step.text, ...(step.spotlight ? { spotlight: step.spotlight } : {}) });
         return done(true, null);
       case 'expect': {
         const results = step.conditions.map((c) => this.#check(c));

@@ -21,8 +21,8 @@ export interface Slot {
   connId: string | null;
   state: SlotState;
   holder: string | null;
-  /** Since the holder got it; null when nobody holds it. */
-  holdMs: number | null;
+  /** When the holder got it (engine time; the component ages it with the ticking clock); null when nobody holds it. */
+  heldSince: number | null;
   /** Held by a request that never gives it back (the engine's leaks, the leaky handler). */
   leaked: boolean;
   /** Held past the leak detection threshold. */
@@ -38,7 +38,8 @@ export interface SlotGroup {
 export interface WaitingToken {
   id: string;
   label: string;
-  waitedMs: number;
+  /** When it asked (engine time). */
+  since: number;
 }
 
 export interface WaitingLine {
@@ -47,8 +48,8 @@ export interface WaitingLine {
   tokens: WaitingToken[];
   /** Waiting borrowers not drawn. */
   more: number;
-  /** How long the first in line has waited (the line is served in order); null when empty. */
-  oldestWaitMs: number | null;
+  /** When the first in line asked: the oldest wait (the line is served in order); null when empty. */
+  oldestSince: number | null;
 }
 
 /** How a lane draws its slots: tiles that shrink with their number, then groups by state. */
@@ -84,14 +85,18 @@ export interface DatabaseSide {
 export interface Picture {
   lanes: Lane[];
   database: DatabaseSide | null;
+  /** A full hold-time bar: the leak detection threshold, else DEFAULT_HOLD_SCALE_MS. */
+  holdScaleMs: number;
 }
 
-/** Up to this many slots a lane draws large tiles. */
+/** Up to this many slots in the whole picture, lanes draw large tiles (labelled, with hold bars). */
 export const LARGE_SLOTS_MAX = 40;
-/** Up to this many, small tiles; beyond, the lane shows counts by state instead of tiles. */
+/** Up to this many in a lane (and twice as many in the picture), small tiles; beyond, counts by state. */
 export const SMALL_SLOTS_MAX = 200;
 /** Waiting tokens drawn per lane; the rest of the line is "+N more". */
 export const TOKENS_DRAWN = 12;
+/** A full hold-time bar without a leak threshold: holds of seconds stand out against queries of milliseconds. */
+export const DEFAULT_HOLD_SCALE_MS = 5_000;
 
 const ROLE_ORDER: Record<LaneRole, number> = { pooled: 0, 'per-request': 1, instance: 2, sweep: 3, draining: 4 };
 
@@ -109,34 +114,36 @@ function roleOf(s: Snapshot, p: PoolView, instanceIndex: ReadonlyMap<string, num
 interface LineAcc {
   count: number;
   tokens: WaitingToken[];
-  oldestWaitMs: number | null;
+  oldestSince: number | null;
 }
 
 /** One pass over the whole line (10k waiters), bucketed by pool, keeping only each head. */
-function linesByPool(s: Snapshot, now: number): Map<string, LineAcc> {
+function linesByPool(s: Snapshot): Map<string, LineAcc> {
   const lines = new Map<string, LineAcc>();
   for (const id of s.waiting) {
     const b = s.borrowers[id];
     if (!b) continue;
     let acc = lines.get(b.poolId);
     if (!acc) {
-      acc = { count: 0, tokens: [], oldestWaitMs: Math.max(0, now - b.enqueuedAt) };
+      acc = { count: 0, tokens: [], oldestSince: b.enqueuedAt };
       lines.set(b.poolId, acc);
     }
     acc.count++;
-    if (acc.tokens.length < TOKENS_DRAWN) acc.tokens.push({ id, label: b.label, waitedMs: Math.max(0, now - b.enqueuedAt) });
+    if (acc.tokens.length < TOKENS_DRAWN) acc.tokens.push({ id, label: b.label, since: b.enqueuedAt });
   }
   return lines;
 }
 
-function scaleOf(n: number): SlotScale {
-  return n <= LARGE_SLOTS_MAX ? 'large' : n <= SMALL_SLOTS_MAX ? 'small' : 'grouped';
+/** Lanes share one size of tile, so that several pools (8 instances) still fit one screen. */
+function scaleOf(lane: number, picture: number): SlotScale {
+  if (picture <= LARGE_SLOTS_MAX) return 'large';
+  return lane <= SMALL_SLOTS_MAX && picture <= 2 * SMALL_SLOTS_MAX ? 'small' : 'grouped';
 }
 
-/** The picture at `now` (engine time: hold and wait ages are measured against it). */
-export function buildPicture(s: Snapshot, now: number): Picture {
+/** The picture of a snapshot; ages are left as times, for the view's ticking clock. */
+export function buildPicture(s: Snapshot): Picture {
   const instanceIndex = new Map((s.instances?.poolIds ?? []).map((id, i) => [id, i] as const));
-  const lines = linesByPool(s, now);
+  const lines = linesByPool(s);
   const join = joinServerView(s);
   const byPool = new Map<string, Slot[]>();
   const sessionsByPool = new Map<string, number>();
@@ -149,7 +156,7 @@ export function buildPicture(s: Snapshot, now: number): Picture {
       connId: c.id,
       state: c.state,
       holder: holding ? b.label : null,
-      holdMs: holding && b.acquiredAt !== null ? Math.max(0, now - b.acquiredAt) : null,
+      heldSince: holding ? b.acquiredAt : null,
       leaked: holding ? isLeakHolder({ ...b, flagged: false }) : false,
       pastThreshold: holding ? b.flagged : false,
     };
@@ -163,14 +170,17 @@ export function buildPicture(s: Snapshot, now: number): Picture {
     if (join?.byConnection[c.id]?.session) sessionsByPool.set(c.poolId, (sessionsByPool.get(c.poolId) ?? 0) + 1);
   }
 
+  const shown = Object.values(s.pools).filter((p) => p.status !== 'ended');
+  // Connections closing or broken still take their place until they are gone.
+  const freeOf = (p: PoolView) => Math.max(0, p.settings.max - (byPool.get(p.id) ?? []).filter((x) => x.state !== 'closing' && x.state !== 'broken').length);
+  const slotsOf = (p: PoolView) => (byPool.get(p.id)?.length ?? 0) + freeOf(p);
+  const inPicture = shown.reduce((n, p) => n + slotsOf(p), 0);
   const lanes: Lane[] = [];
-  for (const p of Object.values(s.pools)) {
-    if (p.status === 'ended') continue;
+  for (const p of shown) {
     const { role, label } = roleOf(s, p, instanceIndex);
     const conns = byPool.get(p.id) ?? [];
-    // Connections closing or broken still take their place until they are gone.
-    const free = Math.max(0, p.settings.max - conns.filter((x) => x.state !== 'closing' && x.state !== 'broken').length);
-    const scale = scaleOf(conns.length + free);
+    const free = freeOf(p);
+    const scale = scaleOf(slotsOf(p), inPicture);
     let slots: Slot[] = [];
     let groups: SlotGroup[] = [];
     if (scale === 'grouped') {
@@ -179,7 +189,7 @@ export function buildPicture(s: Snapshot, now: number): Picture {
       groups = GROUP_ORDER.filter((st) => (count.get(st) ?? 0) > 0).map((st) => ({ state: st, count: count.get(st) ?? 0 }));
     } else {
       slots = conns;
-      for (let i = 0; i < free; i++) slots.push({ key: `empty-${i}`, connId: null, state: 'empty', holder: null, holdMs: null, leaked: false, pastThreshold: false });
+      for (let i = 0; i < free; i++) slots.push({ key: `empty-${i}`, connId: null, state: 'empty', holder: null, heldSince: null, leaked: false, pastThreshold: false });
     }
     const acc = lines.get(p.id);
     const f = flags.get(p.id);
@@ -192,7 +202,7 @@ export function buildPicture(s: Snapshot, now: number): Picture {
       scale,
       slots,
       groups,
-      line: acc ? { count: acc.count, tokens: acc.tokens, more: acc.count - acc.tokens.length, oldestWaitMs: acc.oldestWaitMs } : { count: 0, tokens: [], more: 0, oldestWaitMs: null },
+      line: acc ? { count: acc.count, tokens: acc.tokens, more: acc.count - acc.tokens.length, oldestSince: acc.oldestSince } : { count: 0, tokens: [], more: 0, oldestSince: null },
       pastThreshold: f?.past ?? 0,
       leaked: f?.leaked ?? 0,
       serverSessions: join ? (sessionsByPool.get(p.id) ?? 0) : null,
@@ -201,5 +211,5 @@ export function buildPicture(s: Snapshot, now: number): Picture {
   lanes.sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || (instanceIndex.get(a.poolId) ?? 0) - (instanceIndex.get(b.poolId) ?? 0));
   const server = s.server;
   const database = server && join ? { sessions: join.total, capacity: capacityOf(join.total, server.maxConnections, server.reserved) } : null;
-  return { lanes, database };
+  return { lanes, database, holdScaleMs: s.leakThresholdMs > 0 ? s.leakThresholdMs : DEFAULT_HOLD_SCALE_MS };
 }

@@ -17,6 +17,7 @@ import {
 } from '../../../../shared/snapshot';
 import { type Disagreement, type ServerJoin, joinServerView } from '../../../../shared/server-join';
 import { type InstancesView, instancesView } from '../instances/instances';
+import { type Picture, buildPicture } from '../picture/picture';
 import { type ServerPanel, type ServerSide, serverPanel, serverSideOf } from '../server/server-view';
 
 export interface ConnRow {
@@ -96,6 +97,8 @@ export interface InspectorView {
   /** The scenario open in the runner (a copy; the reducer replaces its steps' outcomes in place). */
   scenario: Snapshot['scenario'];
   recording: Snapshot['recording'];
+  /** The pool picture: lanes, slots and waiting lines, the database's side. */
+  picture: Picture;
 }
 
 export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
@@ -193,6 +196,7 @@ export function buildView(s: Snapshot): InspectorView {
     // Outcomes are replaced, never mutated: a copy of the list is enough.
     scenario: s.scenario === null ? null : { ...s.scenario, steps: s.scenario.steps.slice() },
     recording: { ...s.recording },
+    picture: buildPicture(s),
   };
 }
 
