@@ -127,6 +127,30 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     expect(await page.getByTestId('control-load-start').isVisible()).toBe(true);
   });
 
+  it('theme: light, dark and high contrast repaint the page; motion off by the setting and under prefers-reduced-motion', async () => {
+    const background = () => page.locator('body').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
+    const seen = new Map<string, string>();
+    for (const theme of ['dark', 'contrast', 'light']) {
+      await page.getByTestId('control-theme').selectOption(theme);
+      await expect.poll(() => page.locator('html').getAttribute('data-theme'), { timeout: 5_000 }).toBe(theme);
+      seen.set(theme, await background());
+    }
+    expect(seen.get('dark')).toBe('rgb(18, 21, 27)');
+    expect(seen.get('contrast')).toBe('rgb(255, 255, 255)');
+    expect(new Set(seen.values()).size).toBe(3);
+
+    const motion = () => page.getByTestId('pool-picture').evaluate((el) => (el as unknown as { style: { getPropertyValue(n: string): string } }).style.getPropertyValue('--motion-ms'));
+    expect(await motion()).toBe('350ms');
+    await page.getByTestId('control-motion').uncheck();
+    await expect.poll(motion, { timeout: 5_000 }).toBe('0ms');
+    await page.getByTestId('control-motion').check();
+    await expect.poll(motion, { timeout: 5_000 }).toBe('350ms');
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    await expect.poll(motion, { timeout: 5_000 }).toBe('0ms');
+    await page.emulateMedia({ reducedMotion: 'no-preference' });
+    await expect.poll(motion, { timeout: 5_000 }).toBe('350ms');
+  });
+
   // Stepped as a presenter does with a clicker: each note stays until the next step (played,
   // two notes in a row can pass within one frame of the view).
   it.each(BUILT_IN_NAMES)('presenter mode, %s: at every note, what it points at is inside the viewport', async (name) => {

@@ -3,6 +3,8 @@ import type { PoolEvent, PoolEventBody, ServerSession } from '../../shared/event
 import { reduce } from '../../shared/reducer';
 import { type Snapshot, emptySnapshot } from '../../shared/snapshot';
 import { LARGE_SLOTS_MAX, SMALL_SLOTS_MAX, TOKENS_DRAWN, buildPicture } from '../../renderer/src/lib/picture/picture';
+import { recentColumns } from '../../renderer/src/lib/picture/recent';
+import { SeriesSampler } from '../../renderer/src/lib/store/series';
 import { handshake, pgSettings } from './helpers/fixtures';
 
 const target = {
@@ -167,5 +169,32 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     ]);
     expect(lane?.line).toMatchObject({ count: 10_200, more: 10_200 - TOKENS_DRAWN });
     expect(lane?.line.tokens).toHaveLength(TOKENS_DRAWN);
+  });
+});
+
+describe('what the picture points at and its chart', () => {
+  it('a note carries its spotlight into the snapshot; the next note without one, and a restart, clear it', () => {
+    const s = emptySnapshot();
+    reduce(s, ev({ type: 'scenario.opened', name: 'backpressure', title: 'T', description: '', steps: [] }));
+    reduce(s, ev({ type: 'scenario.noted', index: 0, text: 'the line', spotlight: 'waiting-line' }));
+    expect(s.scenario).toMatchObject({ note: 'the line', spotlight: 'waiting-line' });
+    reduce(s, ev({ type: 'scenario.noted', index: 1, text: 'plain' }));
+    expect(s.scenario?.spotlight).toBeNull();
+    reduce(s, ev({ type: 'scenario.noted', index: 2, text: 'the db', spotlight: 'database' }));
+    reduce(s, ev({ type: 'scenario.changed', state: 'paused', current: 0 }));
+    expect(s.scenario).toMatchObject({ note: null, spotlight: null });
+  });
+
+  it('the wide chart takes the last 60 s of the sampled series', () => {
+    const sampler = new SeriesSampler(1_000);
+    const s = emptySnapshot();
+    pool(s, 'p1', 4, 2);
+    for (let i = 0; i < 300; i++) sampler.sample(1_000_000 + i * 500, s);
+    const series = sampler.columns();
+    const [t, borrowed, waiting] = recentColumns(series, ['borrowed', 'waiting'], 60_000);
+    expect(t).toHaveLength(120);
+    expect(t.at(-1)).toBe(series.t.at(-1));
+    expect(borrowed).toHaveLength(120);
+    expect(waiting).toHaveLength(120);
   });
 });
