@@ -3,6 +3,7 @@ import { TIMEOUT_CAUSES, type TimeoutDiagnosis } from './diagnosis';
 import type { PoolEvent } from './events';
 import { HISTOGRAM_BUCKETS } from './histogram';
 import type { StepOutcome } from './scenario';
+import { SPOTLIGHTS } from './spotlight';
 import type { Snapshot } from './snapshot';
 import { SSH_AUTHS, TLS_MODES } from './target-schema';
 
@@ -94,6 +95,7 @@ const diagnosis = z.strictObject({
   cause: z.enum(TIMEOUT_CAUSES),
   explanation: text,
 });
+const spotlight = z.enum(SPOTLIGHTS);
 const scenarioReview = z.strictObject({ id: text, sql: list(z.strictObject({ index: stepIndex, cmd: text, sql: text }), 1_000) });
 const stepOutcome = z.strictObject({
   index: stepIndex,
@@ -174,7 +176,7 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('scenario.confirmed', { id: text }),
     ev('scenario.changed', { state: runnerState, current: stepIndex, goal: stepIndex.nullable().optional() }),
     ev('scenario.stepped', { outcome: stepOutcome }),
-    ev('scenario.noted', { index: stepIndex, text, readMs: ms.nullable().optional() }),
+    ev('scenario.noted', { index: stepIndex, text, readMs: ms.nullable().optional(), spotlight: spotlight.optional() }),
     ev('scenario.closed', { name: text }),
     ev('record.changed', { recording: z.boolean(), fromSeq: count.nullable() }),
     ev('tx.began', { connId: connIdSchema }),
@@ -289,6 +291,7 @@ export const snapshotSchema = z.strictObject({
       noteStep: stepIndex.nullable().default(null),
       readMs: ms.nullable().default(null),
       goal: stepIndex.nullable().default(null),
+      spotlight: spotlight.nullable().default(null),
       target: text.nullable(),
       review: scenarioReview.nullable(),
     })

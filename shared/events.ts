@@ -2,6 +2,7 @@ import type { TimeoutDiagnosis } from './diagnosis';
 import type { FaultKind, Recovery, Toxics } from './faults';
 import type { RunnerState, ScenarioReview, StepOutcome } from './scenario';
 import type { SshAuth, TlsMode } from './target-schema';
+import type { Spotlight } from './spotlight';
 
 // Every change the engine observes is one of these events, named in the past tense
 // (`area.verb`). The engine stamps each with a monotonic `seq` and a time `t`
@@ -256,8 +257,9 @@ export type PoolEventBody =
   /**
    * A note step reached: the text shown to the audience (and kept in recordings). `readMs`:
    * Play goes on by itself after that long; null (or absent) when it waits for Next.
+   * `spotlight`: what the note points at (absent when it names nothing, and in older recordings).
    */
-  | { type: 'scenario.noted'; index: number; text: string; readMs?: number | null }
+  | { type: 'scenario.noted'; index: number; text: string; readMs?: number | null; spotlight?: Spotlight }
   /** The scenario was closed: what it started was stopped, its note taken off the screen. */
   | { type: 'scenario.closed'; name: string }
   | { type: 'record.changed'; recording: boolean; fromSeq: number | null }

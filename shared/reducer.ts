@@ -358,6 +358,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
         noteStep: null,
         readMs: null,
         goal: null,
+        spotlight: null,
         target: e.target ?? null,
         review: e.review ?? null,
       };
@@ -385,6 +386,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
         s.scenario.note = e.text;
         s.scenario.noteStep = e.index;
         s.scenario.readMs = e.readMs ?? null;
+        s.scenario.spotlight = e.spotlight ?? null;
       }
       break;
     case 'scenario.closed':
@@ -468,4 +470,5 @@ function clearNote(scenario: NonNullable<Snapshot['scenario']>): void {
   scenario.note = null;
   scenario.noteStep = null;
   scenario.readMs = null;
+  scenario.spotlight = null;
 }

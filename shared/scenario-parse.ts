@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { type CommandName, commandSchemas, poolSettingsInputSchema } from './api';
 import { parseCondition } from './conditions';
 import { type Condition, NOTE_ADVANCES, type NoteAdvance, SCENARIO_VERSION, type Scenario, type Step } from './scenario';
+import { SPOTLIGHTS, type Spotlight } from './spotlight';
 
 // A scenario file, checked field by field: every problem is reported with the path of the
 // field at fault (the caller says which file) (`steps[3]["leak.inject"].count: count must be at least 1`), never thrown.
@@ -114,6 +115,10 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
   }
   if (Object.hasOwn(raw, 'note')) return checkNote(raw, where, errors);
   const keys = Object.keys(raw);
+  if (keys.includes('spotlight')) {
+    errors.push(`${where}.spotlight: only a note names a spotlight, as {"note": "…", "spotlight": "waiting-line"}`);
+    return null;
+  }
   if (keys.length !== 1) {
     errors.push(`${where}: a step has exactly one key, found ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')}; ${allowed}`);
     return null;
@@ -177,15 +182,19 @@ function checkStep(raw: unknown, where: string, labels: Set<string>, errors: str
 /** `{"note": "…"}` with its optional fields, each checked on its own. */
 function checkNote(raw: Record<string, unknown>, where: string, errors: string[]): Step | null {
   const before = errors.length;
-  const extra = Object.keys(raw).filter((k) => k !== 'note' && k !== 'advance');
-  if (extra.length > 0) errors.push(`${where}: unknown field ${extra.map((k) => `"${k}"`).join(', ')} of a note; a note has "note" (its text) and optionally "advance"`);
+  const extra = Object.keys(raw).filter((k) => k !== 'note' && k !== 'advance' && k !== 'spotlight');
+  if (extra.length > 0) errors.push(`${where}: unknown field ${extra.map((k) => `"${k}"`).join(', ')} of a note; a note has "note" (its text) and optionally "advance" and "spotlight"`);
   const text = raw.note;
   if (typeof text !== 'string' || text.trim() === '') errors.push(`${where}.note: a note is text to show`);
   const advance = raw.advance ?? 'next';
   if (!(NOTE_ADVANCES as readonly unknown[]).includes(advance)) {
     errors.push(`${where}.advance: ${NOTE_ADVANCES.map((a) => `"${a}"`).join(' or ')} (Play waits for Next, or goes on after a reading time)`);
   }
-  return errors.length > before ? null : { kind: 'note', text: (text as string).trim(), advance: advance as NoteAdvance };
+  const spotlight = raw.spotlight;
+  if (spotlight !== undefined && !(SPOTLIGHTS as readonly unknown[]).includes(spotlight)) errors.push(`${where}.spotlight: one of ${SPOTLIGHTS.map((x) => `"${x}"`).join(', ')}`);
+  if (errors.length > before) return null;
+  const step: Step = { kind: 'note', text: (text as string).trim(), advance: advance as NoteAdvance };
+  return spotlight === undefined ? step : { ...step, spotlight: spotlight as Spotlight };
 }
 
 function checkWait(body: unknown, here: string, errors: string[]): Step | null {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PoolEvent } from './events';
 import { type Agree, type Holds, poolEventSchema, snapshotSchema } from './event-schema';
 import type { Snapshot } from './snapshot';
+import type { Spotlight } from './spotlight';
 
 // Scenarios: a script of steps over the typed API, for workshops (played in the app, one
 // step at a time, each explained) and for CI (run headless, exits non-zero when an
@@ -10,6 +11,7 @@ import type { Snapshot } from './snapshot';
 // A step is an object with exactly one key:
 //   { "note": "text shown to the audience" }  the player stops there until Next;
 //   { "note": "…", "advance": "after-reading" } goes on by itself after readingMs(text)
+//   { "note": "…", "spotlight": "waiting-line" }  a note may name what to show (shared/spotlight.ts)
 //   { "wait": { "ms": 2000 } }  or  { "wait": { "until": "waiting >= 40", "timeoutMs": 10000 } }
 //   { "expect": "waiting >= 40" }  or  { "expect": ["timedOut >= 1", "lastTimeout.cause == leak"] }
 //   { "<command>": <request> }  any command of shared/api.ts but snapshot.get, targets.* and
@@ -103,7 +105,7 @@ export interface ScenarioFile {
 
 /** One step, checked: what the runners execute. */
 export type Step =
-  | { kind: 'note'; text: string; advance: NoteAdvance }
+  | { kind: 'note'; text: string; advance: NoteAdvance; spotlight?: Spotlight }
   | { kind: 'wait'; ms: number }
   | { kind: 'wait'; until: Condition; timeoutMs: number }
   | { kind: 'expect'; conditions: Condition[] }

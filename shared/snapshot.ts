@@ -13,6 +13,7 @@ import type { TimeoutDiagnosis } from './diagnosis';
 import { type FaultKind, NO_TOXICS, type Recovery, type Toxics } from './faults';
 import { emptyHistogram, type Histogram } from './histogram';
 import type { RunnerState, ScenarioReview, StepOutcome } from './scenario';
+import type { Spotlight } from './spotlight';
 
 /** One state a person sees per connection; transaction states apply while borrowed. */
 export type ConnState =
@@ -211,6 +212,8 @@ export interface Snapshot {
     readMs: number | null;
     /** Back: the note the run replays the steps up to, then stops at; null otherwise. */
     goal: number | null;
+    /** What the note on screen points at; null when it names nothing. */
+    spotlight: Spotlight | null;
     /** The target the scenario names, as shown; null in recordings made before it was kept. */
     target: string | null;
     /** Its SQL, while it awaits confirmation. */

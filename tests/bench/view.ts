@@ -1,7 +1,8 @@
 // Part 4: the view under load. The real renderer (built) in Chromium, through the browser
 // host, on an engine whose event log is fed synthetic pool traffic: `connections` open
 // connections, `waiting` borrowers in line and `eventsPerSecond` events. Frame times and
-// long tasks are the page's own (requestAnimationFrame, PerformanceObserver).
+// long tasks are the page's own (requestAnimationFrame, PerformanceObserver). The pool
+// picture is on top of the page, as always: the measurement includes it.
 
 import { Engine } from '../../main/engine/engine';
 import { PoolscopeService } from '../../main/engine/service';
@@ -37,6 +38,8 @@ export async function measureView(cfg: BenchConfig['view'], log: (line: string) 
   try {
     // The page shows the whole pool and the whole line before anything is measured.
     await page.getByTestId('waiters-count').filter({ hasText: String(cfg.waiting) }).waitFor({ timeout: 30_000 });
+    // The pool picture is on, aggregated: its line counts every waiter.
+    await page.locator(`[data-testid="waiting-line"][data-count="${cfg.waiting}"]`).waitFor({ timeout: 30_000 });
     const producer = paced(cfg.eventsPerSecond, (n) => traffic.emit(n));
     try {
       await sleep(cfg.settleSeconds * 1_000);

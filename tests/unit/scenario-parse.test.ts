@@ -75,6 +75,28 @@ describe('malformed scenario files', () => {
 });
 
 describe('well-formed scenarios', () => {
+  it('a note names a spotlight, checked field by field', () => {
+    const r = parseScenario(file([{ note: 'the line', spotlight: 'waiting-line' }, { note: 'plain' }]), 'spot.json');
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    expect(r.scenario.steps).toEqual([
+      { kind: 'note', text: 'the line', spotlight: 'waiting-line' },
+      { kind: 'note', text: 'plain' },
+    ]);
+    expect(errorsOf(file([{ note: 'x', spotlight: 'queue' }]))).toEqual([
+      'steps[0].spotlight: one of "waiting-line", "lane", "comparison", "long-transaction", "instances", "sweep", "database", "diagnosis"',
+    ]);
+    expect(errorsOf(file([{ note: '', spotlight: 'lane' }]))).toEqual(['steps[0].note: a note is text to show']);
+    expect(errorsOf(file([{ wait: { ms: 1 }, spotlight: 'lane' }]))[0]).toMatch(/^steps\[0\]\.spotlight: only a note names a spotlight/);
+    expect(errorsOf(file([{ note: 'x', spotlight: 'lane', wait: { ms: 1 } }]))[0]).toMatch(/^steps\[0\]\.spotlight: only a note/);
+  });
+
+  it('every built-in note names what to show in presenter mode', () => {
+    for (const name of BUILT_IN_NAMES) {
+      const notes = builtIn(name)?.steps.filter((x) => x.kind === 'note') ?? [];
+      for (const n of notes) expect(n, name).toHaveProperty('spotlight');
+    }
+  });
+
   it('every built-in passes the parser and names its engines', () => {
     expect(BUILT_IN_NAMES).toHaveLength(9);
     for (const name of BUILT_IN_NAMES) {

@@ -375,7 +375,7 @@ export class ScenarioRunner {
       case 'note': {
         this.#noteStep = index;
         const reads = this.#mode === 'play' && this.#goal === null && step.advance === 'after-reading';
-        this.#log.emit({ type: 'scenario.noted', index, text: step.text, readMs: reads ? readingMs(step.text) : null });
+        this.#log.emit({ type: 'scenario.noted', index, text: step.text, readMs: reads ? readingMs(step.text) : null, ...(step.spotlight ? { spotlight: step.spotlight } : {}) });
         return done(true, null);
       }
       case 'expect': {

@@ -1,6 +1,6 @@
 // Colours for canvas drawing, read from the CSS custom properties in styles/global.css so
-// that rows, badges, swimlanes and charts agree, in light and dark. Cached; refreshed
-// when the colour scheme changes.
+// that rows, badges, swimlanes and charts agree, in every theme. Cached; refreshed when
+// the theme changes (lib/picture/display.svelte.ts).
 
 import type { ConnState } from '../../../shared/snapshot';
 
@@ -33,11 +33,10 @@ function read(): Palette {
   };
 }
 
-if (typeof window !== 'undefined' && typeof window.matchMedia === 'function') {
-  window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
-    cached = null;
-    version++;
-  });
+/** Reads the colours again (the theme changed); canvases that read paletteVersion() redraw. */
+export function refreshPalette(): void {
+  cached = null;
+  version++;
 }
 
 export function palette(): Palette {
@@ -45,7 +44,7 @@ export function palette(): Palette {
   return cached;
 }
 
-/** Changes when the colour scheme does (reactive: an effect that reads it redraws then). */
+/** Changes when the theme does (reactive: an effect that reads it redraws then). */
 export function paletteVersion(): number {
   return version;
 }

@@ -28,7 +28,7 @@ export interface App {
  * `embedded`: the engine starts its own embedded PostgreSQL in a temp dir (for suites that
  * restart it or reconfigure it freely); otherwise `target` (a URL) or the run's shared server.
  */
-export async function openApp(opts: { settings: Partial<PoolSettings>; embedded?: boolean; target?: string; height?: number; acceptDownloads?: boolean; knownHosts?: EngineOptions['knownHosts'] }): Promise<App> {
+export async function openApp(opts: { settings: Partial<PoolSettings>; embedded?: boolean; target?: string; width?: number; height?: number; acceptDownloads?: boolean; knownHosts?: EngineOptions['knownHosts'] }): Promise<App> {
   const dataDir = opts.embedded ? await mkdtemp(path.join(os.tmpdir(), 'poolscope-e2e-')) : null;
   const knownHosts = opts.knownHosts;
   const engine = await Engine.start(dataDir ? { embedded: { dataDir }, settings: opts.settings, knownHosts } : { target: opts.target ?? inject('pgUrl'), settings: opts.settings, knownHosts });
@@ -37,7 +37,7 @@ export async function openApp(opts: { settings: Partial<PoolSettings>; embedded?
   recordCommands(service, sent);
   const host = await startWebHost({ service, root: path.join(REPO_ROOT, 'out/renderer') });
   const browser = await launchChromium();
-  const page = await browser.newPage({ viewport: { width: 1440, height: opts.height ?? 1000 }, acceptDownloads: opts.acceptDownloads ?? false });
+  const page = await browser.newPage({ viewport: { width: opts.width ?? 1440, height: opts.height ?? 1000 }, acceptDownloads: opts.acceptDownloads ?? false });
   await page.goto(host.url);
   await page.getByTestId('target-summary').filter({ hasText: `/${engine.targetSpec?.database ?? 'poolscope_demo'}` }).waitFor({ timeout: 20_000 });
   return {

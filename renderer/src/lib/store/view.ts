@@ -19,6 +19,7 @@ import {
 import { activeFaults } from '../../../../shared/faults';
 import { type Disagreement, type ServerJoin, joinServerView } from '../../../../shared/server-join';
 import { type InstancesView, instancesView } from '../instances/instances';
+import { type Picture, buildPicture } from '../picture/picture';
 import { type ServerPanel, type ServerSide, serverPanel, serverSideOf } from '../server/server-view';
 
 export interface ConnRow {
@@ -109,6 +110,8 @@ export interface InspectorView {
   recording: Snapshot['recording'];
   /** Apps under `poolscope attach`: their pools, watched and never controlled. */
   attached: AttachedSourceRow[];
+  /** The pool picture: lanes, slots and waiting lines, the database's side. */
+  picture: Picture;
 }
 
 export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
@@ -211,6 +214,7 @@ export function buildView(s: Snapshot): InspectorView {
     scenario: s.scenario === null ? null : { ...s.scenario, steps: s.scenario.steps.slice() },
     recording: { ...s.recording },
     attached: attachedRows(s),
+    picture: buildPicture(s),
   };
 }
 

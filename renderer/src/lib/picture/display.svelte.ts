@@ -1,0 +1,91 @@
+// How the live view is shown, apart from what it shows: the theme, whether the picture
+// moves, and presenter mode. Theme and motion are the person's settings (kept in
+// localStorage); presenter mode is a state of the layout for this session only.
+
+import { refreshPalette } from '../palette.svelte';
+
+export const THEMES = ['system', 'light', 'dark', 'contrast'] as const;
+export type Theme = (typeof THEMES)[number];
+export const THEME_LABEL: Record<Theme, string> = { system: 'as the system', light: 'light', dark: 'dark', contrast: 'high contrast' };
+
+const KEY = 'poolscope.display';
+
+interface Saved {
+  theme: Theme;
+  motion: boolean;
+}
+
+function load(): Saved {
+  try {
+    const raw = JSON.parse(localStorage.getItem(KEY) ?? '{}') as Partial<Saved>;
+    return { theme: THEMES.includes(raw.theme as Theme) ? (raw.theme as Theme) : 'system', motion: raw.motion !== false };
+  } catch {
+    // Storage refused (a locked-down profile) or a value that is not ours: the defaults.
+    return { theme: 'system', motion: true };
+  }
+}
+
+const media = (q: string) => (typeof window !== 'undefined' && typeof window.matchMedia === 'function' ? window.matchMedia(q) : null);
+
+class Display {
+  #theme = $state<Theme>('system');
+  #motion = $state(true);
+  #reducedMotion = $state(false);
+  presenting = $state(false);
+
+  constructor() {
+    const saved = load();
+    this.#theme = saved.theme;
+    this.#motion = saved.motion;
+    const dark = media('(prefers-color-scheme: dark)');
+    dark?.addEventListener('change', () => this.#apply());
+    const reduced = media('(prefers-reduced-motion: reduce)');
+    this.#reducedMotion = reduced?.matches ?? false;
+    reduced?.addEventListener('change', (e) => (this.#reducedMotion = e.matches));
+  }
+
+  get theme(): Theme {
+    return this.#theme;
+  }
+
+  set theme(t: Theme) {
+    this.#theme = t;
+    this.#save();
+    this.#apply();
+  }
+
+  /** The setting; `moving` is what applies (the system's reduced-motion preference wins). */
+  get motion(): boolean {
+    return this.#motion;
+  }
+
+  set motion(on: boolean) {
+    this.#motion = on;
+    this.#save();
+  }
+
+  get moving(): boolean {
+    return this.#motion && !this.#reducedMotion;
+  }
+
+  /** Sets the page's theme: `data-theme` on the root element, which styles/global.css reads. */
+  apply(): void {
+    this.#apply();
+  }
+
+  #apply(): void {
+    const resolved = this.#theme === 'system' ? (media('(prefers-color-scheme: dark)')?.matches ? 'dark' : 'light') : this.#theme;
+    document.documentElement.dataset.theme = resolved;
+    refreshPalette();
+  }
+
+  #save(): void {
+    try {
+      localStorage.setItem(KEY, JSON.stringify({ theme: this.#theme, motion: this.#motion } satisfies Saved));
+    } catch {
+      // Not kept across sessions; it still applies now.
+    }
+  }
+}
+
+export const display = new Display();

@@ -1,0 +1,175 @@
+import path from 'node:path';
+import type { Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PoolscopeService } from '../../main/engine/service';
+import { BUILT_IN_NAMES, builtIn } from '../../main/engine/scenarios/builtins';
+import { type App, SHOTS, openApp } from './helpers/app';
+import { chromiumAvailable } from './helpers/chromium-gate';
+
+// The pool picture at a projector's 1280x720: what a scenario's note talks about is on
+// screen, without scrolling, when the note shows; and what the picture draws is what the
+// engine measured. The engine runs its own embedded PostgreSQL (database-restart stops it).
+
+/** What the page function reads (tsconfig.node.json has no DOM types, rightly for main/). */
+interface PageElement {
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): { top: number; left: number; bottom: number; right: number; width: number; height: number };
+}
+interface PageGlobals {
+  document: { querySelector(selector: string): PageElement | null; querySelectorAll(selector: string): { length: number } };
+  innerWidth: number;
+  innerHeight: number;
+  getComputedStyle(el: PageElement): { fontSize: string };
+}
+
+/** Read in the page on every animation frame until the note on screen is `note`. */
+interface AtNote {
+  note: string;
+  /** The element a selector names: its box inside the viewport, and a few attributes. */
+  boxes: Record<string, { inside: boolean; count: number | null } | null>;
+  borrowedSlots: number;
+  /** "+28 more": the line past its drawn tokens. */
+  more: string | null;
+  tableFont: number | null;
+}
+
+/** Waits (polling every frame) for `note` on screen, then reads the page at that frame. */
+function atNote(page: Page, note: string, timeout: number): Promise<AtNote> {
+  return page
+    .waitForFunction(
+      (want) => {
+        const g = globalThis as unknown as PageGlobals;
+        const document = g.document;
+        const shown = document.querySelector('[data-testid="scenario-note"] p')?.textContent ?? '';
+        if (shown !== want) return null;
+        const box = (sel: string) => {
+          const el = document.querySelector(sel);
+          if (!el) return null;
+          const r = el.getBoundingClientRect();
+          const inside = r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= g.innerHeight && r.right <= g.innerWidth;
+          const count = el.getAttribute('data-count');
+          return { inside, count: count === null ? null : Number(count) };
+        };
+        const lane = '[data-testid="pool-lane"][data-role="pooled"]';
+        const cell = document.querySelector('[data-testid="spotlight"] td, [data-testid="spotlight"] th');
+        return {
+          note: shown,
+          boxes: { spotlight: box('[data-testid="spotlight"]'), line: box(`${lane} [data-testid="waiting-line"]`), slots: box(`${lane} ol`), note: box('[data-testid="scenario-note"]'), picture: box('[data-testid="pool-picture"]') },
+          borrowedSlots: document.querySelectorAll(`${lane} [data-testid="slot"][data-state="borrowed"]`).length,
+          more: document.querySelector(`${lane} [data-testid="waiting-more"]`)?.textContent ?? null,
+          tableFont: cell ? Number.parseFloat(g.getComputedStyle(cell).fontSize) : null,
+        };
+      },
+      note,
+      { polling: 'raf', timeout },
+    )
+    .then(
+      (h) => h.jsonValue() as Promise<AtNote>,
+      async (err: unknown) => {
+        const shown = await page.getByTestId('scenario-note').locator('p').textContent().catch(() => null);
+        throw new Error(`the note "${note.slice(0, 60)}…" was not seen (on screen: "${shown?.slice(0, 60) ?? 'none'}"): ${String(err)}`);
+      },
+    );
+}
+
+describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', () => {
+  let app: App;
+  let service: PoolscopeService;
+  let page: Page;
+
+  beforeAll(async () => {
+    app = await openApp({ embedded: true, settings: { max: 10, acquireTimeoutMs: 10_000 }, width: 1280, height: 720 });
+    ({ service, page } = app);
+  });
+
+  afterAll(() => app?.close());
+
+  const scenario = () => service.engine.snapshot().snapshot.scenario;
+
+  async function play(name: string): Promise<void> {
+    expect((await service.handle('scenario.open', { builtIn: name })).ok).toBe(true);
+    await expect.poll(() => scenario()?.name, { timeout: 5_000 }).toBe(name);
+    expect((await service.handle('scenario.play', undefined)).ok).toBe(true);
+  }
+
+  it('backpressure: at "10 are served, 40 wait", 10 slots borrowed and a line of 40, on screen, as the engine measured', async () => {
+    await expect.poll(() => page.getByTestId('pool-lane').count(), { timeout: 10_000 }).toBe(1);
+    const steps = builtIn('backpressure')?.steps ?? [];
+    const served = steps.find((s) => s.kind === 'note' && s.text.startsWith('10 are served'));
+    if (served?.kind !== 'note') throw new Error('backpressure has no "10 are served" note');
+    await play('backpressure');
+    const seen = await atNote(page, served.text, 20_000);
+    expect(seen.borrowedSlots).toBe(10);
+    expect(seen.boxes.line).toEqual({ inside: true, count: 40 });
+    expect(seen.boxes.slots?.inside).toBe(true);
+    expect(seen.boxes.note?.inside).toBe(true);
+    // The engine's own numbers at that note: the expect step just before it passed.
+    const expectStep = scenario()?.steps.find((o) => o.summary.startsWith('expect borrowed == 10'));
+    expect(expectStep?.status).toBe('passed');
+    expect(expectStep?.message).toMatch(/ok: borrowed == 10.*ok: waiting == 40/);
+    await page.screenshot({ path: path.join(SHOTS, 'picture-backpressure.png') });
+    // Tokens are drawn for the head of the line only (12); the rest is counted.
+    expect(seen.more).toBe('+28 more');
+    await expect.poll(() => scenario()?.state, { timeout: 30_000 }).toBe('finished');
+    await expect.poll(() => page.getByTestId('waiting-line').first().getAttribute('data-count'), { timeout: 5_000 }).toBe('0');
+  });
+
+  it('presenter mode: P enters, controls and target hidden, Esc leaves', async () => {
+    await page.locator('body').click({ position: { x: 5, y: 700 } });
+    await page.keyboard.press('p');
+    await expect.poll(() => page.getByTestId('control-presenter').getAttribute('data-active'), { timeout: 5_000 }).toBe('true');
+    expect(await page.getByTestId('target-summary').isVisible()).toBe(false);
+    expect(await page.getByTestId('control-load-start').isVisible()).toBe(false);
+    expect(await page.getByTestId('pool-picture').isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('control-presenter').getAttribute('data-active'), { timeout: 5_000 }).toBe('false');
+    expect(await page.getByTestId('control-load-start').isVisible()).toBe(true);
+  });
+
+  it('theme: light, dark and high contrast repaint the page; motion off by the setting and under prefers-reduced-motion', async () => {
+    const background = () => page.locator('body').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
+    const seen = new Map<string, string>();
+    for (const theme of ['dark', 'contrast', 'light']) {
+      await page.getByTestId('control-theme').selectOption(theme);
+      await expect.poll(() => page.locator('html').getAttribute('data-theme'), { timeout: 5_000 }).toBe(theme);
+      seen.set(theme, await background());
+    }
+    expect(seen.get('dark')).toBe('rgb(18, 21, 27)');
+    expect(seen.get('contrast')).toBe('rgb(255, 255, 255)');
+    expect(new Set(seen.values()).size).toBe(3);
+
+    const motion = () => page.getByTestId('pool-picture').evaluate((el) => (el as unknown as { style: { getPropertyValue(n: string): string } }).style.getPropertyValue('--motion-ms'));
+    expect(await motion()).toBe('350ms');
+    await page.getByTestId('control-motion').uncheck();
+    await expect.poll(motion, { timeout: 5_000 }).toBe('0ms');
+    await page.getByTestId('control-motion').check();
+    await expect.poll(motion, { timeout: 5_000 }).toBe('350ms');
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    await expect.poll(motion, { timeout: 5_000 }).toBe('0ms');
+    await page.emulateMedia({ reducedMotion: 'no-preference' });
+    await expect.poll(motion, { timeout: 5_000 }).toBe('350ms');
+  });
+
+  // Stepped as a presenter does with a clicker: each note stays until the next step (played,
+  // two notes in a row can pass within one frame of the view).
+  it.each(BUILT_IN_NAMES)('presenter mode, %s: at every note, what it points at is inside the viewport', async (name) => {
+    if ((await page.getByTestId('control-presenter').getAttribute('data-active')) !== 'true') await page.getByTestId('control-presenter').click();
+    const steps = builtIn(name)?.steps ?? [];
+    expect((await service.handle('scenario.open', { builtIn: name })).ok).toBe(true);
+    await expect.poll(() => scenario()?.name, { timeout: 5_000 }).toBe(name);
+    for (const [i, step] of steps.entries()) {
+      expect((await service.handle('scenario.step', undefined)).ok).toBe(true);
+      await expect.poll(() => (scenario()?.state !== 'playing' ? scenario()?.steps[i]?.status : 'running'), { timeout: 60_000 }).toMatch(/passed|failed/);
+      expect(scenario()?.steps[i]?.status, `${name} step ${i}: ${scenario()?.steps[i]?.message}`).toBe('passed');
+      if (step.kind !== 'note') continue;
+      // The page shows the note within a publish; 30 s for a machine under load (6 instances churning).
+      const seen = await atNote(page, step.text, 30_000);
+      if (['connection-tax', 'instances-max-connections'].includes(name) && step === steps.filter((x) => x.kind === 'note')[1]) await page.screenshot({ path: path.join(SHOTS, `presenter-${name}.png`) });
+      expect(seen.boxes.note?.inside, `${name}: the note "${step.text.slice(0, 40)}…"`).toBe(true);
+      expect(seen.boxes.spotlight?.inside, `${name}: ${step.spotlight} at "${step.text.slice(0, 40)}…"`).toBe(true);
+      expect(seen.boxes.picture?.inside, `${name}: the pool picture at "${step.text.slice(0, 40)}…"`).toBe(true);
+      if (seen.tableFont !== null) expect(seen.tableFont).toBeGreaterThanOrEqual(18);
+    }
+  }, 240_000);
+});
