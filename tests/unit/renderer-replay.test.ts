@@ -239,7 +239,7 @@ describe('recording files', () => {
     const old = JSON.parse(JSON.stringify({ ...r, initial: { ...r.initial, scenario } })) as Recording;
     const parsed = parseRecording(JSON.stringify(old));
     if (!parsed.ok) throw new Error(parsed.error);
-    expect(parsed.recording.initial.scenario).toEqual({ ...scenario, noteStep: null, readMs: null, goal: null });
+    expect(parsed.recording.initial.scenario).toEqual({ ...scenario, noteStep: null, readMs: null, goal: null, spotlight: null });
   });
 
   it('says what is wrong with a bad file', () => {

@@ -79,15 +79,15 @@ describe('well-formed scenarios', () => {
     const r = parseScenario(file([{ note: 'the line', spotlight: 'waiting-line' }, { note: 'plain' }]), 'spot.json');
     if (!r.ok) throw new Error(r.errors.join('\n'));
     expect(r.scenario.steps).toEqual([
-      { kind: 'note', text: 'the line', spotlight: 'waiting-line' },
-      { kind: 'note', text: 'plain' },
+      { kind: 'note', text: 'the line', advance: 'next', spotlight: 'waiting-line' },
+      { kind: 'note', text: 'plain', advance: 'next' },
     ]);
     expect(errorsOf(file([{ note: 'x', spotlight: 'queue' }]))).toEqual([
       'steps[0].spotlight: one of "waiting-line", "lane", "comparison", "long-transaction", "instances", "sweep", "database", "diagnosis"',
     ]);
     expect(errorsOf(file([{ note: '', spotlight: 'lane' }]))).toEqual(['steps[0].note: a note is text to show']);
     expect(errorsOf(file([{ wait: { ms: 1 }, spotlight: 'lane' }]))[0]).toMatch(/^steps\[0\]\.spotlight: only a note names a spotlight/);
-    expect(errorsOf(file([{ note: 'x', spotlight: 'lane', wait: { ms: 1 } }]))[0]).toMatch(/^steps\[0\]\.spotlight: only a note/);
+    expect(errorsOf(file([{ note: 'x', spotlight: 'lane', wait: { ms: 1 } }]))[0]).toMatch(/^steps\[0\]: unknown field "wait" of a note/);
   });
 
   it('every built-in note names what to show in presenter mode', () => {
@@ -159,7 +159,7 @@ describe('a note and how Play goes on from it', () => {
   it('checks each field of a note on its own', () => {
     expect(errorsOf(file([{ note: 'x', advance: 'later' }]))).toEqual(['steps[0].advance: "next" or "after-reading" (Play waits for Next, or goes on after a reading time)']);
     expect(errorsOf(file([{ note: '', advance: 'next' }]))).toEqual(['steps[0].note: a note is text to show']);
-    expect(errorsOf(file([{ note: 'x', wait: { ms: 1 } }]))).toEqual(['steps[0]: unknown field "wait" of a note; a note has "note" (its text) and optionally "advance"']);
+    expect(errorsOf(file([{ note: 'x', wait: { ms: 1 } }]))).toEqual(['steps[0]: unknown field "wait" of a note; a note has "note" (its text) and optionally "advance" and "spotlight"']);
   });
 });
 
