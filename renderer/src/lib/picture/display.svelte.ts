@@ -31,7 +31,17 @@ class Display {
   #theme = $state<Theme>('system');
   #motion = $state(true);
   #reducedMotion = $state(false);
-  presenting = $state(false);
+  #presenting = $state(false);
+
+  get presenting(): boolean {
+    return this.#presenting;
+  }
+
+  /** Entering presenter mode goes to the top: the note and the picture are there, not where the controls were scrolled to. */
+  set presenting(on: boolean) {
+    this.#presenting = on;
+    if (on && typeof window !== 'undefined') window.scrollTo(0, 0);
+  }
 
   constructor() {
     const saved = load();
