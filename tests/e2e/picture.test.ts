@@ -34,15 +34,19 @@ interface AtNote {
   tableFont: number | null;
 }
 
-/** Waits (polling every frame) for `note` on screen, then reads the page at that frame. */
-function atNote(page: Page, note: string, timeout: number): Promise<AtNote> {
+/**
+ * Waits (polling every frame) for `note` on screen, then reads the page at that frame.
+ * `settled`: the first frame at which the note, the spotlight and the picture are all in view
+ * (a pool replaced by the scenario's settings drains for a moment in a lane of its own).
+ */
+function atNote(page: Page, note: string, timeout: number, settled = false): Promise<AtNote> {
   return page
     .waitForFunction(
       (want) => {
         const g = globalThis as unknown as PageGlobals;
         const document = g.document;
         const shown = document.querySelector('[data-testid="scenario-note"] p')?.textContent ?? '';
-        if (shown !== want) return null;
+        if (shown !== want.note) return null;
         const box = (sel: string) => {
           const el = document.querySelector(sel);
           if (!el) return null;
@@ -53,6 +57,7 @@ function atNote(page: Page, note: string, timeout: number): Promise<AtNote> {
         };
         const lane = '[data-testid="pool-lane"][data-role="pooled"]';
         const cell = document.querySelector('[data-testid="spotlight"] td, [data-testid="spotlight"] th');
+        if (want.settled && !['[data-testid="spotlight"]', '[data-testid="scenario-note"]', '[data-testid="pool-picture"]'].every((sel) => box(sel)?.inside)) return null;
         return {
           note: shown,
           boxes: { spotlight: box('[data-testid="spotlight"]'), line: box(`${lane} [data-testid="waiting-line"]`), slots: box(`${lane} ol`), note: box('[data-testid="scenario-note"]'), picture: box('[data-testid="pool-picture"]') },
@@ -61,14 +66,14 @@ function atNote(page: Page, note: string, timeout: number): Promise<AtNote> {
           tableFont: cell ? Number.parseFloat(g.getComputedStyle(cell).fontSize) : null,
         };
       },
-      note,
+      { note, settled },
       { polling: 'raf', timeout },
     )
     .then(
       (h) => h.jsonValue() as Promise<AtNote>,
       async (err: unknown) => {
         const shown = await page.getByTestId('scenario-note').locator('p').textContent().catch(() => null);
-        throw new Error(`the note "${note.slice(0, 60)}…" was not seen (on screen: "${shown?.slice(0, 60) ?? 'none'}"): ${String(err)}`);
+        throw new Error(`the note "${note.slice(0, 60)}…" was not seen${settled ? ' with the note, its spotlight and the picture in view' : ''} (on screen: "${shown?.slice(0, 60) ?? 'none'}"): ${String(err)}`);
       },
     );
 }
@@ -179,7 +184,7 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     for (const [k, { i, step }] of notes.entries()) {
       await stepTo(name, i);
       // The page shows the note within a publish; 30 s for a machine under load (6 instances churning).
-      const seen = await atNote(page, step.text, 30_000);
+      const seen = await atNote(page, step.text, 30_000, true);
       if (['connection-tax', 'instances-max-connections'].includes(name) && k === 1) await page.screenshot({ path: path.join(SHOTS, `presenter-${name}.png`) });
       expect(seen.boxes.note?.inside, `${name}: the note "${step.text.slice(0, 40)}…"`).toBe(true);
       expect(seen.boxes.spotlight?.inside, `${name}: ${step.spotlight} at "${step.text.slice(0, 40)}…"`).toBe(true);
