@@ -105,7 +105,8 @@ const stepOutcome = z.strictObject({
   startedAt: time.nullable(),
   endedAt: time.nullable(),
 });
-const loadStats = { intervalMs: ms, requests: count, ok: count, failed: count, timedOut: count, cancelled: count, leaked: count, shed: count, inFlight: count, p50Ms: ms.nullable(), p99Ms: ms.nullable() };
+// `cancelled` is newer than the first recordings: theirs had none (0).
+const loadStats = { intervalMs: ms, requests: count, ok: count, failed: count, timedOut: count, cancelled: count.default(0), leaked: count, shed: count, inFlight: count, p50Ms: ms.nullable(), p99Ms: ms.nullable() };
 const compareStats = { intervalMs: ms, pooled: z.strictObject(sideStats), perRequest: z.strictObject(sideStats), handshake: handshake.nullable() };
 const patternStats = { intervalMs: ms, inTransaction: patternSide, afterCommit: patternSide };
 const sweepPoint = { size: count, throughput: num, p50Ms: ms.nullable(), p99Ms: ms.nullable(), failed: count };

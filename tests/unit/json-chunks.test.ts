@@ -53,4 +53,16 @@ describe('JSON written in chunks', () => {
     expect(recording.events).toEqual(JSON.parse(JSON.stringify(seen.slice(from, from + recording.events.length))));
     expect(recording.events.filter((e) => e.type === 'borrower.cancelled')).toHaveLength(12_000);
   });
+
+  it('a recording made before load.stats counted cancelled requests still opens, with 0 cancelled', async () => {
+    const clock = new ManualClock();
+    const log = new EventLog(clock);
+    const recorder = new SessionRecorder(log, clock);
+    recorder.start();
+    log.emit({ type: 'load.stats', intervalMs: 500, requests: 3, ok: 3, failed: 0, timedOut: 0, cancelled: 0, leaked: 0, shed: 0, inFlight: 0, p50Ms: 1, p99Ms: 2 });
+    const old = JSON.parse(await recorder.stop()) as { events: Record<string, unknown>[] };
+    for (const e of old.events) if (e.type === 'load.stats') delete e.cancelled;
+    const checked = checkRecording(old);
+    expect(checked.ok && checked.recording.events.find((e) => e.type === 'load.stats')).toMatchObject({ requests: 3, cancelled: 0 });
+  });
 });
