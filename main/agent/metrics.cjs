@@ -93,7 +93,9 @@ function startPoolMetrics({ otlp = null, port = null, host = '127.0.0.1', interv
   closers.push(() => provider.shutdown());
   const meter = provider.getMeter('poolscope');
 
-  const gauge = (name, unit, description) => meter.createObservableUpDownCounter(name, { unit, description });
+  const { ValueType } = require('@opentelemetry/api');
+  // Counts of connections and requests are whole numbers (OTLP's asInt).
+  const gauge = (name, unit, description) => meter.createObservableUpDownCounter(name, { unit, description, valueType: ValueType.INT });
   const count = gauge('db.client.connection.count', '{connection}', 'The number of connections that are currently in state described by the state attribute.');
   const idleMax = gauge('db.client.connection.idle.max', '{connection}', 'The maximum number of idle open connections allowed.');
   const idleMin = gauge('db.client.connection.idle.min', '{connection}', 'The minimum number of idle open connections allowed.');
@@ -119,8 +121,8 @@ function startPoolMetrics({ otlp = null, port = null, host = '127.0.0.1', interv
   );
 
   const histogram = (name, description) => meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: SECONDS } });
-  const timeouts = meter.createCounter('db.client.connection.timeouts', { unit: '{timeout}', description: 'The number of connection timeouts that have occurred trying to obtain a connection from the pool.' });
-  const dirty = meter.createCounter('poolscope.connection.dirty_returns', { unit: '{connection}', description: 'Connections returned to the pool inside an open transaction.' });
+  const timeouts = meter.createCounter('db.client.connection.timeouts', { unit: '{timeout}', valueType: ValueType.INT, description: 'The number of connection timeouts that have occurred trying to obtain a connection from the pool.' });
+  const dirty = meter.createCounter('poolscope.connection.dirty_returns', { unit: '{connection}', valueType: ValueType.INT, description: 'Connections returned to the pool inside an open transaction.' });
   const createTime = histogram('db.client.connection.create_time', 'The time it took to create a new connection.');
   const waitTime = histogram('db.client.connection.wait_time', 'The time it took to obtain an open connection from the pool.');
   const useTime = histogram('db.client.connection.use_time', 'The time between borrowing a connection and returning it to the pool.');
