@@ -486,6 +486,8 @@ const { positionals, values } = (() => {
 })();
 
 const [command] = positionals;
+const metricsFlag = Object.keys(METRICS_OPTIONS).find((k) => values[k as keyof typeof METRICS_OPTIONS] !== undefined);
+if (metricsFlag && command !== 'web') fail(`--${metricsFlag} applies to web and attach only.`);
 if (values.help || command === undefined) {
   say(USAGE);
 } else if (command === 'watch') {

@@ -2,17 +2,18 @@
 // Pool metrics for fleets (docs/metrics.md): the OpenTelemetry SDK's instruments under the
 // names of OpenTelemetry's database semantic conventions (db.client.connection.*, still
 // marked development there) plus Poolscope's own (poolscope.connection.*), exported over
-// OTLP/HTTP and/or on a Prometheus scrape endpoint. Used by the attach agent inside an app
+// OTLP/HTTP (JSON) and/or on a Prometheus scrape endpoint. Used by the attach agent inside an app
 // (watchRecorder) and by Poolscope's engine for its own pools (startPoolMetrics).
 //
 // Off unless asked for: the SDK is required only when metrics start. Gauges are observable
 // (read from the source's live state when a collection runs); per event only a counter add
 // or a histogram record. Export never holds the app: the scrape server and its sockets are
-// unref'd, OTLP requests time out and their sockets are unref'd, and an unreachable
-// collector costs nothing that grows (the periodic reader drops a failed export; the SDK
-// keeps one aggregate per pool and attribute set, whatever the collector does).
+// unref'd, an OTLP request times out, is tried once and its socket is unref'd, and an
+// unreachable collector costs nothing that grows (a failed export is dropped; the SDK keeps
+// one cumulative aggregate per pool and attribute set, whatever the collector does).
 
 const http = require('node:http');
+const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -37,12 +38,56 @@ function metricsConfig(env = process.env) {
   };
 }
 
-/** OTLP requests on sockets that never keep the process alive. */
-class UnrefAgent extends http.Agent {
-  createConnection(options, callback) {
-    const socket = super.createConnection(options, callback);
-    socket.unref();
-    return socket;
+/**
+ * OTLP/HTTP with the SDK's own JSON encoding (otlp-transformer, which the official
+ * exporter-metrics-otlp-http uses too), one attempt per collection on an unref'd socket. The
+ * official exporter retries an unreachable collector on timers of its own, which kept an
+ * exiting app alive as long as exports kept failing (tests/integration/metrics.test.ts).
+ */
+class OtlpJsonExporter {
+  constructor(url, timeoutMs) {
+    this.url = new URL(url);
+    this.timeoutMs = timeoutMs;
+    const { JsonMetricsSerializer } = require('@opentelemetry/otlp-transformer');
+    this.serializer = JsonMetricsSerializer;
+    this.agent = new (this.url.protocol === 'https:' ? https : http).Agent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  export(metrics, resultCallback) {
+    let answered = false;
+    const done = (error) => {
+      if (answered) return;
+      answered = true;
+      resultCallback(error ? { code: 1, error } : { code: 0 });
+    };
+    try {
+      const body = this.serializer.serializeRequest(metrics);
+      const req = (this.url.protocol === 'https:' ? https : http).request(this.url, {
+        method: 'POST',
+        agent: this.agent,
+        timeout: this.timeoutMs,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      });
+      req.on('socket', (socket) => socket.unref());
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode < 300 ? null : new Error(`the collector answered ${res.statusCode}`)));
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('error', done);
+      req.end(body);
+    } catch (err) {
+      done(err);
+    }
+  }
+
+  forceFlush() {
+    return Promise.resolve();
+  }
+
+  shutdown() {
+    this.agent.destroy();
+    return Promise.resolve();
   }
 }
 
@@ -81,12 +126,7 @@ function startPoolMetrics({ otlp = null, port = null, host = '127.0.0.1', interv
     closers.push(() => new Promise((resolve) => server.close(() => resolve())));
   }
   if (otlp !== null) {
-    const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-http');
-    const exporter = new OTLPMetricExporter({
-      url: otlp,
-      timeoutMillis: OTLP_TIMEOUT_MS,
-      httpAgentOptions: () => new UnrefAgent({ keepAlive: true }),
-    });
+    const exporter = new OtlpJsonExporter(otlp, OTLP_TIMEOUT_MS);
     readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs, exportTimeoutMillis: Math.min(OTLP_TIMEOUT_MS, intervalMs) }));
   }
   const provider = new MeterProvider({ resource, readers });
@@ -146,15 +186,21 @@ function startPoolMetrics({ otlp = null, port = null, host = '127.0.0.1', interv
 
 /**
  * A pool's name as the conventions ask when the pool has none: server.address:server.port/db.namespace,
- * made unique in the process by a #2, #3… for a second pool on the same database.
+ * made unique among the live pools by #2, #3… A name is free again when its pool ends: an
+ * app that makes a pool per request keeps one series, not one per pool (the SDK keeps at
+ * most 2,000 series per metric in any case).
  */
 function namer() {
-  const used = new Map();
-  return (info) => {
-    const base = `${info.host}:${info.port}/${info.database}`;
-    const n = (used.get(base) || 0) + 1;
-    used.set(base, n);
-    return n === 1 ? base : `${base}#${n}`;
+  const live = new Set();
+  return {
+    take(info) {
+      const base = `${info.host}:${info.port}/${info.database}`;
+      let name = base;
+      for (let n = 2; live.has(name); n++) name = `${base}#${n}`;
+      live.add(name);
+      return name;
+    },
+    free: (name) => live.delete(name),
   };
 }
 
@@ -166,11 +212,11 @@ function namer() {
 function watchRecorder(rec, guard, warn, config = metricsConfig()) {
   let metrics = null;
   const attrs = new Map(); // pool id → attributes
-  const nameOf = namer();
+  const names = namer();
   const read = () => {
     const byPool = new Map();
     for (const [id, p] of rec.pools) {
-      if (p.status === 'ended' || !attrs.has(id)) continue;
+      if (!attrs.has(id)) continue;
       const info = p.info;
       byPool.set(id, {
         attrs: attrs.get(id),
@@ -211,7 +257,12 @@ function watchRecorder(rec, guard, warn, config = metricsConfig()) {
 
   wrap('addPool', null, (id, info) => {
     metrics ??= startPoolMetrics({ ...config, read: () => guard(read) ?? { pools: [], orphans: null }, warn });
-    attrs.set(id, metrics.attrsFor(nameOf(info)));
+    attrs.set(id, metrics.attrsFor(names.take(info)));
+  });
+  wrap('poolStatus', null, (_result, id, status) => {
+    if (status !== 'ended' || !attrs.has(id)) return;
+    names.free(attrs.get(id)[POOL_NAME]);
+    attrs.delete(id);
   });
   wrap('openConn', null, (conn, pool, _serverId, connectMs) => {
     if (typeof connectMs === 'number' && attrs.has(pool)) metrics.createTime(attrs.get(pool), seconds(connectMs));

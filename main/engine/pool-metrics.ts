@@ -11,6 +11,8 @@ import type { EventLog } from './event-log';
 
 type Attrs = Readonly<Record<string, string>>;
 
+const POOL_NAME = 'db.client.connection.pool.name';
+
 interface PoolGauges {
   attrs: Attrs;
   idle: number;
@@ -43,7 +45,7 @@ interface MetricsModule {
     read: () => { pools: PoolGauges[]; orphans: number | null };
     warn: (message: string) => void;
   }): Instruments;
-  namer(): (info: Pick<TargetInfo, 'host' | 'port' | 'database'>) => string;
+  namer(): { take(info: Pick<TargetInfo, 'host' | 'port' | 'database'>): string; free(name: string): void };
 }
 
 export interface EngineMetricsOptions {
@@ -66,7 +68,7 @@ function metricsModule(): MetricsModule {
 
 export function startEngineMetrics(log: EventLog, opts: EngineMetricsOptions, warn: (message: string) => void): EngineMetrics {
   const m = metricsModule();
-  const nameOf = m.namer();
+  const names = m.namer();
   const attrs = new Map<string, Attrs>(); // our pool id → attributes
   const poolOfConn = new Map<string, string>();
   const poolOfBorrower = new Map<string, string>();
@@ -76,7 +78,7 @@ export function startEngineMetrics(log: EventLog, opts: EngineMetricsOptions, wa
     const byPool = new Map<string, PoolGauges>();
     for (const [id, a] of attrs) {
       const p = s.pools[id];
-      if (!p || p.status === 'ended') continue;
+      if (!p) continue;
       byPool.set(id, { attrs: a, idle: 0, used: 0, pending: 0, leaked: 0, max: p.settings.max, idleMax: p.settings.maxIdle ?? p.settings.max, idleMin: p.settings.min });
     }
     for (const c of Object.values(s.connections)) {
@@ -102,11 +104,15 @@ export function startEngineMetrics(log: EventLog, opts: EngineMetricsOptions, wa
   const unsubscribe = log.subscribe((e) => {
     switch (e.type) {
       case 'pool.created':
-        attrs.set(e.poolId, metrics.attrsFor(nameOf(e.target)));
+        attrs.set(e.poolId, metrics.attrsFor(names.take(e.target)));
         break;
       case 'source.pooled':
+      case 'pool.ended': {
+        const a = attrs.get(e.poolId);
+        if (a) names.free(a[POOL_NAME] as string);
         attrs.delete(e.poolId);
         break;
+      }
       case 'connection.connecting':
         poolOfConn.set(e.connId, e.poolId);
         break;

@@ -258,7 +258,7 @@ describe('OTLP/HTTP', () => {
     }
   }, 60_000);
 
-  it('with no collector listening, and with its scrape port taken, the app runs and exits as it would have', async () => {
+  it('with no collector listening, its scrape port taken, or a collector that never answers, the app runs and exits as it would have', async () => {
     const dead = await freePort();
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
@@ -274,8 +274,33 @@ describe('OTLP/HTTP', () => {
         `poolscope agent: metrics: no Prometheus endpoint on 127.0.0.1:${busy} in process ${app.pid}: listen EADDRINUSE: address already in use 127.0.0.1:${busy}`,
         expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, 3 connections, 5 borrowers/),
       ]);
+
+      // A collector that takes the request and never answers: the same.
+      const asked: string[] = [];
+      taken.on('request', (req: IncomingMessage) => asked.push(req.url ?? ''));
+      const hung = await attachApp(['--metrics-otlp', `http://127.0.0.1:${busy}/v1/metrics`], { APP_DB_URL: pgUrl(), POOLSCOPE_METRICS_INTERVAL_MS: '200' });
+      await until('an export to the silent collector', 10_000, async () => (asked.length > 0 ? true : undefined));
+      expect(await hung.end()).toBe(0);
+      expect(hung.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process/)]);
     } finally {
+      taken.closeAllConnections();
       await new Promise((r) => taken.close(r));
     }
   }, 30_000);
+});
+
+describe('metrics options', () => {
+  it.each([
+    [['attach', '--metrics-port', '99999', '--', 'node', '-e', '1'], '--metrics-port must be a whole number from 1 to 65535, not "99999".'],
+    [['attach', '--metrics-host', '0.0.0.0', '--', 'node', '-e', '1'], '--metrics-host needs --metrics-port N.'],
+    [['attach', '--metrics-otlp', 'collector:4318', '--', 'node', '-e', '1'], '--metrics-otlp must be an http(s) URL of an OTLP/HTTP collector, such as http://127.0.0.1:4318/v1/metrics, not "collector:4318".'],
+    [['watch', '--metrics-port', '9464'], '--metrics-port applies to web and attach only.'],
+  ])('poolscope %j is refused with what to give (exit 2), nothing started', async (argv, message) => {
+    const child = spawn(process.execPath, [CLI, ...argv], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') } });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const code = await new Promise((r) => child.once('close', r));
+    expect(code).toBe(2);
+    expect(err.trim()).toBe(`poolscope: ${message}`);
+  });
 });

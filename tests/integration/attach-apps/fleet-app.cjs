@@ -1,6 +1,7 @@
 // One instance of a small app in a fleet, run by tests/integration/metrics.test.ts under
 // `poolscope attach --metrics-*`: it leaves its pool in a known state, prints "ready", and
-// stays until its stdin closes. APP_DB_URL picks the driver (postgres:// → pg.Pool,
+// stays until its stdin closes; then it ends its pool and exits by itself (nothing of the
+// metrics export may keep it alive: a scraper's kept-alive socket, an exporter's). APP_DB_URL picks the driver (postgres:// → pg.Pool,
 // mysql:// → mysql2/promise), APP_NAME its application_name on PostgreSQL.
 //   pg:     max 3; one connection held for good (a leak), one returned inside a transaction
 //           (a dirty return), one borrower timed out; ends with 2 idle, 1 used.
@@ -21,7 +22,7 @@ async function pgFleet() {
   await a.query('ROLLBACK');
   a.release();
   b.release();
-  return held;
+  return { held, pool };
 }
 
 async function mysqlFleet() {
@@ -31,16 +32,16 @@ async function mysqlFleet() {
   const other = await pool.getConnection();
   await other.query('SELECT 1');
   other.release();
-  return held;
+  return { held, pool };
 }
 
 (url.startsWith('mysql') ? mysqlFleet() : pgFleet()).then(
-  (held) => {
+  ({ held, pool }) => {
     console.log('ready', process.pid);
     process.stdin.resume();
     process.stdin.on('end', () => {
       held.release();
-      process.exit(0);
+      void pool.end();
     });
   },
   (err) => {
