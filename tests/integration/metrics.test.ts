@@ -8,6 +8,8 @@ import { Engine } from '../../main/engine/engine';
 import { type AttachServer, startAttachServer } from '../../main/engine/attach/attach-server';
 import { type EngineMetrics, startEngineMetrics } from '../../main/engine/pool-metrics';
 import { poolCounts } from '../../shared/snapshot';
+import { PoolscopeService } from '../../main/engine/service';
+import { NO_SECRET_BOX, SavedTargets } from '../../main/engine/saved-targets';
 import { freePort, listening } from './helpers/free-port';
 import { mysqlAvailable, mysqlUrl, openServer, pgUrl } from './helpers/servers';
 
@@ -117,6 +119,10 @@ describe('Prometheus scraping two attached apps and Poolscope', () => {
     const warnings: string[] = [];
     let own: EngineMetrics | null = startEngineMetrics(engine.log, { port: portOwn }, (m) => warnings.push(m));
     await engine.start();
+    // Poolscope's own pool holds one connection past its leak threshold (its Leaks panel's controls).
+    const service = new PoolscopeService(engine, { saved: new SavedTargets(join(dir, 'saved.json'), NO_SECRET_BOX) });
+    expect(await service.handle('leak.threshold', { ms: 300 })).toMatchObject({ ok: true });
+    expect(await service.handle('leak.inject', { count: 1 })).toMatchObject({ ok: true });
 
     writeFileSync(
       join(dir, 'prometheus.yml'),
@@ -143,7 +149,7 @@ describe('Prometheus scraping two attached apps and Poolscope', () => {
         const r = byInstance(await query('poolscope_connection_leaked'));
         return r[ia] === 1 && ib in r && io in r ? r : undefined;
       });
-      expect(leaked).toEqual({ [ia]: 1, [ib]: 0, [io]: 0 });
+      expect(leaked).toEqual({ [ia]: 1, [ib]: 0, [io]: 1 });
 
       const counts = byInstance(await query('db_client_connection_count{instance!="' + io + '"}'));
       expect(counts).toEqual({ [`${ia} idle`]: 2, [`${ia} used`]: 1, [`${ib} idle`]: 1, [`${ib} used`]: 1 });
@@ -177,7 +183,14 @@ describe('Prometheus scraping two attached apps and Poolscope', () => {
       });
       expect(new Set(ownSeries.map((s) => s.metric.db_client_connection_pool_name)).size).toBe(1);
       expect(byInstance(ownSeries)).toEqual({ [`${io} idle`]: mine.idle, [`${io} used`]: mine.borrowed });
+      expect(mine.borrowed).toBe(1);
       expect(byInstance(await query(`db_client_connection_max{instance="${io}"}`))).toEqual({ [io]: engine.pool.settings.max });
+      // Server sessions of Poolscope's that no pool knows: none here, as the engine's monitor sees the server.
+      const orphans = await until('the orphans gauge', 15_000, async () => {
+        const r = await query(`poolscope_connection_orphans{instance="${io}"}`);
+        return r.length > 0 ? byInstance(r) : undefined;
+      });
+      expect(orphans).toEqual({ [io]: 0 });
 
       expect(await a.end()).toBe(0);
       expect(await b.end()).toBe(0);

@@ -10,7 +10,7 @@ const url = process.env.APP_DB_URL;
 
 async function pgFleet() {
   const pg = require('pg');
-  const pool = new pg.Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 200, application_name: process.env.APP_NAME });
+  const pool = new pg.Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 200, idleTimeoutMillis: 0, application_name: process.env.APP_NAME });
   const held = await pool.connect();
   await held.query('SELECT 1');
   const dirty = await pool.connect();
