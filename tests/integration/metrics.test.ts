@@ -20,6 +20,7 @@ import { mysqlAvailable, mysqlUrl, openServer, pgUrl } from './helpers/servers';
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'poolscope.mjs');
 const APP = join(import.meta.dirname, 'attach-apps', 'fleet-app.cjs');
+const LAUNCHER = join(import.meta.dirname, 'attach-apps', 'launcher.cjs');
 const PROMETHEUS = process.env.PROMETHEUS_PATH ?? '/usr/bin/prometheus';
 
 /** Prometheus absent: one loud line and a skip, unless CI (or POOLSCOPE_REQUIRE_PROMETHEUS=1) requires it. */
@@ -58,9 +59,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The fleet app under `poolscope attach <flags>`, once it printed "ready". */
-function attachApp(flags: string[], env: NodeJS.ProcessEnv): Promise<Attached> {
-  const child = spawn(process.execPath, [CLI, 'attach', ...flags, '--', process.execPath, APP], {
+/** The fleet app under `poolscope attach <flags>` (through `via`, a parent process, when given), once it printed "ready". */
+function attachApp(flags: string[], env: NodeJS.ProcessEnv, via?: string): Promise<Attached> {
+  const child = spawn(process.execPath, [CLI, 'attach', ...flags, '--', process.execPath, ...(via ? [via] : []), APP], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), ...env },
   });
@@ -240,6 +241,7 @@ describe('OTLP/HTTP', () => {
       expect(attr(rm!.resource.attributes, 'host.name')).toBe(hostname());
       expect(attr(rm!.resource.attributes, 'process.pid')).toBe(app.pid);
       expect(attr(rm!.resource.attributes, 'service.name')).toBe('fleet-app.cjs');
+      expect(attr(rm!.resource.attributes, 'process.runtime.name')).toBe('nodejs');
       const metrics = rm!.scopeMetrics.flatMap((sm) => sm.metrics);
       const named = (n: string) => metrics.find((m) => m.name === n);
       expect(metrics.map((m) => m.name).sort()).toEqual(
@@ -265,6 +267,7 @@ describe('OTLP/HTTP', () => {
       expect(Number(named('db.client.connection.timeouts')?.sum?.dataPoints[0]?.asInt)).toBe(1);
       expect(named('db.client.connection.wait_time')?.unit).toBe('s');
       expect(Number(named('db.client.connection.wait_time')?.histogram?.dataPoints[0]?.count)).toBe(4);
+      expect((named('db.client.connection.wait_time')?.histogram?.dataPoints[0] as { explicitBounds?: number[] }).explicitBounds).toEqual([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]);
       expect(await app.end()).toBe(0);
     } finally {
       await new Promise((r) => receiver.close(r));
@@ -299,6 +302,18 @@ describe('OTLP/HTTP', () => {
       taken.closeAllConnections();
       await new Promise((r) => taken.close(r));
     }
+  }, 30_000);
+});
+
+describe('the scrape endpoint', () => {
+  it('opens in the process that makes a pool, not in its parent that makes none (npm, a watcher)', async () => {
+    const port = await freePort();
+    const app = await attachApp(['--metrics-port', String(port)], { APP_DB_URL: pgUrl() }, LAUNCHER);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toContain(`process_pid="${app.pid}"`);
+    expect(text).toMatch(/^db_client_connection_count\{.*db_client_connection_state="used".*\} 1$/m);
+    expect(await app.end()).toBe(0);
+    expect(app.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 2 processes: 1 pool, 3 connections/)]);
   }, 30_000);
 });
 
