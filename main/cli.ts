@@ -488,6 +488,8 @@ const { positionals, values } = (() => {
 const [command] = positionals;
 const metricsFlag = Object.keys(METRICS_OPTIONS).find((k) => values[k as keyof typeof METRICS_OPTIONS] !== undefined);
 if (metricsFlag && command !== 'web') fail(`--${metricsFlag} applies to web and attach only.`);
+// Poolscope's own pools count as leaked what its Leaks panel's threshold flags.
+if (values['metrics-leak-ms'] !== undefined) fail("--metrics-leak-ms applies to attach only: web counts the holders its leak threshold flags (set in the Leaks panel).");
 if (values.help || command === undefined) {
   say(USAGE);
 } else if (command === 'watch') {

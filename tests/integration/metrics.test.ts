@@ -323,6 +323,7 @@ describe('metrics options', () => {
     [['attach', '--metrics-host', '0.0.0.0', '--', 'node', '-e', '1'], '--metrics-host needs --metrics-port N.'],
     [['attach', '--metrics-otlp', 'collector:4318', '--', 'node', '-e', '1'], '--metrics-otlp must be an http(s) URL of an OTLP/HTTP collector, such as http://127.0.0.1:4318/v1/metrics, not "collector:4318".'],
     [['watch', '--metrics-port', '9464'], '--metrics-port applies to web and attach only.'],
+    [['web', '--metrics-port', '9464', '--metrics-leak-ms', '5'], '--metrics-leak-ms applies to attach only: web counts the holders its leak threshold flags (set in the Leaks panel).'],
   ])('poolscope %j is refused with what to give (exit 2), nothing started', async (argv, message) => {
     const child = spawn(process.execPath, [CLI, ...argv], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') } });
     let err = '';
