@@ -129,14 +129,19 @@ class Channel {
         return;
       }
       if (this.rec.size === 0) return;
-      const events = [];
-      this.rec.drain((kind, t, a, b, c, ref) => {
-        events.push([kind, Math.round(t * 1000) / 1000, a, b, c, kind === K.ENQUEUE ? resolve(ref) : kind === K.STATEMENT ? statementText(ref) : ref]);
-      });
-      socket.write(JSON.stringify({ type: 'events', events, dropped: this.rec.totals.dropped }) + '\n');
+      socket.write(JSON.stringify({ type: 'events', events: this.take(), dropped: this.rec.totals.dropped }) + '\n');
     } catch (err) {
       this.warnOnce(`could not send to Poolscope: ${err.message}`);
     }
+  }
+
+  /** The rows not sent yet, as the wire carries them (call sites and statements as text); empties the ring. */
+  take() {
+    const events = [];
+    this.rec.drain((kind, t, a, b, c, ref) => {
+      events.push([kind, Math.round(t * 1000) / 1000, a, b, c, kind === K.ENQUEUE ? resolve(ref) : kind === K.STATEMENT ? statementText(ref) : ref]);
+    });
+    return events;
   }
 
   /** Everything live now: pools, open connections, outstanding borrowers. */

@@ -18,6 +18,8 @@ export const ROW = {
   POOL_ENDED: 11,
   POOL: 12,
   NOTE: 13,
+  /** Where the app created a pool (main/agent/check-mode.cjs), for `poolscope check`. */
+  POOL_SITE: 14,
 } as const;
 
 const text = z.string().max(10_000);
@@ -56,7 +58,7 @@ export const poolInfoSchema = z.strictObject({
 export type PoolInfo = z.infer<typeof poolInfoSchema>;
 
 /** [kind, t (agent ms), a, b, c, ref]: see ROW and main/agent/recorder.cjs. */
-export const rowSchema = z.tuple([z.number().int().min(1).max(13), time, z.number().int(), z.number().int(), z.number().int(), z.unknown()]);
+export const rowSchema = z.tuple([z.number().int().min(1).max(14), time, z.number().int(), z.number().int(), z.number().int(), z.unknown()]);
 export type Row = z.infer<typeof rowSchema>;
 
 export const eventsSchema = z.object({ type: z.literal('events'), events: z.array(rowSchema).max(100_000), dropped: count });
