@@ -34,6 +34,7 @@ export const helloSchema = z.object({
   command: text,
   node: z.string().max(50),
 });
+export type Hello = z.infer<typeof helloSchema>;
 
 /** What the app configured for a pool; never a password (the agent does not read it). */
 export const poolInfoSchema = z.strictObject({
@@ -75,3 +76,4 @@ export const syncSchema = z.object({
 export type Sync = z.infer<typeof syncSchema>;
 
 export const agentMessageSchema = z.discriminatedUnion('type', [eventsSchema, syncSchema]);
+export type AgentMessage = z.infer<typeof agentMessageSchema>;
