@@ -86,26 +86,21 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
     }
     return p;
   };
-  /** The rows a process wrote at exit, after those it sent; false when it wrote none (killed by a signal). */
-  const readExitFile = (pid: number): boolean => {
+  /** The rows a process wrote at exit, after those it sent; false when it wrote none (killed by SIGKILL). */
+  const readExitFile = (pid: number, p: CheckedProcess): boolean => {
     const file = join(exits, `${pid}.json`);
-    let text: string;
+    let exit: z.infer<typeof exitFileSchema>;
     try {
-      text = readFileSync(file, 'utf8');
+      exit = exitFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
     } catch {
       return false;
+    } finally {
+      rmSync(file, { force: true });
     }
-    rmSync(file, { force: true });
-    let parsed;
-    try {
-      parsed = exitFileSchema.safeParse(JSON.parse(text));
-    } catch {
-      return false;
-    }
-    if (!parsed.success) return false;
-    const p = processOf(pid, processes.get(pid)?.command ?? `pid ${pid}`);
-    p.rows(parsed.data.events, parsed.data.dropped);
-    p.sync(parsed.data.state);
+    // Already reported at --timeout: what it wrote as it was ended adds nothing.
+    if (p.ended) return true;
+    p.rows(exit.events, exit.dropped);
+    p.sync(exit.state);
     p.end('exited');
     return true;
   };
@@ -118,7 +113,7 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
       closed: () => {
         connected.delete(hello.pid);
         // Gone without its exit file: killed by a signal, or a reconnect (then its next hello carries on).
-        if (!readExitFile(hello.pid)) p.catchUp();
+        if (!readExitFile(hello.pid, p)) p.catchUp();
       },
     };
   });
@@ -175,7 +170,7 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   // Processes that exited before they reached the listener wrote everything to their file.
   for (const name of readdirSync(exits)) {
     const pid = Number(/^(\d+)\.json$/.exec(name)?.[1]);
-    if (pid > 0) readExitFile(pid);
+    if (pid > 0) readExitFile(pid, processes.get(pid) ?? processOf(pid, `pid ${pid}`));
   }
   for (const p of processes.values()) p.end(connected.has(p.pid) ? 'outlived' : 'exited');
   rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 'use strict';
 // What `poolscope check` needs beyond what attach sends: where each pool was created (a pool
 // never ended is named by it), and, when POOLSCOPE_CHECK_DIR is set, the rows a process had
-// not sent yet when it exits, written synchronously to a file there (a process that ends by
-// process.exit() gets no further turn of its event loop to send them on the socket).
+// not sent yet when it exits or is terminated, written synchronously to a file there (a
+// process that ends by process.exit() or SIGTERM gets no further turn of its event loop to
+// send them on the socket).
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -26,18 +27,30 @@ function constructed(PoolClass, rec, guard, register) {
   return new Proxy(PoolClass, handler);
 }
 
-/** Must be installed before the channel's own exit flush: the rows go to the file, whole, instead. */
+/**
+ * Must be installed before the channel's own exit flush: the rows go to the file, whole,
+ * instead. Test runners end their workers with SIGTERM (vitest, jest-worker, tinypool), where
+ * no 'exit' handler runs: when no one else listens for SIGTERM, the file is written and the
+ * signal raised again with its default action, so the process ends as it would have.
+ */
 function writeRowsAtExit(rec, channel, guard, dir = process.env.POOLSCOPE_CHECK_DIR) {
   if (!dir) return;
-  process.on('exit', () =>
+  const write = () =>
     guard(() => {
       const file = path.join(dir, `${process.pid}.json`);
       const text = JSON.stringify({ pid: process.pid, events: channel.take(), dropped: rec.totals.dropped, state: channel.state() });
       // Whole or not at all: `check` reads it once the process's socket closes.
       fs.writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
       fs.renameSync(`${file}.tmp`, file);
-    }),
-  );
+    });
+  process.on('exit', write);
+  process.on('SIGTERM', function terminated() {
+    // The app's own SIGTERM listener decides what happens (and its exit writes the file).
+    if (process.listenerCount('SIGTERM') > 1) return;
+    write();
+    process.off('SIGTERM', terminated);
+    process.kill(process.pid, 'SIGTERM');
+  });
 }
 
 module.exports = { POOL_SITE, constructed, writeRowsAtExit };

@@ -186,6 +186,8 @@ export class CheckedProcess {
     }
     this.#borrowers.clear();
     for (const b of s.borrowers) {
+      // The agent keeps the borrowers of a pool that ended under them: reported as leaks when it ended.
+      if (this.#pools.get(b.pool)?.status === 'ended') continue;
       this.#borrowers.set(b.id, { pool: b.pool, site: b.site, t: b.t, conn: b.conn, acquiredAt: b.acquiredAt ?? s.t });
       const conn = b.conn === null ? undefined : this.#conns.get(b.conn);
       if (conn) conn.site = b.site;
