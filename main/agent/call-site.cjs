@@ -2,11 +2,13 @@
 // A borrower's call site is the first stack frame in the app's own code: outside
 // node_modules, outside Node's internals and outside this agent. On the request's path only
 // V8's raw frames are read, and the position found is kept as one shared record per place
-// (an app borrows from a handful): no frame object is kept, nothing is formatted. Its text
-// (with the app's source map, where it has one) is made once, when the channel first sends it.
+// (an app borrows from a handful), with the first frame seen there; nothing is formatted. Its
+// text (with the app's source map, where it has one, else through a test runner's own stack
+// mapping) is made once, when the channel first sends it.
 
 const { findSourceMap } = require('node:module');
 const { sep } = require('node:path');
+const { runtimePosition } = require('./runtime-position.cjs');
 
 const AGENT_DIR = __dirname + sep;
 /** Frames read per borrow: the driver's own (pool.query → connect, promise wrappers) come first. */
@@ -57,7 +59,7 @@ function position(frame, file) {
   if (pos === undefined) {
     const fn = frame.getFunctionName();
     const type = fn && !frame.isToplevel() ? frame.getTypeName() : null;
-    pos = { file, line, column, fn, type, text: null };
+    pos = { file, line, column, fn, type, text: null, frame };
     if (positions.size >= MAX_POSITIONS) positions.clear();
     positions.set(key, pos);
   }
@@ -70,7 +72,7 @@ function resolve(pos) {
   return pos.text;
 }
 
-function format({ file, line, column, fn, type }) {
+function format({ file, line, column, fn, type, frame }) {
   let where = file;
   let row = line;
   try {
@@ -78,6 +80,9 @@ function format({ file, line, column, fn, type }) {
     if (entry && 'originalSource' in entry) {
       where = entry.originalSource;
       row = entry.originalLine + 1;
+    } else {
+      const mapped = runtimePosition(frame);
+      if (mapped) ({ file: where, line: row } = mapped);
     }
   } catch {
     // No usable source map: the generated position is still the app's.
