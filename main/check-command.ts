@@ -14,7 +14,7 @@ import { signalNumber, withAgent } from './attach-command';
 import { rowSchema, syncSchema } from './engine/attach/agent-protocol';
 import { startAgentListener } from './engine/attach/attach-server';
 import { messageOf } from './engine/errors';
-import { CheckedProcess, FINDING_KINDS, type FindingKind, seconds } from './check/checked-process';
+import { CheckedProcess, FINDING_KINDS, type FindingKind, processLabel, seconds } from './check/checked-process';
 import { type CheckResult, judge, jsonReport, junitReport, summaryLines } from './check/report';
 import { oneLine } from './terminal-text';
 
@@ -75,20 +75,21 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   const dir = mkdtempSync(join(tmpdir(), 'poolscope-check-'));
   const exits = join(dir, 'exits');
   mkdirSync(exits, { mode: 0o700 });
-  const processes = new Map<number, CheckedProcess>();
-  const connected = new Set<number>();
-  const processOf = (pid: number, command: string) => {
-    let p = processes.get(pid);
+  // By process and thread: each worker thread loads its own agent (exit files are named so too).
+  const processes = new Map<string, CheckedProcess>();
+  const connected = new Set<string>();
+  const processOf = (key: string, pid: number, thread: number, command: string) => {
+    let p = processes.get(key);
     // A pid the system gave again to a new process after the first one ended.
     if (p === undefined || p.ended) {
-      p = new CheckedProcess(pid, command, opts.holdThresholdMs);
-      processes.set(pid, p);
+      p = new CheckedProcess(pid, thread, command, opts.holdThresholdMs);
+      processes.set(key, p);
     }
     return p;
   };
   /** The rows a process wrote at exit, after those it sent; false when it wrote none (killed by SIGKILL). */
-  const readExitFile = (pid: number, p: CheckedProcess): boolean => {
-    const file = join(exits, `${pid}.json`);
+  const readExitFile = (key: string, p: CheckedProcess): boolean => {
+    const file = join(exits, `${key}.json`);
     let exit: z.infer<typeof exitFileSchema>;
     try {
       exit = exitFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
@@ -106,14 +107,16 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   };
 
   const listener = await startAgentListener(join(dir, 'attach.json'), (hello) => {
-    const p = processOf(hello.pid, hello.command);
-    connected.add(hello.pid);
+    const thread = hello.thread ?? 0;
+    const key = `${hello.pid}-${thread}`;
+    const p = processOf(key, hello.pid, thread, hello.command);
+    connected.add(key);
     return {
       message: (m) => (m.type === 'events' ? p.rows(m.events, m.dropped) : p.sync(m)),
       closed: () => {
-        connected.delete(hello.pid);
-        // Gone without its exit file: killed by a signal, or a reconnect (then its next hello carries on).
-        if (!readExitFile(hello.pid, p)) p.catchUp();
+        connected.delete(key);
+        // Gone without its exit file: killed by SIGKILL, or a reconnect (then its next hello carries on).
+        if (!readExitFile(key, p)) p.catchUp();
       },
     };
   });
@@ -142,8 +145,8 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   const timer = setTimeout(() => {
     timedOut = true;
     say(`poolscope check: the command did not end within --timeout ${seconds(opts.timeoutMs)}. What keeps each process alive:`);
-    for (const pid of connected) {
-      const p = processes.get(pid);
+    for (const key of connected) {
+      const p = processes.get(key);
       if (!p || p.ended) continue;
       p.catchUp();
       for (const line of aliveLines(p)) say(line);
@@ -169,10 +172,10 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   await listener.close();
   // Processes that exited before they reached the listener wrote everything to their file.
   for (const name of readdirSync(exits)) {
-    const pid = Number(/^(\d+)\.json$/.exec(name)?.[1]);
-    if (pid > 0) readExitFile(pid, processes.get(pid) ?? processOf(pid, `pid ${pid}`));
+    const m = /^((\d+)-(\d+))\.json$/.exec(name);
+    if (m) readExitFile(m[1] as string, processes.get(m[1] as string) ?? processOf(m[1] as string, Number(m[2]), Number(m[3]), `pid ${m[2]}`));
   }
-  for (const p of processes.values()) p.end(connected.has(p.pid) ? 'outlived' : 'exited');
+  for (const [key, p] of processes) p.end(connected.has(key) ? 'outlived' : 'exited');
   rmSync(dir, { recursive: true, force: true });
 
   const all = [...processes.values()];
@@ -190,7 +193,7 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
     timedOut,
     timeoutMs: opts.timeoutMs,
     holdThresholdMs: opts.holdThresholdMs,
-    processes: all.map((p) => ({ pid: p.pid, command: p.command, pools: p.poolCount, dropped: p.dropped, notes: p.notes })),
+    processes: all.map((p) => ({ pid: p.pid, thread: p.thread, command: p.command, pools: p.poolCount, dropped: p.dropped, notes: p.notes })),
     verdict,
   };
   for (const line of summaryLines(result)) say(line);
@@ -200,7 +203,7 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
 
 /** One line per pool a process has not ended: where it was created, its connections, its holders. */
 function aliveLines(p: CheckedProcess): string[] {
-  const head = `  pid ${p.pid} ${oneLine(p.command).slice(0, 120)}`;
+  const head = `  ${processLabel(p)} ${oneLine(p.command).slice(0, 120)}`;
   const pools = p.alive().filter((a) => a.open > 0 || a.borrowed.length > 0);
   if (pools.length === 0) return [`${head}: no open pool connection (it waits on another process, or on something check does not watch)`];
   return [

@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { threadId } = require('node:worker_threads');
 const { resolve } = require('./call-site.cjs');
 const { K } = require('./recorder.cjs');
 const { statementText } = require('./statement-text.cjs');
@@ -95,6 +96,7 @@ class Channel {
         type: 'hello',
         token: found.token,
         pid: process.pid,
+        thread: threadId,
         command: scrubUrls(process.argv.slice(1).join(" ")).slice(0, 500),
         node: process.version,
       }) + '\n');

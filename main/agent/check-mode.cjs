@@ -7,6 +7,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { isMainThread, threadId } = require('node:worker_threads');
 const { capture, resolve } = require('./call-site.cjs');
 
 /** A row kind after recorder.cjs's own: a: pool, ref: where the app created it (text). */
@@ -37,13 +38,15 @@ function writeRowsAtExit(rec, channel, guard, dir = process.env.POOLSCOPE_CHECK_
   if (!dir) return;
   const write = () =>
     guard(() => {
-      const file = path.join(dir, `${process.pid}.json`);
-      const text = JSON.stringify({ pid: process.pid, events: channel.take(), dropped: rec.totals.dropped, state: channel.state() });
+      const file = path.join(dir, `${process.pid}-${threadId}.json`);
+      const text = JSON.stringify({ pid: process.pid, thread: threadId, events: channel.take(), dropped: rec.totals.dropped, state: channel.state() });
       // Whole or not at all: `check` reads it once the process's socket closes.
       fs.writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
       fs.renameSync(`${file}.tmp`, file);
     });
   process.on('exit', write);
+  // Signals reach the main thread only.
+  if (!isMainThread) return;
   process.on('SIGTERM', function terminated() {
     // The app's own SIGTERM listener decides what happens (and its exit writes the file).
     if (process.listenerCount('SIGTERM') > 1) return;

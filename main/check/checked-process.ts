@@ -13,6 +13,8 @@ export interface Finding {
   site: string;
   message: string;
   pid: number;
+  /** The worker thread whose agent saw it (0: the main thread). */
+  thread: number;
   command: string;
   pool: string;
   heldMs?: number;
@@ -59,6 +61,7 @@ export interface AlivePool {
 
 export class CheckedProcess {
   readonly pid: number;
+  readonly thread: number;
   readonly command: string;
   readonly findings: Finding[] = [];
   readonly notes: string[] = [];
@@ -72,8 +75,9 @@ export class CheckedProcess {
   /** The agent's clock minus ours, as of its last batch. */
   #offset: number | null = null;
 
-  constructor(pid: number, command: string, holdThresholdMs: number) {
+  constructor(pid: number, thread: number, command: string, holdThresholdMs: number) {
     this.pid = pid;
+    this.thread = thread;
     this.command = command;
     this.#holdThresholdMs = holdThresholdMs;
   }
@@ -253,8 +257,13 @@ export class CheckedProcess {
 
   #find(kind: FindingKind, site: string, pool: number, message: string, extra: Pick<Finding, 'heldMs' | 'holders'> = {}): void {
     if (extra.heldMs !== undefined) extra.heldMs = Math.round(extra.heldMs);
-    this.findings.push({ kind, site, message, pid: this.pid, command: this.command, pool: this.#poolName(pool), ...extra });
+    this.findings.push({ kind, site, message, pid: this.pid, thread: this.thread, command: this.command, pool: this.#poolName(pool), ...extra });
   }
+}
+
+/** `pid 123`, or `pid 123 thread 2` for a worker thread's agent. */
+export function processLabel(p: { pid: number; thread: number }): string {
+  return p.thread === 0 ? `pid ${p.pid}` : `pid ${p.pid} thread ${p.thread}`;
 }
 
 export function seconds(ms: number): string {

@@ -1,5 +1,5 @@
 import { oneLine } from '../terminal-text';
-import { FINDING_KINDS, type Finding, type FindingKind } from './checked-process';
+import { FINDING_KINDS, type Finding, type FindingKind, processLabel } from './checked-process';
 
 // What `poolscope check` found, three ways: a summary grouped by call site (stderr), a JSON
 // document and a JUnit XML file for CI systems. The same groups and the same verdict in each.
@@ -17,7 +17,7 @@ export interface CheckResult {
   timedOut: boolean;
   timeoutMs: number;
   holdThresholdMs: number;
-  processes: { pid: number; command: string; pools: number; dropped: number; notes: string[] }[];
+  processes: { pid: number; thread: number; command: string; pools: number; dropped: number; notes: string[] }[];
   verdict: Verdict;
 }
 
@@ -59,8 +59,8 @@ export function summaryLines(r: CheckResult): string[] {
   const watched = `${count(r.processes.length, 'process', 'processes')} (${count(pools, 'pool')})`;
   const lines: string[] = [];
   for (const p of r.processes) {
-    for (const note of p.notes) lines.push(`poolscope check: note from pid ${p.pid}: ${oneLine(note)}`);
-    if (p.dropped > 0) lines.push(`poolscope check: pid ${p.pid} dropped ${p.dropped} events: its findings may be incomplete`);
+    for (const note of p.notes) lines.push(`poolscope check: note from ${processLabel(p)}: ${oneLine(note)}`);
+    if (p.dropped > 0) lines.push(`poolscope check: ${processLabel(p)} dropped ${p.dropped} events: its findings may be incomplete`);
   }
   const all = groups(r.verdict);
   if (all.length === 0) {
@@ -71,7 +71,7 @@ export function summaryLines(r: CheckResult): string[] {
       const f = g.findings[0] as Finding;
       const times = g.findings.length > 1 ? ` (${g.findings.length}x)` : '';
       lines.push(`  ${g.kind}${g.allowed ? ' (allowed)' : ''}  ${oneLine(g.site)}${times}`);
-      lines.push(`      ${oneLine(f.message)}; ${oneLine(f.pool)}; pid ${f.pid} ${oneLine(f.command).slice(0, 120)}`);
+      lines.push(`      ${oneLine(f.message)}; ${oneLine(f.pool)}; ${processLabel(f)} ${oneLine(f.command).slice(0, 120)}`);
     }
   }
   const failing = all.filter((g) => !g.allowed);
@@ -95,7 +95,7 @@ export function junitReport(r: CheckResult): string {
   const all = groups(r.verdict);
   if (all.length === 0) cases.push('    <testcase classname="poolscope.check" name="no pool findings"></testcase>');
   for (const g of all) {
-    const details = g.findings.map((f) => `${f.message}; ${f.pool}; pid ${f.pid} ${f.command}`).join('\n');
+    const details = g.findings.map((f) => `${f.message}; ${f.pool}; ${processLabel(f)} ${f.command}`).join('\n');
     const body = g.allowed
       ? `<skipped message="${xml(`allowed: ${g.findings.length} ${g.kind}`)}"/>`
       : `<failure type="${g.kind}" message="${xml(`${g.findings.length} ${g.kind} at ${g.site}`)}">${xml(details)}</failure>`;

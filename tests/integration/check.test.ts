@@ -113,6 +113,38 @@ describe('poolscope check: the options, on postgres', () => {
     expect(r.code).toBe(0);
   });
 
+  it('passes a suite that leaves its pool open with --allow unended-pool', async () => {
+    const r = await check(['--allow', 'unended-pool'], [process.execPath, '--test', join(SUITES, 'node', 'open-pool.test.cjs')], pgUrl());
+    expect(r.stderr).toContain('unended-pool (allowed)  node/open-pool.test.cjs:');
+    expect(r.stderr).toContain('poolscope check: passed (exit 0)');
+    expect(r.code).toBe(0);
+  });
+
+  it("names a holder past --hold-threshold, and a borrower's timeout with the holder at that moment", async () => {
+    const file = join(SUITES, 'node', 'contention.test.cjs');
+    const holder = `node/contention.test.cjs:${lineOf(file, 'HOLDER-LINE')}`;
+    const relaxed = await check([], [process.execPath, '--test', file], pgUrl());
+    // Held about 600 ms: under the default 5 s threshold.
+    expect(relaxed.stderr).not.toContain('long-hold');
+    const r = await check(['--hold-threshold', '300ms'], [process.execPath, '--test', file], pgUrl());
+    expect(r.stderr).toContain(`long-hold  ${holder}`);
+    expect(r.stderr).toMatch(/a connection held \d+ ms \(over --hold-threshold 300 ms\)/);
+    expect(r.stderr).toContain(`timeout  node/contention.test.cjs:${lineOf(file, 'WAITER-LINE')}`);
+    expect(r.stderr).toMatch(new RegExp(`a borrower timed out after waiting \\d+ ms; held then by ${holder.replace(/\./g, '\\.')} \\(\\d+ ms\\)`));
+    expect(r.stderr).toContain('poolscope check: failed: 1 long-hold, 1 timeout (exit 3)');
+    expect(r.code).toBe(3);
+  });
+
+  it('names a transaction left open at exit, on the connection its borrower never released', async () => {
+    const file = join(SUITES, 'node', 'open-tx.test.cjs');
+    const r = await check([], [process.execPath, '--test', '--test-force-exit', file], pgUrl());
+    const site = `node/open-tx.test.cjs:${lineOf(file, 'TX-LINE')}`;
+    expect(r.stderr).toContain(`leak  ${site}`);
+    expect(r.stderr).toContain(`open-transaction  ${site}`);
+    expect(r.stderr).toContain('a transaction still open when the process exited');
+    expect(r.code).toBe(3);
+  });
+
   it('ends a command that does not end at --timeout, naming what keeps it alive', async () => {
     // Without --test-force-exit the leaked connection keeps the test file's process alive for ever.
     const r = await check(['--timeout', '3s', '--junit', join(dir, 'report.xml')], [process.execPath, '--test', join(SUITES, 'node', 'leaky.test.cjs')], pgUrl());

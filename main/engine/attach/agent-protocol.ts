@@ -31,6 +31,8 @@ export const helloSchema = z.object({
   type: z.literal('hello'),
   token: z.string().max(200),
   pid: z.number().int().min(1).max(2 ** 31),
+  /** The worker thread (0: the main thread): each thread loads its own agent. */
+  thread: z.number().int().min(0).max(2 ** 31).optional(),
   command: text,
   node: z.string().max(50),
 });
