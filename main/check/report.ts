@@ -76,7 +76,13 @@ export function summaryLines(r: CheckResult): string[] {
   }
   const failing = all.filter((g) => !g.allowed);
   const verdict = r.verdict.failing === 0 ? 'passed' : `failed: ${failing.map((g) => g.kind).filter((k, i, a) => a.indexOf(k) === i).map((k) => count(r.verdict.findings.filter((f) => f.kind === k && !f.allowed).length, k)).join(', ')}`;
-  const code = r.timedOut ? `the command did not end within --timeout ${r.timeoutMs / 1_000} s` : r.commandExitCode !== 0 ? `the command failed (exit ${r.commandExitCode})` : null;
+  const code = r.timedOut
+    ? `the command did not end within --timeout ${r.timeoutMs / 1_000} s`
+    : r.commandExitCode === null
+      ? 'the command could not run'
+      : r.commandExitCode !== 0
+        ? `the command failed (exit ${r.commandExitCode})`
+        : null;
   lines.push(`poolscope check: ${code ? `${code}; pool check ${verdict}` : verdict} (exit ${r.exitCode})`);
   return lines;
 }
