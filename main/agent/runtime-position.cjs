@@ -2,12 +2,12 @@
 // A call site in code a test runner transformed as it loaded it (vitest's module runner
 // evaluates the test files and their TypeScript/ESM imports itself, with source maps Node's
 // findSourceMap never sees): the runner's own Error.prepareStackTrace maps positions, so the
-// frame is handed to it, once per place, off the request's path.
+// frame is handed to it once per place, when the place is first seen (keeping the frame for
+// later would keep its receiver alive).
 
-/** { file, line } as the runtime's stack formatter maps the frame, or null when it does not. */
-function runtimePosition(frame) {
-  const prepare = Error.prepareStackTrace;
-  if (typeof prepare !== 'function' || frame === null) return null;
+/** { file, line } as `prepare` (the runtime's Error.prepareStackTrace) maps the frame, or null. */
+function runtimePosition(frame, prepare) {
+  if (typeof prepare !== 'function') return null;
   try {
     const text = prepare(new Error(''), [frame]);
     const at = typeof text === 'string' ? /\n\s*at (.*)$/.exec(text) : null;
