@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { signalNumber, withAgent } from './attach-command';
 import { rowSchema, syncSchema } from './engine/attach/agent-protocol';
 import { startAgentListener } from './engine/attach/attach-server';
-import { messageOf } from './engine/errors';
+import { messageOf, redactUrls } from './engine/errors';
 import { CheckedProcess, FINDING_KINDS, type FindingKind, processLabel, seconds } from './check/checked-process';
 import { type CheckResult, judge, jsonReport, junitReport, summaryLines } from './check/report';
 import { oneLine } from './terminal-text';
@@ -187,7 +187,7 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   const exitCode =
     commandExitCode === null ? EXIT.notRun : timedOut ? EXIT.timeout : commandExitCode !== 0 ? commandExitCode : verdict.failing > 0 ? EXIT.findings : 0;
   const result: CheckResult = {
-    command,
+    command: command.map(redactUrls),
     exitCode,
     commandExitCode,
     timedOut,

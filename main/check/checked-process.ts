@@ -1,4 +1,5 @@
 import { type PoolInfo, ROW, type Row, type Sync, poolInfoSchema } from '../engine/attach/agent-protocol';
+import { redactUrls } from '../engine/errors';
 
 // One process under `poolscope check`: its agent's rows (from the socket, then the file it
 // wrote at exit) reduced to what is live (pools, connections, borrowers) and to findings,
@@ -78,7 +79,7 @@ export class CheckedProcess {
   constructor(pid: number, thread: number, command: string, holdThresholdMs: number) {
     this.pid = pid;
     this.thread = thread;
-    this.command = command;
+    this.command = redactUrls(command);
     this.#holdThresholdMs = holdThresholdMs;
   }
 
@@ -102,7 +103,7 @@ export class CheckedProcess {
         return;
       }
       case ROW.NOTE:
-        if (typeof ref === 'string' && this.notes.length < 20) this.notes.push(ref);
+        if (typeof ref === 'string') this.#note(ref);
         return;
       case ROW.OPEN:
         this.#conns.set(b, { pool: a, tx: 0, site: null });
@@ -196,7 +197,7 @@ export class CheckedProcess {
       const conn = b.conn === null ? undefined : this.#conns.get(b.conn);
       if (conn) conn.site = b.site;
     }
-    for (const note of s.notes) if (!this.notes.includes(note) && this.notes.length < 20) this.notes.push(note);
+    for (const note of s.notes) this.#note(note);
     this.dropped = Math.max(this.dropped, s.dropped);
   }
 
@@ -247,6 +248,12 @@ export class CheckedProcess {
    */
   catchUp(): void {
     if (this.#offset !== null) this.#lastT = Math.max(this.#lastT, performance.now() + this.#offset);
+  }
+
+  /** A note from the agent (a driver left alone, an agent failure): once each, no password in it. */
+  #note(text: string): void {
+    const note = redactUrls(text).slice(0, 1_000);
+    if (!this.notes.includes(note) && this.notes.length < 20) this.notes.push(note);
   }
 
   #poolName(id: number): string {

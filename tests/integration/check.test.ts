@@ -145,6 +145,18 @@ describe('poolscope check: the options, on postgres', () => {
     expect(r.code).toBe(3);
   });
 
+  it('keeps the findings of a process that ends by process.exit() in the turn it borrowed, or before its agent connected', async () => {
+    const file = join(SUITES, 'exit-at-once.cjs');
+    const r = await check([], [process.execPath, file], pgUrl());
+    expect(r.stderr).toContain(`leak  check-suites/exit-at-once.cjs:${lineOf(file, 'EXIT-LINE')}`);
+    expect(r.stderr).toContain('a connection still borrowed when the process exited');
+    expect(r.code).toBe(3);
+    const atOnce = await check([], ['/usr/bin/env', 'EXIT_NOW=1', process.execPath, file], pgUrl());
+    expect(atOnce.stderr).toContain(`unended-pool  check-suites/exit-at-once.cjs:${lineOf(file, 'POOL-LINE')}`);
+    expect(atOnce.stderr).toContain('0 connections open when the process exited');
+    expect(atOnce.code).toBe(3);
+  });
+
   it('ends a command that does not end at --timeout, naming what keeps it alive', async () => {
     // Without --test-force-exit the leaked connection keeps the test file's process alive for ever.
     const r = await check(['--timeout', '3s', '--junit', join(dir, 'report.xml')], [process.execPath, '--test', join(SUITES, 'node', 'leaky.test.cjs')], pgUrl());
