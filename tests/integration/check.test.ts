@@ -158,15 +158,16 @@ describe('poolscope check: the options, on postgres', () => {
   });
 
   it('ends a command that does not end at --timeout, naming what keeps it alive', async () => {
-    // Without --test-force-exit the leaked connection keeps the test file's process alive for ever.
-    const r = await check(['--timeout', '3s', '--junit', join(dir, 'report.xml')], [process.execPath, '--test', join(SUITES, 'node', 'leaky.test.cjs')], pgUrl());
-    expect(r.stderr).toContain('poolscope check: the command did not end within --timeout 3.0 s. What keeps each process alive:');
+    // Without --test-force-exit the leaked connection keeps the test file's process alive for ever
+    // (6 s: time enough for the file to reach its leak on a loaded machine).
+    const r = await check(['--timeout', '6s', '--junit', join(dir, 'report.xml')], [process.execPath, '--test', join(SUITES, 'node', 'leaky.test.cjs')], pgUrl());
+    expect(r.stderr).toContain('poolscope check: the command did not end within --timeout 6.0 s. What keeps each process alive:');
     expect(r.stderr).toMatch(
       new RegExp(`postgres://\\S+ created at node/leaky\\.test\\.cjs:${lineOf(join(SUITES, 'node', 'leaky.test.cjs'), 'POOL-LINE')} \\(end\\(\\) called, waiting for its borrowed connections\\): 1 connection open; borrowed at orderTotal \\(check-suites/orders\\.cjs:${lineOf(ORDERS, 'LEAK-LINE')}\\)`),
     );
     expect(r.stderr).toContain('a connection still borrowed when check ended the command at --timeout');
     expect(r.code).toBe(124);
-    expect(readFileSync(join(dir, 'report.xml'), 'utf8')).toContain('<failure type="timeout" message="did not end within --timeout 3 s"/>');
+    expect(readFileSync(join(dir, 'report.xml'), 'utf8')).toContain('<failure type="timeout" message="did not end within --timeout 6 s"/>');
   });
 
   it('refuses a finding kind it does not know, with the kinds it does', async () => {
@@ -190,5 +191,14 @@ describe.skipIf(!mysqlAvailable)('poolscope check under node --test, on MariaDB'
     expect(r.stderr).toContain(`unended-pool  node/mysql-open-pool.test.mjs:${lineOf(file, 'POOL-LINE')}`);
     expect(r.stderr).toContain('1 connection open when the process exited');
     expect(r.code).toBe(3);
+  });
+
+  it('names the pool never ended that keeps a test process alive, at --timeout', async () => {
+    // Without --test-force-exit, mysql2's idle connection keeps the file's process alive for ever.
+    const file = join(SUITES, 'node', 'mysql-open-pool.test.mjs');
+    const r = await check(['--timeout', '6s'], [process.execPath, '--test', file], mysqlUrl);
+    expect(r.stderr).toMatch(new RegExp(`mysql://\\S+ created at node/mysql-open-pool\\.test\\.mjs:${lineOf(file, 'POOL-LINE')}, never ended: 1 connection open\n`));
+    expect(r.stderr).toContain('a pool never ended (end() not called): 1 connection open when check ended the command at --timeout');
+    expect(r.code).toBe(124);
   });
 });
