@@ -77,7 +77,8 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   mkdirSync(exits, { mode: 0o700 });
   // By process and thread: each worker thread loads its own agent (exit files are named so too).
   const processes = new Map<string, CheckedProcess>();
-  const connected = new Set<string>();
+  /** Open sockets per process (a reconnecting agent may briefly have two). */
+  const connected = new Map<string, number>();
   const processOf = (key: string, pid: number, thread: number, command: string) => {
     let p = processes.get(key);
     // A pid the system gave again to a new process after the first one ended.
@@ -110,11 +111,13 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
     const thread = hello.thread ?? 0;
     const key = `${hello.pid}-${thread}`;
     const p = processOf(key, hello.pid, thread, hello.command);
-    connected.add(key);
+    connected.set(key, (connected.get(key) ?? 0) + 1);
     return {
       message: (m) => (m.type === 'events' ? p.rows(m.events, m.dropped) : p.sync(m)),
       closed: () => {
-        connected.delete(key);
+        const open = (connected.get(key) ?? 1) - 1;
+        if (open > 0) connected.set(key, open);
+        else connected.delete(key);
         // Gone without its exit file: killed by SIGKILL, or a reconnect (then its next hello carries on).
         if (!readExitFile(key, p)) p.catchUp();
       },
@@ -145,7 +148,7 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   const timer = setTimeout(() => {
     timedOut = true;
     say(`poolscope check: the command did not end within --timeout ${seconds(opts.timeoutMs)}. What keeps each process alive:`);
-    for (const key of connected) {
+    for (const key of connected.keys()) {
       const p = processes.get(key);
       if (!p || p.ended) continue;
       p.catchUp();
@@ -169,13 +172,15 @@ export async function check(command: string[], opts: CheckOptions, say: (text: s
   // The command's last processes' sockets close just after it exits.
   for (const t0 = Date.now(); connected.size > 0 && Date.now() - t0 < SETTLE_MS; ) await new Promise((r) => setTimeout(r, 20));
   clearTimeout(killer);
+  // Still connected now: processes that outlived the command (closing the listener ends their sockets).
+  const outlived = new Set(connected.keys());
   await listener.close();
   // Processes that exited before they reached the listener wrote everything to their file.
   for (const name of readdirSync(exits)) {
     const m = /^((\d+)-(\d+))\.json$/.exec(name);
     if (m) readExitFile(m[1] as string, processes.get(m[1] as string) ?? processOf(m[1] as string, Number(m[2]), Number(m[3]), `pid ${m[2]}`));
   }
-  for (const [key, p] of processes) p.end(connected.has(key) ? 'outlived' : 'exited');
+  for (const [key, p] of processes) p.end(outlived.has(key) ? 'outlived' : 'exited');
   rmSync(dir, { recursive: true, force: true });
 
   const all = [...processes.values()];
