@@ -19,7 +19,7 @@ import { type CheckResult, judge, jsonReport, junitReport, summaryLines } from '
 import { oneLine } from './terminal-text';
 
 /** Exit codes of check's own: findings (the command passed), a command that did not end, one that could not start. */
-export const EXIT = { findings: 3, timeout: 124, notRun: 127 } as const;
+const EXIT = { findings: 3, timeout: 124, notRun: 127 } as const;
 
 export interface CheckOptions {
   timeoutMs: number;
@@ -36,7 +36,7 @@ const SETTLE_MS = 2_000;
 const KILL_GRACE_MS = 3_000;
 
 /** "10m", "5s", "250ms", "1h"; a bare number is seconds. */
-export function parseDuration(text: string, option: string): number {
+function parseDuration(text: string, option: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!m) throw new Error(`${option} must be a duration such as 500ms, 5s, 10m or 1h, not "${text}".`);
   return Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];

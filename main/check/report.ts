@@ -30,7 +30,7 @@ export function judge(findings: Finding[], allow: ReadonlySet<FindingKind>, maxL
   return { findings: judged, failing: judged.filter((f) => !f.allowed).length };
 }
 
-export interface Group {
+interface Group {
   kind: FindingKind;
   site: string;
   allowed: boolean;
@@ -38,7 +38,7 @@ export interface Group {
 }
 
 /** One group per kind and call site, failing before allowed, in the order of FINDING_KINDS. */
-export function groups(verdict: Verdict): Group[] {
+function groups(verdict: Verdict): Group[] {
   const byKey = new Map<string, Group>();
   for (const f of verdict.findings) {
     const key = `${f.kind}\u0000${f.site}\u0000${f.allowed}`;
