@@ -185,6 +185,13 @@ describe.skipIf(!mysqlAvailable)('poolscope check under node --test, on MariaDB'
     expect(r.code).toBe(3);
   });
 
+  it('names a connection released inside its transaction (the flag from OK packets)', async () => {
+    const file = join(SUITES, 'node', 'mysql-dirty.test.mjs');
+    const r = await check([], [process.execPath, '--test', file], mysqlUrl);
+    expect(r.stderr).toContain(`dirty-return  node/mysql-dirty.test.mjs:${lineOf(file, 'DIRTY-LINE')}`);
+    expect(r.code).toBe(3);
+  });
+
   it('names where a pool never ended was created', async () => {
     const file = join(SUITES, 'node', 'mysql-open-pool.test.mjs');
     const r = await check([], [process.execPath, '--test', '--test-force-exit', file], mysqlUrl);
