@@ -107,7 +107,7 @@ export default defineConfig([
       'no-restricted-syntax': ['error', { selector: "CallExpression[callee.name='require'][arguments.0.value!=/^(node:|\\u002E\\u002F|@opentelemetry\\u002F)/]", message: agentOnly }],
     },
   },
-  { files: ['tests/integration/attach-apps/**/*.cjs', 'tests/bench/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  { files: ['tests/integration/attach-apps/**/*.cjs', 'tests/integration/check-suites/**/*.cjs', 'tests/bench/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   { files: ['shared/**'], rules: restrict(electron, nodeBuiltins, intoMain, intoRenderer) },
   { files: ['renderer/**'], rules: restrict(electron, nodeBuiltins, intoMain) },
   { files: ['main/engine/**'], rules: restrict(electron, intoRenderer, intoHosts) },

@@ -20,6 +20,7 @@ import { BUILT_IN_NAMES, builtIn, builtInInfos } from './engine/scenarios/builti
 import { type RunReport, runHeadless } from './engine/scenarios/headless';
 import { PoolscopeService, scenarioFrom } from './engine/service';
 import { type MetricsOptions, attach } from './attach-command';
+import { type CheckOptions, check, parseCheckOptions } from './check-command';
 import { startAttachServer } from './engine/attach/attach-server';
 import { startEngineMetrics } from './engine/pool-metrics';
 import { openBrowser } from './web/open-browser';
@@ -31,6 +32,7 @@ const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH o
        poolscope run <built-in | file.json> [--target URL | --target-file FILE] [SSH options] [--allow-sql] [--json] [--record FILE]
        poolscope list [--json]
        poolscope attach [metrics options] -- <command> [args…]
+       poolscope check [--timeout 10m] [--hold-threshold 5s] [--allow KIND]… [--max-leaks N] [--json FILE] [--junit FILE] -- <command> [args…]
 
   watch   start the pool on the target and print its state every second (Ctrl+C stops)
   web     start the pool and serve the UI to a browser on 127.0.0.1 (Ctrl+C stops)
@@ -42,6 +44,13 @@ const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH o
           processes: their pg and mysql2 pools appear in Poolscope (started for the run
           when none is running). Same output and exit code; one summary line on stderr.
           Also: node --import poolscope/attach app.js. See docs/attach.md.
+  check   run a command (npm test, node --test, vitest run…) with the agent and fail on what
+          its pools leave behind: connections still borrowed at pool end or exit (leak), held
+          past --hold-threshold (long-hold), returned in a transaction (dirty-return),
+          transactions open at exit (open-transaction), borrowers timed out (timeout), pools
+          never ended (unended-pool), each at its call site. Exit code: the command's when it
+          failed, 124 when it did not end within --timeout (then ended), 3 on findings not
+          allowed (--allow KIND, --max-leaks N). See docs/check.md.
 
   --target URL        postgres://user:password@host:5432/db or mysql://user:password@host:3306/db.
                       A password on the command line is visible to other users (ps): prefer
@@ -458,6 +467,19 @@ if (process.argv[2] === 'attach') {
     }
   })();
   process.exit(await attach(command, { rendererDir: RENDERER_DIR, say: warn, metrics: metricsOptions(own) }));
+}
+
+if (process.argv[2] === 'check') {
+  const dash = process.argv.indexOf('--');
+  const command = dash > 0 ? process.argv.slice(dash + 1) : [];
+  if (command.length === 0) fail(`check needs a command after --, e.g. poolscope check -- npm test\n${USAGE}`);
+  let options: CheckOptions;
+  try {
+    options = parseCheckOptions(process.argv.slice(3, dash));
+  } catch (err) {
+    fail(`check: ${messageOf(err)}`);
+  }
+  process.exit(await check(command, options, warn));
 }
 
 const { positionals, values } = (() => {
