@@ -19,7 +19,7 @@ const path = require('node:path');
 
 const POOL_NAME = 'db.client.connection.pool.name';
 const STATE = 'db.client.connection.state';
-/** The conventions' advised buckets for the pool's durations, in seconds. */
+/** Buckets for the pool's durations, in seconds: 1 ms (a warm pool's wait) to 10 s (an acquire timeout's range). */
 const SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 const OTLP_TIMEOUT_MS = 5000;
 
