@@ -36,6 +36,8 @@ function start() {
       return undefined;
     }
   };
+  // Pool metrics (docs/metrics.md): only when `poolscope attach --metrics-*` asked for them.
+  if (process.env.POOLSCOPE_METRICS_OTLP || process.env.POOLSCOPE_METRICS_PORT) guard(() => require('./metrics.cjs').watchRecorder(rec, guard, channel.warn));
   const pg = pgState(rec, guard);
   const mysql = mysqlState(rec, guard);
   const leftAlone = new Set();
