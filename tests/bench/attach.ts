@@ -25,9 +25,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const APP = join(ROOT, 'tests', 'bench', 'attach-app.cjs');
 const AGENT = join(ROOT, 'main', 'agent', 'agent.cjs');
 const SIDES = ['bare', 'watched', 'alone', 'metrics'] as const;
-const BASELINE_SIDES = ['baselineWatched', 'baselineAlone'] as const;
 type Side = (typeof SIDES)[number];
-type AnySide = Side | (typeof BASELINE_SIDES)[number];
+type AnySide = Side | 'baselineWatched' | 'baselineAlone';
 
 /** The baseline agent's sides of a row, against the same bare side. */
 export interface AttachBaseline {
