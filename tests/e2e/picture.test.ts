@@ -121,6 +121,8 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     const at = notes.findIndex(({ step }) => step.text.startsWith('10 are served'));
     const served = notes[at];
     if (!served) throw new Error('backpressure has no "10 are served" note');
+    // A few seconds of history first: the screenshot's wide chart shows the line rising from a quiet pool.
+    await new Promise((r) => setTimeout(r, 3_000));
     await open('backpressure');
     for (const { i } of notes.slice(0, at + 1)) await stepTo('backpressure', i);
     const seen = await atNote(page, served.step.text, 20_000);
