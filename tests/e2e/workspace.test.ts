@@ -5,34 +5,13 @@ import type { PoolscopeService } from '../../main/engine/service';
 import { builtIn } from '../../main/engine/scenarios/builtins';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import type { PageElement, PageGlobals } from './helpers/in-page';
 import { screenshot } from './helpers/workspace';
 
 // The workspace at a projector's 1280x720 and at that window zoomed to 125 % and 150 %
 // (1024x576 and 853x480 CSS px at a device scale of 1.25 and 1.5): with a scenario's note on
 // screen, every control group is one click from the picture, and the picture, the note and
 // the group shown stay inside the window without scrolling. On an embedded PostgreSQL.
-
-/** What the page function reads (tsconfig.node.json has no DOM types). */
-interface Box {
-  top: number;
-  left: number;
-  bottom: number;
-  right: number;
-  width: number;
-  height: number;
-}
-interface PageElement {
-  getBoundingClientRect(): Box;
-  closest(selector: string): PageElement | null;
-  getAttribute(name: string): string | null;
-}
-interface PageGlobals {
-  document: { querySelector(selector: string): PageElement | null; activeElement: PageElement | null; documentElement: { scrollWidth: number } };
-  innerWidth: number;
-  innerHeight: number;
-  scrollY: number;
-  getComputedStyle(el: PageElement): { fontSize: string };
-}
 
 interface InView {
   scrollY: number;
@@ -135,9 +114,8 @@ describe.skipIf(!chromiumAvailable)('the workspace at 1280x720 and zoomed, in Ch
     expect((await service.handle('leak.inject', { count: 10 })).ok).toBe(true);
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 10_000 }).toBe(10);
     const fit = await page.evaluate(() => {
-      const g = globalThis as unknown as PageGlobals & { document: { querySelectorAll(s: string): ArrayLike<PageElement & { scrollWidth: number; clientWidth: number }> } };
-      const table = g.document.querySelector('[data-testid="conn-row"]')?.closest('table') as (PageElement & { scrollWidth: number }) | null;
-      const scroller = table?.closest('.scroll') as (PageElement & { scrollWidth: number; clientWidth: number }) | null;
+      const g = globalThis as unknown as PageGlobals;
+      const scroller = g.document.querySelector('[data-testid="conn-row"]')?.closest('table')?.closest('.scroll') ?? null;
       const buttons = Array.from(g.document.querySelectorAll('[data-testid="conn-row"] button'));
       const right = scroller?.getBoundingClientRect().right ?? 0;
       return { buttons: buttons.length, cut: buttons.filter((b) => b.getBoundingClientRect().right > Math.min(right, g.innerWidth) + 0.5).length, sideways: (scroller?.scrollWidth ?? 0) > (scroller?.clientWidth ?? 0) };

@@ -1,9 +1,6 @@
 import type { Locator, Page } from 'playwright';
+import type { PageElement } from './in-page';
 
-/** The part of an element the page function reads (tsconfig.node.json has no DOM types). */
-interface InPage {
-  closest(selector: string): { getAttribute(name: string): string | null } | null;
-}
 
 /**
  * Shows the control group or detail tab that holds `target` (an element's test id, or a
@@ -12,7 +9,7 @@ interface InPage {
 export async function reveal(page: Page, target: string | Locator, timeout = 10_000): Promise<void> {
   const el = (typeof target === 'string' ? page.getByTestId(target) : target).first();
   await el.waitFor({ state: 'attached', timeout });
-  const tab = await el.evaluate((node) => (node as unknown as InPage).closest('[role="tabpanel"]')?.getAttribute('aria-labelledby') ?? null);
+  const tab = await el.evaluate((node) => (node as unknown as PageElement).closest('[role="tabpanel"]')?.getAttribute('aria-labelledby') ?? null);
   if (tab !== null) await page.locator(`#${tab}`).click({ timeout });
 }
 
