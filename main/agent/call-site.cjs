@@ -1,22 +1,31 @@
 'use strict';
 // A borrower's call site is the first stack frame in the app's own code: outside
-// node_modules, outside Node's internals and outside this agent. On the request's path only
-// V8's raw frames are read, and the position found is kept as one shared record per place
-// (an app borrows from a handful): no frame object is kept, nothing is formatted. Its text
+// node_modules, outside Node's internals and outside this agent.
+//
+// Capturing it is the agent's main cost: V8 summarises each frame it walks, and the app's
+// frame is optimised code whose inlined functions V8 decodes from deoptimisation data (about
+// 40,000 instructions per capture in the attach bench, even for one frame). So the request's
+// path only captures, into a plain object, and reads nothing: the frames are read by the
+// channel when it sends the batch (resolve), off the request's path, and each place's text
 // (with the app's source map, where it has one, else as a test runner's own stack mapping
-// placed it when the place was first seen) is made once, when the channel first sends it.
+// places it) is made once and shared by every borrow from there. The captured frames (and what
+// they hold) live until that batch is sent. Nothing is captured while no Poolscope is reached
+// or being reached (the channel says which, watch()): with nothing listening a borrow costs no
+// capture, and no frame is kept in a ring nobody reads. `poolscope check` writes the rows not
+// sent to a file at exit (POOLSCOPE_CHECK_DIR): there, sites are always captured.
 
 const { findSourceMap } = require('node:module');
 const { sep } = require('node:path');
 const { runtimePosition } = require('./runtime-position.cjs');
 
 const AGENT_DIR = __dirname + sep;
-/** Frames read per borrow: the driver's own (pool.query → connect, promise wrappers) come first. */
+/** Frames captured per borrow: the driver's own (pool.query → connect, promise wrappers) come first. */
 const DEPTH = 12;
 const rawFrames = (_err, frames) => frames;
-const positions = new Map();
-const MAX_POSITIONS = 4096;
-const UNKNOWN = { text: 'unknown' };
+const texts = new Map();
+const MAX_PLACES = 4096;
+/** Where no capture was made (nothing was watching) or none of it was the app's. */
+const UNKNOWN = Object.freeze({ text: 'unknown' });
 
 function isAppFrame(file) {
   return (
@@ -29,50 +38,64 @@ function isAppFrame(file) {
   );
 }
 
-/** The place in the app's code below `below`: a record shared by every borrow from there. */
-function capture(below) {
-  const holder = {};
-  const limit = Error.stackTraceLimit;
-  const prepare = Error.prepareStackTrace;
-  Error.stackTraceLimit = DEPTH;
-  Error.prepareStackTrace = rawFrames;
-  try {
-    Error.captureStackTrace(holder, below);
-    const frames = holder.stack;
-    if (!Array.isArray(frames)) return UNKNOWN;
-    for (const frame of frames) {
-      const file = frame.getFileName();
-      if (file && isAppFrame(file)) return position(frame, file, prepare);
-    }
-    return UNKNOWN;
-  } finally {
-    Error.prepareStackTrace = prepare;
-    Error.stackTraceLimit = limit;
-  }
+const rowsKeptAtExit = Boolean(process.env.POOLSCOPE_CHECK_DIR);
+let watching = false;
+
+function watch(on) {
+  watching = on;
 }
 
-function position(frame, file, prepare) {
-  const line = frame.getLineNumber() ?? 0;
-  const column = frame.getColumnNumber() ?? 0;
-  const key = `${file}:${line}:${column}`;
-  let pos = positions.get(key);
-  if (pos === undefined) {
-    const fn = frame.getFunctionName();
-    const type = fn && !frame.isToplevel() ? frame.getTypeName() : null;
-    pos = { file, line, column, fn, type, text: null, runtime: runtimePosition(frame, prepare) };
-    if (positions.size >= MAX_POSITIONS) positions.clear();
-    positions.set(key, pos);
+/** The stack below `below`, captured and not read: resolve() reads it later. */
+function capture(below) {
+  if (!watching && !rowsKeptAtExit) return UNKNOWN;
+  const site = { text: null };
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = DEPTH;
+  try {
+    Error.captureStackTrace(site, below);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
-  return pos;
+  return site;
 }
 
 /** `name (dir/file.js:line)` or `dir/file.js:line`, as Poolscope shows its own call sites. */
-function resolve(pos) {
-  if (pos.text === null) pos.text = format(pos);
-  return pos.text;
+function resolve(site) {
+  if (site.text !== null) return site.text;
+  const prepare = Error.prepareStackTrace;
+  Error.prepareStackTrace = rawFrames;
+  let frames;
+  try {
+    // V8 prepares the captured stack on its first read, with the prepareStackTrace in place then.
+    frames = site.stack;
+  } finally {
+    Error.prepareStackTrace = prepare;
+  }
+  // The frames hold the app's functions and receivers: let them go.
+  site.stack = null;
+  site.text = Array.isArray(frames) ? place(frames, prepare) : UNKNOWN.text;
+  return site.text;
 }
 
-function format({ file, line, column, fn, type, runtime }) {
+function place(frames, prepare) {
+  for (const frame of frames) {
+    const file = frame.getFileName();
+    if (!file || !isAppFrame(file)) continue;
+    const line = frame.getLineNumber() ?? 0;
+    const column = frame.getColumnNumber() ?? 0;
+    const key = `${file}:${line}:${column}`;
+    let text = texts.get(key);
+    if (text === undefined) {
+      text = format(frame, file, line, column, prepare);
+      if (texts.size >= MAX_PLACES) texts.clear();
+      texts.set(key, text);
+    }
+    return text;
+  }
+  return UNKNOWN.text;
+}
+
+function format(frame, file, line, column, prepare) {
   let where = file;
   let row = line;
   try {
@@ -80,15 +103,18 @@ function format({ file, line, column, fn, type, runtime }) {
     if (entry && 'originalSource' in entry) {
       where = entry.originalSource;
       row = entry.originalLine + 1;
-    } else if (runtime) {
-      ({ file: where, line: row } = runtime);
+    } else {
+      const mapped = runtimePosition(frame, prepare);
+      if (mapped) ({ file: where, line: row } = mapped);
     }
   } catch {
     // No usable source map: the generated position is still the app's.
   }
   const short = where.replace(/^file:\/\//, '').split(/[\\/]/).slice(-2).join('/');
+  const fn = frame.getFunctionName();
+  const type = fn && !frame.isToplevel() ? frame.getTypeName() : null;
   const name = fn ? (type && type !== 'Object' ? `${type}.${fn}` : fn) : null;
   return name ? `${name} (${short}:${row})` : `${short}:${row}`;
 }
 
-module.exports = { capture, resolve };
+module.exports = { capture, resolve, watch };

@@ -9,7 +9,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { threadId } = require('node:worker_threads');
-const { resolve } = require('./call-site.cjs');
+const { resolve, watch } = require('./call-site.cjs');
 const { K } = require('./recorder.cjs');
 const { statementText } = require('./statement-text.cjs');
 
@@ -82,6 +82,8 @@ class Channel {
     const found = readAttachFile(this.file);
     if (found.refused) this.warnOnce(found.refused);
     if (!found.port) return this.later();
+    // Borrowers from now on carry their call sites: the first ones may come before the socket connects.
+    watch(true);
     const socket = net.connect({ host: '127.0.0.1', port: found.port });
     this.socket = socket;
     socket.unref();
@@ -108,6 +110,7 @@ class Channel {
       if (this.socket !== socket) return;
       this.socket = null;
       this.connected = false;
+      watch(false);
       this.later();
     });
   }

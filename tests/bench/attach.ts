@@ -4,6 +4,8 @@
 // event into its snapshot), with the agent and nothing listening, and the same with pool
 // metrics on (a Prometheus endpoint nobody scrapes: gauges cost only when collected). Throughput ratios
 // are each side's requests per second over the bare side's, measured in interleaved rounds.
+// With a baseline agent (another checkout's, `npm run bench -- --baseline DIR`), its watched
+// and nothing-listening sides take their turns in the same rounds, against the same bare side.
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +26,15 @@ const APP = join(ROOT, 'tests', 'bench', 'attach-app.cjs');
 const AGENT = join(ROOT, 'main', 'agent', 'agent.cjs');
 const SIDES = ['bare', 'watched', 'alone', 'metrics'] as const;
 type Side = (typeof SIDES)[number];
+type AnySide = Side | 'baselineWatched' | 'baselineAlone';
+
+/** The baseline agent's sides of a row, against the same bare side. */
+export interface AttachBaseline {
+  perSecond: { watched: number; alone: number };
+  cpuUsPerRequest: { watched: number; alone: number };
+  watchedRatio: number;
+  aloneRatio: number;
+}
 
 export interface AttachRow {
   engine: EngineKind;
@@ -37,8 +48,9 @@ export interface AttachRow {
   watchedRatio: number;
   aloneRatio: number;
   metricsRatio: number;
-  /** Events the watched agent dropped (Poolscope too slow): 0 means the picture was complete. */
+  /** Events the watched agents dropped (Poolscope too slow): 0 means the picture was complete. */
   dropped: number;
+  baseline?: AttachBaseline;
 }
 
 function urlOf(spec: TargetSpec): string {
@@ -57,8 +69,8 @@ class AppProcess {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #replies: ((line: string) => void)[] = [];
 
-  constructor(driver: string, env: NodeJS.ProcessEnv, agent: boolean) {
-    this.#child = spawn(process.execPath, [...(agent ? ['--require', AGENT] : []), APP, driver], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
+  constructor(driver: string, env: NodeJS.ProcessEnv, agent: string | null) {
+    this.#child = spawn(process.execPath, [...(agent ? ['--require', agent] : []), APP, driver], { env: { ...process.env, NODE_OPTIONS: '', ...env } });
     this.#child.stderr.pipe(process.stderr);
     createInterface({ input: this.#child.stdout }).on('line', (line) => this.#replies.shift()?.(line));
   }
@@ -77,6 +89,10 @@ class AppProcess {
   }
 }
 
+function pick(values: Record<AnySide, number>): Record<Side, number> {
+  return Object.fromEntries(SIDES.map((s) => [s, values[s]])) as Record<Side, number>;
+}
+
 /** The watched side reports to this engine; a ratio measured without it would measure nothing. */
 async function attached(engine: Engine): Promise<void> {
   for (let waited = 0; Object.keys(engine.log.live.sources).length === 0; waited += 50) {
@@ -85,53 +101,70 @@ async function attached(engine: Engine): Promise<void> {
   }
 }
 
-export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchServer, log: (line: string) => void): Promise<AttachRow[]> {
+/** `baselineAgent`: another checkout's main/agent/agent.cjs (its node_modules installed), measured side by side. */
+export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchServer, log: (line: string) => void, baselineAgent?: string): Promise<AttachRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'poolscope-attach-bench-'));
   const engine = new Engine({});
   const listener = await startAttachServer({ log: engine.log, clock: engine.clock, newPoolId: () => engine.newPoolId(), file: join(dir, 'attach.json') });
   const driver = server.engine === 'postgres' ? 'pg' : 'mysql2';
   const env = { APP_DB_URL: urlOf(server.spec) };
-  const apps: Record<Side, AppProcess> = {
-    bare: new AppProcess(driver, env, false),
-    watched: new AppProcess(driver, { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') }, true),
-    alone: new AppProcess(driver, { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'nobody.json') }, true),
-    metrics: new AppProcess(driver, { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'nobody.json'), POOLSCOPE_METRICS_PORT: String(await freePort()) }, true),
+  const watched = { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') };
+  const alone = { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'nobody.json') };
+  const apps: Partial<Record<AnySide, AppProcess>> = {
+    bare: new AppProcess(driver, env, null),
+    watched: new AppProcess(driver, watched, AGENT),
+    alone: new AppProcess(driver, alone, AGENT),
+    metrics: new AppProcess(driver, { ...alone, POOLSCOPE_METRICS_PORT: String(await freePort()) }, AGENT),
+    ...(baselineAgent ? { baselineWatched: new AppProcess(driver, watched, baselineAgent), baselineAlone: new AppProcess(driver, alone, baselineAgent) } : {}),
   };
+  const sides = Object.keys(apps) as AnySide[];
   const rows: AttachRow[] = [];
   try {
     for (const concurrency of cfg.concurrency.filter((c) => c <= 8)) {
-      for (const side of SIDES) await apps[side].run(concurrency, cfg.warmSeconds);
+      for (const side of sides) await apps[side]!.run(concurrency, cfg.warmSeconds);
       await attached(engine);
-      const sum = Object.fromEntries(SIDES.map((s) => [s, { requests: 0, seconds: 0, cpuUs: 0 }])) as Record<Side, AppRun>;
+      const sum = Object.fromEntries(sides.map((s) => [s, { requests: 0, seconds: 0, cpuUs: 0 }])) as Record<AnySide, AppRun>;
       for (let r = 0; r < cfg.rounds; r++) {
         // Each side goes first in turn, so a drift in the machine's load favours none.
-        const order = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]!);
+        const order = sides.map((_, i) => sides[(i + r) % sides.length]!);
         for (const side of order) {
-          const res = await apps[side].run(concurrency, cfg.runSeconds);
+          const res = await apps[side]!.run(concurrency, cfg.runSeconds);
           sum[side].requests += res.requests;
           sum[side].seconds += res.seconds;
           sum[side].cpuUs += res.cpuUs;
         }
       }
-      const perSecond = Object.fromEntries(SIDES.map((s) => [s, round(sum[s].requests / sum[s].seconds, 1)])) as Record<Side, number>;
+      const perSecond = Object.fromEntries(sides.map((s) => [s, round(sum[s].requests / sum[s].seconds, 1)])) as Record<AnySide, number>;
+      const cpuUs = Object.fromEntries(sides.map((s) => [s, round(sum[s].cpuUs / Math.max(1, sum[s].requests), 1)])) as Record<AnySide, number>;
       const dropped = Object.values(engine.log.live.sources).reduce((a, s) => a + s.dropped, 0);
       const row: AttachRow = {
         engine: server.engine,
         driver,
         concurrency,
-        perSecond,
-        cpuUsPerRequest: Object.fromEntries(SIDES.map((s) => [s, round(sum[s].cpuUs / Math.max(1, sum[s].requests), 1)])) as Record<Side, number>,
+        perSecond: pick(perSecond),
+        cpuUsPerRequest: pick(cpuUs),
         watchedRatio: round(perSecond.watched / perSecond.bare, 4),
         aloneRatio: round(perSecond.alone / perSecond.bare, 4),
         metricsRatio: round(perSecond.metrics / perSecond.bare, 4),
         dropped,
+        ...(baselineAgent
+          ? {
+              baseline: {
+                perSecond: { watched: perSecond.baselineWatched, alone: perSecond.baselineAlone },
+                cpuUsPerRequest: { watched: cpuUs.baselineWatched, alone: cpuUs.baselineAlone },
+                watchedRatio: round(perSecond.baselineWatched / perSecond.bare, 4),
+                aloneRatio: round(perSecond.baselineAlone / perSecond.bare, 4),
+              },
+            }
+          : {}),
       };
       const cpu = row.cpuUsPerRequest;
       log(`attach ${driver} c=${concurrency}: bare ${perSecond.bare}/s, watched ${perSecond.watched}/s (${row.watchedRatio}), nothing listening ${perSecond.alone}/s (${row.aloneRatio}), with metrics ${perSecond.metrics}/s (${row.metricsRatio}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.alone} / ${cpu.metrics}; ${dropped} dropped`);
+      if (row.baseline) log(`attach ${driver} c=${concurrency}, baseline agent: watched ${perSecond.baselineWatched}/s (${row.baseline.watchedRatio}), nothing listening ${perSecond.baselineAlone}/s (${row.baseline.aloneRatio}); CPU µs/request ${cpuUs.baselineWatched} / ${cpuUs.baselineAlone}`);
       rows.push(row);
     }
   } finally {
-    await Promise.all(SIDES.map((s) => apps[s].end()));
+    await Promise.all(sides.map((s) => apps[s]!.end()));
     await listener.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -37,6 +37,8 @@ export interface BenchReport {
 export interface BenchOptions {
   /** Another checkout's browser host for the clients part (`npm run bench -- --baseline DIR`). */
   baselineHost?: HostEntry;
+  /** Another checkout's attach agent, for the attach part (same flag). */
+  baselineAgent?: string;
 }
 
 export async function runBench(cfg: BenchConfig, log: (line: string) => void = () => {}, opts: BenchOptions = {}): Promise<BenchReport> {
@@ -48,7 +50,7 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     const overhead: OverheadRow[] = [];
     for (const server of servers.list) overhead.push(...(await measureOverhead(cfg.overhead, server, log)));
     const attach: AttachRow[] = [];
-    for (const server of servers.list) attach.push(...(await measureAttach(cfg.overhead, server, log)));
+    for (const server of servers.list) attach.push(...(await measureAttach(cfg.overhead, server, log, opts.baselineAgent)));
     const tax: TaxRow[] = [];
     for (const server of servers.list) tax.push(await measureTax(cfg.tax, server, log));
     const pipeline = await measurePipeline(cfg.pipeline, log);
@@ -59,6 +61,18 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
     const spikes = await measureSpikes(cfg.spikes, servers.list, log);
     const recordingStop = await measureRecordingStop(cfg.recording, log);
     return { config: cfg.name, startedAt: startedAt.toISOString(), seconds: Math.round((Date.now() - startedAt.getTime()) / 1_000), machine, overhead, attach, tax, pipeline, view, soak, clients, spikes, recordingStop };
+  } finally {
+    await servers.stop();
+  }
+}
+
+/** The attach part alone (`npm run bench -- --only attach`), on both servers. */
+export async function runAttachBench(cfg: BenchConfig, log: (line: string) => void, opts: BenchOptions = {}): Promise<AttachRow[]> {
+  const servers = await startServers();
+  try {
+    const attach: AttachRow[] = [];
+    for (const server of servers.list) attach.push(...(await measureAttach(cfg.overhead, server, log, opts.baselineAgent)));
+    return attach;
   } finally {
     await servers.stop();
   }

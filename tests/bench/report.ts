@@ -1,5 +1,6 @@
 // The issue's targets checked against one report, and the report as text tables.
 
+import type { AttachRow } from './attach';
 import type { BenchReport } from './bench';
 import { DELAY_LIMIT_MS } from './pipeline';
 import { LONG_TASK_MS } from './view';
@@ -29,11 +30,7 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
   const worstAdded = Math.max(...r.overhead.map((o) => o.addedP50Us));
   checks.push({ target: `inspected throughput >= ${TARGETS.throughputRatio * 100}% of bare, every row`, measured: `worst ${(worstRatio * 100).toFixed(1)}%`, met: worstRatio >= TARGETS.throughputRatio });
   checks.push({ target: `added p50 <= ${TARGETS.addedP50Us} µs, every row`, measured: `worst ${worstAdded} µs`, met: worstAdded <= TARGETS.addedP50Us });
-  for (const a of r.attach) {
-    const target = TARGETS.attachRatio[a.concurrency];
-    if (target === undefined) continue;
-    checks.push({ target: `attached ${a.driver} app at ${a.concurrency} client(s) >= ${target * 100}% of bare`, measured: `${(a.watchedRatio * 100).toFixed(1)}% (nothing listening ${(a.aloneRatio * 100).toFixed(1)}%)`, met: a.watchedRatio >= target });
-  }
+  checks.push(...attachChecks(r.attach));
   const p = r.pipeline;
   checks.push({
     target: `pipeline >= ${TARGETS.eventsPerSecond.toLocaleString('en')} events/s with loop delay p99 < ${DELAY_LIMIT_MS} ms`,
@@ -70,13 +67,46 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
   return checks;
 }
 
+export function attachChecks(rows: AttachRow[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const a of rows) {
+    const target = TARGETS.attachRatio[a.concurrency];
+    if (target === undefined) continue;
+    checks.push({ target: `attached ${a.driver} app at ${a.concurrency} client(s) >= ${target * 100}% of bare`, measured: `${(a.watchedRatio * 100).toFixed(1)}% (nothing listening ${(a.aloneRatio * 100).toFixed(1)}%)`, met: a.watchedRatio >= target });
+  }
+  return checks;
+}
+
 function table(head: string[], rows: (string | number)[][]): string {
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
   return lines.join('\n');
 }
 
+const pct = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
 const n = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en', { maximumFractionDigits: 1 }) : String(v));
+
+/** The attach part's table, and the baseline agent's beside this tree's when it was measured. */
+export function formatAttach(rows: AttachRow[]): string {
+  const out = [
+    "Attach: the app's own pool (SELECT 1, pool of 10) bare, with the agent watched by Poolscope, with the agent and nothing listening, and that with pool metrics on",
+    table(
+      ['driver', 'conc.', 'bare /s', 'watched /s', 'ratio', 'alone /s', 'ratio', 'metrics /s', 'ratio', 'CPU µs/req bare', 'watched', 'alone', 'metrics', 'dropped'],
+      rows.map((a) => [a.driver, a.concurrency, n(a.perSecond.bare), n(a.perSecond.watched), pct(a.watchedRatio), n(a.perSecond.alone), pct(a.aloneRatio), n(a.perSecond.metrics), pct(a.metricsRatio), n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.alone), n(a.cpuUsPerRequest.metrics), a.dropped]),
+    ),
+  ];
+  const compared = rows.filter((a) => a.baseline !== undefined);
+  if (compared.length > 0) {
+    out.push('', 'Attach, this tree beside the baseline agent (same rounds, same bare side)');
+    out.push(
+      table(
+        ['driver', 'conc.', 'watched ratio', 'baseline', 'alone ratio', 'baseline', 'CPU µs/req watched', 'baseline', 'alone', 'baseline'],
+        compared.map((a) => [a.driver, a.concurrency, pct(a.watchedRatio), pct(a.baseline!.watchedRatio), pct(a.aloneRatio), pct(a.baseline!.aloneRatio), n(a.cpuUsPerRequest.watched), n(a.baseline!.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.alone), n(a.baseline!.cpuUsPerRequest.alone)]),
+      ),
+    );
+  }
+  return out.join('\n');
+}
 
 export function formatReport(r: BenchReport): string {
   const m = r.machine;
@@ -89,13 +119,7 @@ export function formatReport(r: BenchReport): string {
       r.overhead.map((o) => [o.engine, o.query, o.concurrency, n(o.bare.perSecond), n(o.inspected.perSecond), `${(o.throughputRatio * 100).toFixed(1)}%`, n(o.bare.p50Us), n(o.inspected.p50Us), n(o.addedP50Us), n(o.bare.p99Us), n(o.inspected.p99Us)]),
     ),
   );
-  out.push('', "Attach: the app's own pool (SELECT 1, pool of 10) bare, with the agent watched by Poolscope, with the agent and nothing listening, and that with pool metrics on");
-  out.push(
-    table(
-      ['driver', 'conc.', 'bare /s', 'watched /s', 'ratio', 'alone /s', 'ratio', 'metrics /s', 'ratio', 'CPU µs/req bare', 'watched', 'alone', 'metrics', 'dropped'],
-      r.attach.map((a) => [a.driver, a.concurrency, n(a.perSecond.bare), n(a.perSecond.watched), `${(a.watchedRatio * 100).toFixed(1)}%`, n(a.perSecond.alone), `${(a.aloneRatio * 100).toFixed(1)}%`, n(a.perSecond.metrics), `${(a.metricsRatio * 100).toFixed(1)}%`, n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.alone), n(a.cpuUsPerRequest.metrics), a.dropped]),
-    ),
-  );
+  out.push('', formatAttach(r.attach));
   out.push('', 'Connection tax: a new connection per request vs the pool (SELECT 1)');
   out.push(
     table(

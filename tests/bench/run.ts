@@ -1,22 +1,40 @@
-// npm run bench [-- --quick] [--out FILE] [--baseline DIR]: every part on both servers, a
-// table on stdout and the report (with the targets checked) in docs/bench/latest.json.
+// npm run bench [-- --quick] [--out FILE] [--baseline DIR] [--only attach]: every part on both
+// servers, a table on stdout and the report (with the targets checked) in docs/bench/latest.json.
 // --baseline: the clients part also measures the browser host of another checkout (DIR,
-// e.g. `git worktree add /tmp/base main`), which scripts/bench.mjs bundled next to this file.
+// e.g. `git worktree add /tmp/base main`), which scripts/bench.mjs bundled next to this file,
+// and the attach part DIR's agent (DIR needs its node_modules).
+// --only attach: that part alone, its table and targets on stdout (latest.json is left as it is).
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { missingChromium } from '../e2e/helpers/chromium';
-import { runBench } from './bench';
+import { runAttachBench, runBench } from './bench';
 import { FULL, QUICK } from './config';
-import { checkTargets, formatReport } from './report';
+import { attachChecks, checkTargets, formatAttach, formatReport } from './report';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, baseline: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, baseline: { type: 'string' }, only: { type: 'string' } } });
 // `npm run bench --quick` (without the `--`) reaches us only as npm's config variable.
 const quick = values.quick || process.env.npm_config_quick === 'true';
 const cfg = quick ? QUICK : FULL;
 const out = path.resolve(values.out ?? path.join(import.meta.dirname, '../../docs/bench/latest.json'));
+const log = (line: string) => console.error(`  ${line}`);
+const baselineAgent = values.baseline === undefined ? undefined : path.resolve(values.baseline, 'main/agent/agent.cjs');
+if (baselineAgent !== undefined && !existsSync(baselineAgent)) {
+  console.error(`bench: --baseline ${values.baseline} has no main/agent/agent.cjs`);
+  process.exit(2);
+}
+if (values.only !== undefined) {
+  if (values.only !== 'attach') {
+    console.error(`bench: --only takes one part, attach (got ${values.only})`);
+    process.exit(2);
+  }
+  const rows = await runAttachBench(cfg, log, { baselineAgent });
+  console.log(formatAttach(rows));
+  for (const c of attachChecks(rows)) console.log(`${c.met ? 'met' : 'NOT MET'}: ${c.target}: ${c.measured}`);
+  process.exit(0);
+}
 if (!(globalThis as { gc?: unknown }).gc) console.warn('bench: run with --expose-gc (npm run bench does) for heap figures after a full collection');
 
 // The view and soak parts drive the page in Chromium: say so now, not minutes in.
@@ -32,7 +50,7 @@ if (values.baseline !== undefined && !existsSync(baselineFile)) {
   process.exit(2);
 }
 const baselineHost = values.baseline === undefined ? undefined : { label: `baseline ${values.baseline}`, file: baselineFile };
-const report = await runBench(cfg, (line) => console.error(`  ${line}`), { baselineHost });
+const report = await runBench(cfg, log, { baselineHost, baselineAgent });
 const targets = checkTargets(report);
 await mkdir(path.dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify({ ...report, targets }, null, 2)}\n`);
