@@ -14,6 +14,7 @@ const { Channel } = require('./channel.cjs');
 const { versionAt, outsideRange } = require('./versions.cjs');
 const { pgState, patchPgPool, patchPgClient, poolIdOf: pgPoolIdOf } = require('./hook-pg.cjs');
 const { mysqlState, patchMysqlPool, patchMysqlConnection } = require('./hook-mysql2.cjs');
+const { tarnState, knexPatches, patchTarnPool } = require('./hook-tarn.cjs');
 
 const STARTED = Symbol.for('poolscope.agent');
 
@@ -37,6 +38,7 @@ function start() {
   };
   const pg = pgState(rec, guard);
   const mysql = mysqlState(rec, guard);
+  const tarn = tarnState(rec, guard, pg, mysql);
   const leftAlone = new Set();
   const inRange = (name, basedir) => {
     const version = versionAt(basedir);
@@ -50,7 +52,7 @@ function start() {
     return null;
   };
 
-  new Hook(['pg', 'pg-pool', 'mysql2'], { internals: true }, (exports, name, basedir) => {
+  new Hook(['pg', 'pg-pool', 'mysql2', 'knex', 'tarn'], { internals: true }, (exports, name, basedir) => {
     return guard(() => {
       const file = name.split(path.sep).join('/');
       if (file === 'pg-pool' && typeof exports === 'function' && inRange('pg-pool', basedir)) {
@@ -80,6 +82,23 @@ function start() {
       }
       if (file === 'mysql2/lib/base/connection.js' && typeof exports === 'function' && inRange('mysql2', basedir)) {
         patchMysqlConnection(exports, mysql);
+      }
+      // Loaded by tarn's Pool.js before it: what a timed-out acquire fails with.
+      if (file === 'tarn/dist/TimeoutError.js') tarn.TimeoutError = exports?.TimeoutError ?? null;
+      if (file === 'tarn/dist/Pool.js' && typeof exports?.Pool === 'function') {
+        const version = inRange('tarn', basedir);
+        if (version) {
+          tarn.tarn = `tarn ${version}`;
+          patchTarnPool(exports.Pool, tarn);
+        }
+      }
+      const patchKnex = knexPatches[file];
+      if (patchKnex && typeof exports === 'function') {
+        const version = inRange('knex', basedir);
+        if (version) {
+          tarn.knex = `knex ${version}`;
+          patchKnex(exports, tarn);
+        }
       }
       return exports;
     }) ?? exports;

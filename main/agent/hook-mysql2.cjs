@@ -149,4 +149,4 @@ function observe(rec, conn, cmd) {
   };
 }
 
-module.exports = { mysqlState, patchMysqlPool, patchMysqlConnection, poolIdOf };
+module.exports = { mysqlState, patchMysqlPool, patchMysqlConnection, poolIdOf, mysqlInfo };

@@ -185,3 +185,79 @@ describe('the agents\' listener', () => {
     expect(statSync(join(dir, 'attach.json')).mode & 0o777).toBe(0o600);
   });
 });
+
+describe.skipIf(ENGINES[0]!.skip)('poolscope attach: knex over pg (its tarn pool of pg Clients)', () => {
+  const KNEX_APP = join(APPS, 'knex-app.cjs');
+  const at = (marker: string) => `attach-apps/knex-app.cjs:${lineOf(KNEX_APP, marker)}`;
+
+  it("shows knex's pool with its waiters in order, each borrower at the app's line, a timeout diagnosed with the app's holders", async () => {
+    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') };
+    const bare = await run([KNEX_APP], env);
+    const attached = await run([CLI, 'attach', '--', process.execPath, KNEX_APP], env);
+
+    expect(bare.code).toBe(3);
+    expect(attached.code).toBe(3);
+    expect(attached.stdout).toBe(bare.stdout);
+    expect(bare.stdout).toContain('served 1,2,3');
+    expect(bare.stderr).toBe('');
+    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, 2 connections, 11 borrowers, \d+ statements, 0 events dropped$/)]);
+
+    await rec.waitFor('source.detached');
+    const pooled = rec.of('source.pooled');
+    expect(pooled).toHaveLength(1);
+    expect(pooled[0]?.driver).toMatch(/^knex 3\.\d+\.\d+, tarn 3\.\d+\.\d+ pool on pg 8\.\d+\.\d+$/);
+    const poolId = pooled[0]!.poolId;
+    const created = rec.of('pool.created').find((p) => p.poolId === poolId);
+    expect(created?.target).toMatchObject({ engine: 'postgres', host: '127.0.0.1', embedded: false });
+    expect(created?.settings).toMatchObject({ max: 2, min: 0, acquireTimeoutMs: 400 });
+
+    const enqueued = rec.of('borrower.enqueued');
+    expect(enqueued).toHaveLength(11);
+    for (const b of enqueued) expect(b.site).toMatch(/attach-apps\/knex-app\.cjs:\d+\)?$/);
+    const sites = enqueued.map((b) => b.site);
+    expect(sites).toContainEqual(expect.stringContaining(at('LEAK-LINE')));
+    // The three that waited behind two held transactions: asked in order, served in that order.
+    const waiters = enqueued.filter((b) => b.site.includes(at('WAITER-LINE'))).map((b) => b.borrowerId);
+    expect(waiters).toHaveLength(3);
+    const acquired = rec.of('borrower.acquired').map((a) => a.borrowerId);
+    expect(acquired.filter((id) => waiters.includes(id))).toEqual(waiters);
+    for (const id of waiters) expect(rec.of('borrower.acquired').find((a) => a.borrowerId === id)!.waitedMs).toBeGreaterThanOrEqual(40);
+
+    // pg Clients made by knex, with the server's ids; statements masked, the failing one's error, transactions.
+    const opened = rec.of('connection.opened');
+    expect(opened).toHaveLength(2);
+    for (const o of opened) expect(o.serverId).toBeGreaterThan(0);
+    const sqls = rec.of('statement.started').map((s) => s.sql);
+    expect(sqls).toContain("SELECT '***'");
+    expect(sqls.join('\n')).not.toContain('secret-literal');
+    expect(rec.of('statement.finished').some((f) => f.error !== null && /no_such_table/.test(f.error))).toBe(true);
+    expect(rec.of('tx.ended').map((t) => t.outcome)).toEqual(expect.arrayContaining(['committed', 'rolled back']));
+
+    // The fourth borrower timed out (tarn's acquireTimeoutMillis) while two transactions held: the diagnosis names them.
+    const timedOut = rec.of('borrower.timedout');
+    expect(timedOut).toHaveLength(1);
+    expect(timedOut[0]!.waitedMs).toBeGreaterThanOrEqual(390);
+    expect(timedOut[0]!.diagnosis.holders).toHaveLength(2);
+    for (const h of timedOut[0]!.diagnosis.holders) expect(h.site).toMatch(/attach-apps\/knex-app\.cjs:\d+/);
+
+    // knex.destroy() ended the pool; nothing of the process is left.
+    const live = engine.log.live;
+    expect(live.pools[poolId]?.status).toBe('ended');
+    expect(rec.of('connection.closed').map((c) => c.reason)).toEqual(['pool ended', 'pool ended']);
+    expect(Object.values(live.borrowers).filter((b) => b.poolId === poolId)).toEqual([]);
+    expect(Object.values(live.connections).filter((c) => c.poolId === poolId)).toEqual([]);
+    expect(rec.violations).toEqual([]);
+  });
+
+  it("flags a knex transaction held past the leak threshold at the app's line", async () => {
+    await service.handle('leak.threshold', { ms: 150 });
+    const result = await run([CLI, 'attach', '--', process.execPath, KNEX_APP], { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '700' });
+    expect(result.code).toBe(3);
+    await rec.waitFor('source.detached');
+    const siteOf = (id: string) => rec.of('borrower.enqueued').find((b) => b.borrowerId === id)?.site;
+    const flagged = rec.of('borrower.flagged').map((f) => siteOf(f.borrowerId));
+    expect(flagged).toContainEqual(expect.stringContaining(at('LEAK-LINE')));
+    // Queries that hold for milliseconds are never flagged.
+    expect(flagged.filter((s) => s?.includes(at('WAITER-LINE')))).toEqual([]);
+  });
+});
