@@ -8,6 +8,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { isMainThread, threadId } = require('node:worker_threads');
 const { Hook } = require('require-in-the-middle');
 const { Recorder } = require('./recorder.cjs');
 const { Channel } = require('./channel.cjs');
@@ -109,7 +110,9 @@ function start() {
   const runDir = process.env.POOLSCOPE_ATTACH_RUN;
   process.on('exit', () => {
     guard(() => channel.flush());
-    if (runDir) guard(() => fs.writeFileSync(path.join(runDir, `${process.pid}.json`), JSON.stringify(rec.totals), { mode: 0o600 }));
+    // A worker thread's agent counts its own pools, in the process its main thread counts.
+    const own = isMainThread ? { name: `${process.pid}.json`, processes: 1 } : { name: `${process.pid}-${threadId}.json`, processes: 0 };
+    if (runDir) guard(() => fs.writeFileSync(path.join(runDir, own.name), JSON.stringify({ ...rec.totals, processes: own.processes }), { mode: 0o600 }));
   });
   globalThis[STARTED] = { rec, channel };
   return globalThis[STARTED];

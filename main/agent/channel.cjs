@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { isMainThread, threadId } = require('node:worker_threads');
 const { resolve } = require('./call-site.cjs');
 const { K } = require('./recorder.cjs');
 const { statementText } = require('./statement-text.cjs');
@@ -95,6 +96,8 @@ class Channel {
         type: 'hello',
         token: found.token,
         pid: process.pid,
+        // A worker thread's agent is its own (its own modules, pools and line): named by its thread.
+        thread: isMainThread ? null : threadId,
         command: scrubUrls(process.argv.slice(1).join(" ")).slice(0, 500),
         node: process.version,
       }) + '\n');

@@ -261,3 +261,54 @@ describe.skipIf(ENGINES[0]!.skip)('poolscope attach: knex over pg (its tarn pool
     expect(flagged.filter((s) => s?.includes(at('WAITER-LINE')))).toEqual([]);
   });
 });
+
+describe.skipIf(ENGINES[0]!.skip)('poolscope attach: a worker thread with its own pool', () => {
+  const WORKER_APP = join(APPS, 'worker-app.cjs');
+
+  it("shows the worker's pool as a source of its own (same pid, its thread id), its leak flagged at the worker's line", async () => {
+    await service.handle('leak.threshold', { ms: 150 });
+    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '700' };
+    const bare = await run([WORKER_APP], env);
+    const attached = await run([CLI, 'attach', '--', process.execPath, WORKER_APP], env);
+    expect(bare.code).toBe(3);
+    expect(attached.code).toBe(3);
+    expect(attached.stdout).toBe(bare.stdout);
+    expect(bare.stdout).toContain('worker select 2');
+    // One process, whose two threads each made a pool.
+    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 2 pools, 2 connections, 3 borrowers, \d+ statements, 0 events dropped$/)]);
+
+    await rec.waitFor('source.detached', () => rec.of('source.detached').length === 2);
+    const sources = rec.of('source.attached');
+    expect(sources).toHaveLength(2);
+    const main = sources.find((s) => s.thread === null)!;
+    const worker = sources.find((s) => s.thread !== null)!;
+    expect(worker.pid).toBe(main.pid);
+    expect(worker.thread).toBeGreaterThanOrEqual(1);
+
+    const poolOf = (sourceId: string) => rec.of('source.pooled').filter((p) => p.sourceId === sourceId).map((p) => p.poolId);
+    expect(poolOf(main.sourceId)).toHaveLength(1);
+    expect(poolOf(worker.sourceId)).toHaveLength(1);
+    const settings = (poolId: string) => rec.of('pool.created').find((p) => p.poolId === poolId)?.settings.max;
+    expect(settings(poolOf(main.sourceId)[0]!)).toBe(1);
+    expect(settings(poolOf(worker.sourceId)[0]!)).toBe(2);
+
+    // Each thread's borrowers in its own pool, at its own lines, labelled with the thread.
+    const enqueued = rec.of('borrower.enqueued');
+    const inPool = (poolId: string) => enqueued.filter((b) => b.poolId === poolId);
+    expect(inPool(poolOf(main.sourceId)[0]!).map((b) => [b.site, b.label])).toEqual([[expect.stringContaining(`attach-apps/worker-app.cjs:${lineOf(WORKER_APP, 'MAIN-LINE')}`), `pid ${main.pid}`]]);
+    const workers = inPool(poolOf(worker.sourceId)[0]!);
+    expect(workers).toHaveLength(2);
+    for (const b of workers) expect(b.label).toBe(`pid ${worker.pid} thread ${worker.thread}`);
+    const leakSite = `attach-apps/worker-app.cjs:${lineOf(WORKER_APP, 'WORKER-LEAK-LINE')}`;
+    const flagged = rec.of('borrower.flagged').map((f) => enqueued.find((b) => b.borrowerId === f.borrowerId));
+    expect(flagged.map((b) => b?.site)).toEqual([expect.stringContaining(leakSite)]);
+    expect(flagged[0]?.poolId).toBe(poolOf(worker.sourceId)[0]);
+
+    // Both threads gone: nothing of either is left.
+    const live = engine.log.live;
+    for (const s of sources) expect(live.sources[s.sourceId]?.status).toBe('detached');
+    expect(Object.values(live.connections)).toEqual([]);
+    expect(Object.values(live.borrowers)).toEqual([]);
+    expect(rec.violations).toEqual([]);
+  });
+});

@@ -29,6 +29,8 @@ export const helloSchema = z.object({
   type: z.literal('hello'),
   token: z.string().max(200),
   pid: z.number().int().min(1).max(2 ** 31),
+  /** A worker thread's id; null or absent on the main thread. */
+  thread: z.number().int().min(1).max(2 ** 31).nullish(),
   command: text,
   node: z.string().max(50),
 });

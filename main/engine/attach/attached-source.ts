@@ -48,13 +48,14 @@ export class AttachedSource {
   /** The agent's time of the last row: when the process went away, at the latest. */
   #lastT = 0;
 
-  constructor(id: string, log: EventLog, clock: Clock, newPoolId: () => string, hello: { pid: number; command: string; node: string }) {
+  constructor(id: string, log: EventLog, clock: Clock, newPoolId: () => string, hello: { pid: number; thread?: number | null; command: string; node: string }) {
     this.id = id;
     this.#log = log;
     this.#clock = clock;
-    this.#label = `pid ${hello.pid}`;
+    const thread = hello.thread ?? null;
+    this.#label = thread === null ? `pid ${hello.pid}` : `pid ${hello.pid} thread ${thread}`;
     this.#newPoolId = newPoolId;
-    log.emit({ type: 'source.attached', sourceId: id, pid: hello.pid, command: redactUrls(hello.command), runtime: `Node ${hello.node}` });
+    log.emit({ type: 'source.attached', sourceId: id, pid: hello.pid, thread, command: redactUrls(hello.command), runtime: `Node ${hello.node}` });
   }
 
   rows(rows: Row[], dropped: number): void {
