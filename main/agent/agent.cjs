@@ -14,7 +14,7 @@ const { Recorder } = require('./recorder.cjs');
 const { Channel } = require('./channel.cjs');
 const { versionAt, outsideRange } = require('./versions.cjs');
 const { pgState, patchPgPool, patchPgClient, poolIdOf: pgPoolIdOf } = require('./hook-pg.cjs');
-const { mysqlState, patchMysqlPool, patchMysqlConnection } = require('./hook-mysql2.cjs');
+const { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection } = require('./hook-mysql2.cjs');
 const { tarnState, knexPatches, patchTarnPool } = require('./hook-tarn.cjs');
 
 const STARTED = Symbol.for('poolscope.agent');
@@ -80,6 +80,9 @@ function start() {
           mysql.driver = `mysql2 ${version}`;
           patchMysqlPool(exports, mysql);
         }
+      }
+      if (file === 'mysql2/lib/pool_cluster.js' && typeof exports === 'function' && inRange('mysql2', basedir)) {
+        patchMysqlPoolCluster(exports, mysql);
       }
       if (file === 'mysql2/lib/base/connection.js' && typeof exports === 'function' && inRange('mysql2', basedir)) {
         patchMysqlConnection(exports, mysql);

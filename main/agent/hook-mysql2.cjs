@@ -11,9 +11,10 @@ const { capture } = require('./call-site.cjs');
 /** SERVER_STATUS_IN_TRANS in the OK packet's status flags. */
 const IN_TRANS = 1;
 
-function mysqlInfo(config, driver) {
+function mysqlInfo(config, driver, member = null) {
   const c = config?.connectionConfig ?? {};
   return {
+    member,
     engine: 'mysql',
     driver,
     tls: Boolean(c.ssl),
@@ -42,6 +43,7 @@ function mysqlState(rec, guard) {
     pools: new WeakMap(), // base pool → pool id
     conns: new WeakMap(), // pool connection → connection record
     forwarded: new WeakSet(), // our own callback wrappers, when mysql2 re-dispatches a waiter
+    members: new WeakMap(), // a PoolCluster's member pool → its id in the cluster
     driver: 'mysql2',
   };
 }
@@ -49,7 +51,7 @@ function mysqlState(rec, guard) {
 function poolIdOf(s, pool) {
   let id = s.pools.get(pool);
   if (id === undefined) {
-    id = s.rec.addPool(mysqlInfo(pool.config, s.driver));
+    id = s.rec.addPool(mysqlInfo(pool.config, s.driver, s.members.get(pool) ?? null));
     s.pools.set(pool, id);
   }
   return id;
@@ -118,6 +120,23 @@ function settle(s, pool, b, err, connection) {
   s.rec.acquire(b, conn);
 }
 
+/** createPoolCluster: each member pool is shown from the moment it is added, with its member id. */
+function patchMysqlPoolCluster(PoolCluster, s) {
+  const proto = PoolCluster.prototype;
+  const add = proto.add;
+  proto.add = function () {
+    const result = add.apply(this, arguments);
+    s.guard(() => {
+      for (const node of Object.values(this._nodes ?? {})) {
+        if (!node?.pool || s.pools.has(node.pool)) continue;
+        s.members.set(node.pool, String(node.id).slice(0, 200));
+        poolIdOf(s, node.pool);
+      }
+    });
+    return result;
+  };
+}
+
 /** Each statement a pool connection runs, and the transaction flag its OK packets carry. */
 function patchMysqlConnection(BaseConnection, s) {
   const proto = BaseConnection.prototype;
@@ -149,4 +168,4 @@ function observe(rec, conn, cmd) {
   };
 }
 
-module.exports = { mysqlState, patchMysqlPool, patchMysqlConnection, poolIdOf, mysqlInfo };
+module.exports = { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection, poolIdOf, mysqlInfo };

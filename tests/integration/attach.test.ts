@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineKind, EventOf } from '../../shared/events';
 import { Engine } from '../../main/engine/engine';
 import { type AttachServer, startAttachServer } from '../../main/engine/attach/attach-server';
@@ -11,6 +11,7 @@ import { PoolscopeService } from '../../main/engine/service';
 import { NO_SECRET_BOX, SavedTargets } from '../../main/engine/saved-targets';
 import { Recorder } from './helpers/recorder';
 import { ENGINES, mysqlUrl, pgUrl } from './helpers/servers';
+import { buildPicture } from '../../renderer/src/lib/picture/picture';
 
 // Small apps written for the tests (tests/integration/attach-apps/) run under
 // `poolscope attach` against the real servers; what Poolscope shows is read from the engine
@@ -309,6 +310,54 @@ describe.skipIf(ENGINES[0]!.skip)('poolscope attach: a worker thread with its ow
     for (const s of sources) expect(live.sources[s.sourceId]?.status).toBe('detached');
     expect(Object.values(live.connections)).toEqual([]);
     expect(Object.values(live.borrowers)).toEqual([]);
+    expect(rec.violations).toEqual([]);
+  });
+});
+
+describe.skipIf(ENGINES[1]!.skip)('poolscope attach: mysql2 createPoolCluster on mysql', () => {
+  const CLUSTER_APP = join(APPS, 'mysql-cluster-app.mjs');
+  const at = (marker: string) => `attach-apps/mysql-cluster-app.mjs:${lineOf(CLUSTER_APP, marker)}`;
+
+  it("shows each member pool as a pool of its own, labelled with its member id, its borrowers at the app's lines", async () => {
+    const env = { APP_DB_URL: mysqlUrl, POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') };
+    const bare = await run([CLUSTER_APP], env);
+    const running = run([CLI, 'attach', '--', process.execPath, CLUSTER_APP], { ...env, HOLD_MS: '3000' });
+    // While the app holds its connections: a lane per member pool, labelled with its member id.
+    const lanes = await vi.waitFor(
+      () => {
+        const shown = buildPicture(engine.log.live).lanes.filter((l) => l.counts.borrowed > 0);
+        if (shown.length < 2) throw new Error('not yet two lanes holding');
+        return shown;
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+    const attached = await running;
+    expect(bare.code).toBe(3);
+    expect(attached.code).toBe(3);
+    expect(attached.stdout).toBe(bare.stdout);
+    expect(bare.stdout).toContain('replica 2 true');
+    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 2 pools, 3 connections, 3 borrowers, \d+ statements, 0 events dropped$/)]);
+
+    await rec.waitFor('source.detached');
+    const pooled = rec.of('source.pooled');
+    expect(pooled).toHaveLength(2);
+    const created = pooled.map((p) => rec.of('pool.created').find((c) => c.poolId === p.poolId)!);
+    expect(created.map((c) => [c.target.display, c.settings.max])).toEqual([
+      [expect.stringMatching(/^mysql:\/\/root@127\.0\.0\.1:\d+\/test \[cluster member primary\]$/), 1],
+      [expect.stringMatching(/^mysql:\/\/root@127\.0\.0\.1:\d+\/test \[cluster member replica\]$/), 2],
+    ]);
+    const [primary, replica] = created.map((c) => c.poolId);
+    const sitesIn = (poolId: string | undefined) => rec.of('borrower.enqueued').filter((b) => b.poolId === poolId).map((b) => b.site);
+    expect(sitesIn(primary)).toEqual([expect.stringContaining(at('PRIMARY-LINE'))]);
+    expect(sitesIn(replica)).toEqual([expect.stringContaining(at('REPLICA-LINE')), expect.stringContaining(at('REPLICA-LINE-2'))]);
+    const conns = (poolId: string | undefined) => rec.of('connection.connecting').filter((c) => c.poolId === poolId).length;
+    expect([conns(primary), conns(replica)]).toEqual([1, 2]);
+    expect(lanes.map((l) => [l.poolId, l.label, l.counts.borrowed])).toEqual([
+      [primary, expect.stringMatching(/^app pid \d+: mysql:.*\[cluster member primary\]$/), 1],
+      [replica, expect.stringMatching(/^app pid \d+: mysql:.*\[cluster member replica\]$/), 2],
+    ]);
+    // cluster.end() ended both.
+    for (const id of [primary, replica]) expect(engine.log.live.pools[id!]?.status).toBe('ended');
     expect(rec.violations).toEqual([]);
   });
 });

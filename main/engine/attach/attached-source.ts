@@ -272,7 +272,8 @@ export class AttachedSource {
 
 function display(info: PoolInfo): string {
   const scheme = info.engine === 'postgres' ? 'postgres' : 'mysql';
-  return `${scheme}://${info.user ? `${info.user}@` : ''}${info.host}:${info.port}/${info.database}`;
+  const member = info.member ? ` [cluster member ${info.member}]` : '';
+  return `${scheme}://${info.user ? `${info.user}@` : ''}${info.host}:${info.port}/${info.database}${member}`;
 }
 
 function targetOf(info: PoolInfo, shown: string): TargetInfo {
