@@ -1,13 +1,16 @@
-// A small CommonJS app on knex over pg (knex's own tarn pool of pg Clients, no pg.Pool), run by
-// tests/integration/attach.test.ts with and without the agent: it prints what it observes and
-// exits 3. HOLD_MS: how long the leaky transaction stays open (a leak Poolscope should flag).
+// A small CommonJS app on knex (knex's own tarn pool of the driver's connections: pg Clients or
+// mysql2 connections, no driver pool), run by tests/integration/attach.test.ts with and without
+// the agent: it prints what it observes and exits 3. KNEX_CLIENT: 'pg' or 'mysql2'. HOLD_MS: how
+// long the leaky transaction stays open (a leak Poolscope should flag).
 const knex = require('knex');
 
-const db = knex({ client: 'pg', connection: process.env.APP_DB_URL, pool: { min: 0, max: 2, acquireTimeoutMillis: 400 } });
+const db = knex({ client: process.env.KNEX_CLIENT, connection: process.env.APP_DB_URL, pool: { min: 0, max: 2, acquireTimeoutMillis: 400 } });
 const out = (...parts) => console.log(parts.join(' '));
+// knex.raw answers pg's result, or mysql2's [rows, fields].
+const rowsOf = (result) => (Array.isArray(result) ? result[0] : result.rows);
 
 async function main() {
-  out('select', JSON.stringify(await db.raw('SELECT 1 AS one').then((r) => r.rows)));
+  out('select', JSON.stringify(await db.raw('SELECT 1 AS one').then(rowsOf)));
   await db.raw('SELECT * FROM no_such_table').catch((e) => out('error', e.code));
 
   const leaky = await db.transaction(); // LEAK-LINE
@@ -20,7 +23,7 @@ async function main() {
   const a = await db.transaction();
   const b = await db.transaction();
   const served = [];
-  const waiting = [1, 2, 3].map((n) => db.raw('SELECT ? AS n', [n]).then((r) => served.push(r.rows[0].n))); // WAITER-LINE
+  const waiting = [1, 2, 3].map((n) => db.raw('SELECT ? AS n', [n]).then((r) => served.push(rowsOf(r)[0].n))); // WAITER-LINE
   await new Promise((r) => setTimeout(r, 50));
   out('waiting', db.client.pool.numPendingAcquires());
   await a.commit();
