@@ -41,6 +41,18 @@ function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   });
 }
 
+/** The app run bare, then under `poolscope attach`: the same stdout and exit code (3); on stderr, the summary line only. */
+async function bareAndAttached(app: string, env: NodeJS.ProcessEnv, summary: RegExp): Promise<{ bare: Run; attached: Run }> {
+  const bare = await run([app], env);
+  const attached = await run([CLI, 'attach', '--', process.execPath, app], env);
+  expect(bare.code).toBe(3);
+  expect(attached.code).toBe(3);
+  expect(attached.stdout).toBe(bare.stdout);
+  expect(bare.stderr).toBe('');
+  expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(summary)]);
+  return { bare, attached };
+}
+
 /** The app file's line that holds `marker`, 1-based. */
 function lineOf(file: string, marker: string): number {
   return readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(marker)) + 1;
@@ -72,16 +84,9 @@ describe.each(ENGINES)('poolscope attach on $engine', ({ engine: kind, skip }) =
 
   it.skipIf(skip)("shows the app's pool, each borrower at the app's own line, with the app's output and exit code unchanged", async () => {
     const env = { APP_DB_URL: url(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') };
-    const bare = await run([app], env);
-    const attached = await run([CLI, 'attach', '--', process.execPath, app], env);
-
-    expect(bare.code).toBe(3);
-    expect(attached.code).toBe(3);
-    expect(attached.stdout).toBe(bare.stdout);
-    expect(bare.stdout).toContain('select [{"one":1}]');
     // The agent adds one line on stderr, the summary, and nothing else.
-    expect(bare.stderr).toBe('');
-    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, \d+ connections?, 11 borrowers, \d+ statements, 0 events dropped$/)]);
+    const { bare } = await bareAndAttached(app, env, /^poolscope: attached to 1 process: 1 pool, \d+ connections?, 11 borrowers, \d+ statements, 0 events dropped$/);
+    expect(bare.stdout).toContain('select [{"one":1}]');
 
     await rec.waitFor('source.detached');
     const [source] = rec.of('source.attached');
@@ -194,16 +199,8 @@ describe.each(ENGINES)("poolscope attach: knex's own pool (tarn over the driver'
   const appEnv = () => ({ KNEX_CLIENT: driver, APP_DB_URL: kind === 'postgres' ? pgUrl() : mysqlUrl, POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') });
 
   it.skipIf(skip)("shows knex's pool with its waiters in order, each borrower at the app's line, a timeout diagnosed with the app's holders", async () => {
-    const env = appEnv();
-    const bare = await run([KNEX_APP], env);
-    const attached = await run([CLI, 'attach', '--', process.execPath, KNEX_APP], env);
-
-    expect(bare.code).toBe(3);
-    expect(attached.code).toBe(3);
-    expect(attached.stdout).toBe(bare.stdout);
+    const { bare } = await bareAndAttached(KNEX_APP, appEnv(), /^poolscope: attached to 1 process: 1 pool, 2 connections, 11 borrowers, \d+ statements, 0 events dropped$/);
     expect(bare.stdout).toContain('served 1,2,3');
-    expect(bare.stderr).toBe('');
-    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, 2 connections, 11 borrowers, \d+ statements, 0 events dropped$/)]);
 
     await rec.waitFor('source.detached');
     const pooled = rec.of('source.pooled');
@@ -271,14 +268,9 @@ describe.skipIf(ENGINES[0]!.skip)('poolscope attach: a worker thread with its ow
   it("shows the worker's pool as a source of its own (same pid, its thread id), its leak flagged at the worker's line", async () => {
     await service.handle('leak.threshold', { ms: 150 });
     const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '700' };
-    const bare = await run([WORKER_APP], env);
-    const attached = await run([CLI, 'attach', '--', process.execPath, WORKER_APP], env);
-    expect(bare.code).toBe(3);
-    expect(attached.code).toBe(3);
-    expect(attached.stdout).toBe(bare.stdout);
-    expect(bare.stdout).toContain('worker select 2');
     // One process, whose two threads each made a pool.
-    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 2 pools, 2 connections, 3 borrowers, \d+ statements, 0 events dropped$/)]);
+    const { bare } = await bareAndAttached(WORKER_APP, env, /^poolscope: attached to 1 process: 2 pools, 2 connections, 3 borrowers, \d+ statements, 0 events dropped$/);
+    expect(bare.stdout).toContain('worker select 2');
 
     await rec.waitFor('source.detached', () => rec.of('source.detached').length === 2);
     const sources = rec.of('source.attached');
