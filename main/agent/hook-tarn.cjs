@@ -120,7 +120,7 @@ function withSite(proto, method, ownerOf, s) {
   const ask = proto[method];
   if (typeof ask !== 'function') return;
   proto[method] = function () {
-    const site = s.sites.get(ownerOf(this));
+    const site = s.guard(() => s.sites.get(ownerOf(this)));
     if (site === undefined) return ask.apply(this, arguments);
     s.site = site;
     try {
