@@ -1,10 +1,11 @@
 // A small CommonJS app on knex (knex's own tarn pool of the driver's connections: pg Clients or
 // mysql2 connections, no driver pool), run by tests/integration/attach.test.ts with and without
 // the agent: it prints what it observes and exits 3. KNEX_CLIENT: 'pg' or 'mysql2'. HOLD_MS: how
-// long the leaky transaction stays open (a leak Poolscope should flag).
+// long the leaky transaction stays open (a leak Poolscope should flag). The acquire timeout (2 s)
+// also bounds making a connection: on a loaded machine 400 ms was not always enough.
 const knex = require('knex');
 
-const db = knex({ client: process.env.KNEX_CLIENT, connection: process.env.APP_DB_URL, pool: { min: 0, max: 2, acquireTimeoutMillis: 400 } });
+const db = knex({ client: process.env.KNEX_CLIENT, connection: process.env.APP_DB_URL, pool: { min: 0, max: 2, acquireTimeoutMillis: 2000 } });
 const out = (...parts) => console.log(parts.join(' '));
 // knex.raw answers pg's result, or mysql2's [rows, fields].
 const rowsOf = (result) => (Array.isArray(result) ? result[0] : result.rows);
