@@ -37,7 +37,7 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     await app.service.handle('leak.threshold', { ms: 400 });
     const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/poolscope.mjs'), 'attach', '--', process.execPath, APP], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), HOLD_MS: '4000' },
+      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), HOLD_MS: '8000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -260,8 +260,8 @@ describe.each(ENGINES)("poolscope attach: knex's own pool (tarn over the driver'
   });
 
   it.skipIf(skip)("flags a knex transaction held past the leak threshold at the app's line", async () => {
-    await service.handle('leak.threshold', { ms: 150 });
-    const result = await run([CLI, 'attach', '--', process.execPath, KNEX_APP], { ...appEnv(), HOLD_MS: '700' });
+    await service.handle('leak.threshold', { ms: 500 });
+    const result = await run([CLI, 'attach', '--', process.execPath, KNEX_APP], { ...appEnv(), HOLD_MS: '1500' });
     expect(result.code).toBe(3);
     await rec.waitFor('source.detached');
     const siteOf = (id: string) => rec.of('borrower.enqueued').find((b) => b.borrowerId === id)?.site;
@@ -276,8 +276,8 @@ describe.skipIf(ENGINES[0]!.skip)('poolscope attach: a worker thread with its ow
   const WORKER_APP = join(APPS, 'worker-app.cjs');
 
   it("shows the worker's pool as a source of its own (same pid, its thread id), its leak flagged at the worker's line", async () => {
-    await service.handle('leak.threshold', { ms: 150 });
-    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '700' };
+    await service.handle('leak.threshold', { ms: 500 });
+    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '1500' };
     // One process, whose two threads each made a pool.
     const { bare } = await bareAndAttached(WORKER_APP, env, /^poolscope: attached to 1 process: 2 pools, 2 connections, 3 borrowers, \d+ statements, 0 events dropped$/);
     expect(bare.stdout).toContain('worker select 2');
