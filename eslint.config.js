@@ -99,7 +99,15 @@ export default defineConfig([
       ],
     },
   },
-  { files: ['tests/integration/attach-apps/**/*.cjs', 'tests/bench/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  // Pool metrics (opt-in) load the OpenTelemetry SDK, only when asked for.
+  {
+    files: ['main/agent/metrics.cjs'],
+    rules: {
+      ...restrict(electron, { regex: '^(?!node:|\\./|@opentelemetry/)', message: agentOnly }),
+      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.name='require'][arguments.0.value!=/^(node:|\\u002E\\u002F|@opentelemetry\\u002F)/]", message: agentOnly }],
+    },
+  },
+  { files: ['tests/integration/attach-apps/**/*.cjs', 'tests/integration/check-suites/**/*.cjs', 'tests/bench/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   { files: ['shared/**'], rules: restrict(electron, nodeBuiltins, intoMain, intoRenderer) },
   { files: ['renderer/**'], rules: restrict(electron, nodeBuiltins, intoMain) },
   { files: ['main/engine/**'], rules: restrict(electron, intoRenderer, intoHosts) },

@@ -94,15 +94,33 @@ function totalsIn(dir: string): Totals {
   return sum;
 }
 
+/** Pool metrics to export from every process with a pool (docs/metrics.md); absent fields are off. */
+export interface MetricsOptions {
+  port?: number;
+  host?: string;
+  otlp?: string;
+  leakMs?: number;
+}
+
+/** The agent reads its metrics settings from the environment it inherits (main/agent/metrics.cjs). */
+export function metricsEnv(m: MetricsOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (m.port !== undefined) env.POOLSCOPE_METRICS_PORT = String(m.port);
+  if (m.host !== undefined) env.POOLSCOPE_METRICS_HOST = m.host;
+  if (m.otlp !== undefined) env.POOLSCOPE_METRICS_OTLP = m.otlp;
+  if (m.leakMs !== undefined) env.POOLSCOPE_METRICS_LEAK_MS = String(m.leakMs);
+  return env;
+}
+
 /** Runs the command; resolves with the exit code to use (the command's, or 128 + signal). */
-export async function attach(command: string[], opts: { rendererDir: string; say: (text: string) => void }): Promise<number> {
+export async function attach(command: string[], opts: { rendererDir: string; say: (text: string) => void; metrics?: MetricsOptions }): Promise<number> {
   const file = defaultAttachFile();
   const stopHost = (await running(file)) ? null : await startHost(file, opts.rendererDir, opts.say);
   const runDir = mkdtempSync(join(tmpdir(), 'poolscope-attach-'));
   const [cmd, ...args] = command as [string, ...string[]];
   const child = spawn(cmd, args, {
     stdio: 'inherit',
-    env: { ...process.env, NODE_OPTIONS: withAgent(process.env.NODE_OPTIONS), POOLSCOPE_ATTACH_FILE: file, POOLSCOPE_ATTACH_RUN: runDir },
+    env: { ...process.env, NODE_OPTIONS: withAgent(process.env.NODE_OPTIONS), POOLSCOPE_ATTACH_FILE: file, POOLSCOPE_ATTACH_RUN: runDir, ...metricsEnv(opts.metrics ?? {}) },
   });
   // The terminal's Ctrl+C reaches the command's process group itself; a signal sent to us alone is passed on.
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
@@ -122,7 +140,7 @@ export async function attach(command: string[], opts: { rendererDir: string; say
   return code;
 }
 
-function signalNumber(signal: NodeJS.Signals): number {
+export function signalNumber(signal: NodeJS.Signals): number {
   const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
   return numbers[signal] ?? 1;
 }

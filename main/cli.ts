@@ -19,17 +19,20 @@ import { NO_SECRET_BOX, SavedTargets, defaultSavedTargetsFile } from './engine/s
 import { BUILT_IN_NAMES, builtIn, builtInInfos } from './engine/scenarios/builtins';
 import { type RunReport, runHeadless } from './engine/scenarios/headless';
 import { PoolscopeService, scenarioFrom } from './engine/service';
-import { attach } from './attach-command';
+import { type MetricsOptions, attach } from './attach-command';
+import { type CheckOptions, check, parseCheckOptions } from './check-command';
 import { startAttachServer } from './engine/attach/attach-server';
+import { startEngineMetrics } from './engine/pool-metrics';
 import { openBrowser } from './web/open-browser';
 import { type WebHost, WebHostError, assertBuilt, startWebHost } from './web/web-host';
 import { indented, oneLine, printable, terminalJson } from './terminal-text';
 
 const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH options]
-       poolscope web [--port N] [--target URL | --target-file FILE] [SSH options] [--no-open]
+       poolscope web [--port N] [--target URL | --target-file FILE] [SSH options] [--no-open] [metrics options]
        poolscope run <built-in | file.json> [--target URL | --target-file FILE] [SSH options] [--allow-sql] [--json] [--record FILE]
        poolscope list [--json]
-       poolscope attach -- <command> [args…]
+       poolscope attach [metrics options] -- <command> [args…]
+       poolscope check [--timeout 10m] [--hold-threshold 5s] [--allow KIND]… [--max-leaks N] [--json FILE] [--junit FILE] -- <command> [args…]
 
   watch   start the pool on the target and print its state every second (Ctrl+C stops)
   web     start the pool and serve the UI to a browser on 127.0.0.1 (Ctrl+C stops)
@@ -41,6 +44,13 @@ const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH o
           processes: their pg and mysql2 pools appear in Poolscope (started for the run
           when none is running). Same output and exit code; one summary line on stderr.
           Also: node --import poolscope/attach app.js. See docs/attach.md.
+  check   run a command (npm test, node --test, vitest run…) with the agent and fail on what
+          its pools leave behind: connections still borrowed at pool end or exit (leak), held
+          past --hold-threshold (long-hold), returned in a transaction (dirty-return),
+          transactions open at exit (open-transaction), borrowers timed out (timeout), pools
+          never ended (unended-pool), each at its call site. Exit code: the command's when it
+          failed, 124 when it did not end within --timeout (then ended), 3 on findings not
+          allowed (--allow KIND, --max-leaks N). See docs/check.md.
 
   --target URL        postgres://user:password@host:5432/db or mysql://user:password@host:3306/db.
                       A password on the command line is visible to other users (ps): prefer
@@ -64,7 +74,14 @@ const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH o
   --port N            web: the port to listen on (default: a free one)
   --no-open           web: print the URL but do not open a browser
   --json              run, list: one JSON object on stdout (steps, expects, outcomes, counters)
-  --record FILE       run: write a recording of the run (events, snapshot, notes) to FILE`;
+  --record FILE       run: write a recording of the run (events, snapshot, notes) to FILE
+
+Metrics options (web: Poolscope's own pools; attach: each process of the command that makes
+a pool), OpenTelemetry's db.client.connection.* metrics, off unless given (docs/metrics.md):
+  --metrics-port N        a Prometheus scrape endpoint at http://127.0.0.1:N/metrics
+  --metrics-host HOST     the address it listens on instead of 127.0.0.1
+  --metrics-otlp URL      push to an OTLP/HTTP collector, e.g. http://collector:4318/v1/metrics
+  --metrics-leak-ms N     attach: a connection held this long counts as leaked (default 10000)`;
 
 // Everything printed goes through printable(): a scenario file's text (and what a database
 // answered it) must not drive the terminal.
@@ -179,7 +196,7 @@ async function watch(target: Target): Promise<void> {
 // The built renderer (npm run build); npm start builds before it runs.
 const RENDERER_DIR = join(import.meta.dirname, '..', 'out', 'renderer');
 
-async function web(target: Target, port: number, open: boolean): Promise<void> {
+async function web(target: Target, port: number, open: boolean, metricsOpts: MetricsOptions): Promise<void> {
   try {
     assertBuilt(RENDERER_DIR);
   } catch (err) {
@@ -198,6 +215,7 @@ async function web(target: Target, port: number, open: boolean): Promise<void> {
     try {
       await host?.close();
       await agents.close();
+      await metrics?.stop();
       await service.stop();
     } catch (err) {
       warn(`poolscope: while stopping: ${messageOf(err)}`);
@@ -222,6 +240,10 @@ async function web(target: Target, port: number, open: boolean): Promise<void> {
   }
   // Apps under `poolscope attach` (or node --import poolscope/attach) find this host through the attach file.
   const agents = await startAttachServer({ log: engine.log, clock: engine.clock, newPoolId: () => engine.newPoolId() });
+  // Before the engine starts: the metrics follow its pools from their creation.
+  const metrics = metricsOpts.port !== undefined || metricsOpts.otlp !== undefined ? startEngineMetrics(engine.log, metricsOpts, (m) => warn(`poolscope: ${m}`)) : null;
+  if (metricsOpts.port !== undefined) say(`poolscope: pool metrics for Prometheus at http://${metricsOpts.host ?? '127.0.0.1'}:${metricsOpts.port}/metrics`);
+  if (metricsOpts.otlp !== undefined) say(`poolscope: pool metrics pushed to ${redactUrls(metricsOpts.otlp)} every 10 s`);
   try {
     started = engine.start();
     await started;
@@ -392,12 +414,72 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+const METRICS_OPTIONS = {
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  'metrics-otlp': { type: 'string' },
+  'metrics-leak-ms': { type: 'string' },
+} as const;
+
+/** The metrics options checked: a bad one exits 2 with what to give instead. */
+function metricsOptions(v: { 'metrics-port'?: string; 'metrics-host'?: string; 'metrics-otlp'?: string; 'metrics-leak-ms'?: string }): MetricsOptions {
+  const m: MetricsOptions = {};
+  const port = v['metrics-port'];
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65_535) fail(`--metrics-port must be a whole number from 1 to 65535, not "${port}".`);
+    m.port = Number(port);
+  }
+  const host = v['metrics-host'];
+  if (host !== undefined) {
+    if (port === undefined) fail('--metrics-host needs --metrics-port N.');
+    if (!/^[\w.:-]+$/.test(host)) fail(`--metrics-host must be an address or host name such as 0.0.0.0 or ::1, not "${oneLine(host)}".`);
+    m.host = host;
+  }
+  const otlp = v['metrics-otlp'];
+  if (otlp !== undefined) {
+    let url: URL | null = null;
+    try {
+      url = new URL(otlp);
+    } catch {
+      // Refused below with what to give.
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail(`--metrics-otlp must be an http(s) URL of an OTLP/HTTP collector, such as http://127.0.0.1:4318/v1/metrics, not "${redactUrls(oneLine(otlp))}".`);
+    m.otlp = otlp;
+  }
+  const leak = v['metrics-leak-ms'];
+  if (leak !== undefined) {
+    if (!/^\d+$/.test(leak) || Number(leak) < 1) fail(`--metrics-leak-ms must be a whole number of milliseconds above 0, not "${leak}".`);
+    m.leakMs = Number(leak);
+  }
+  return m;
+}
+
 // attach passes everything after `--` to the command untouched.
 if (process.argv[2] === 'attach') {
   const dash = process.argv.indexOf('--');
   const command = dash > 0 ? process.argv.slice(dash + 1) : [];
   if (command.length === 0) fail(`attach needs a command after --, e.g. poolscope attach -- node server.js\n${USAGE}`);
-  process.exit(await attach(command, { rendererDir: RENDERER_DIR, say: warn }));
+  const own = (() => {
+    try {
+      return parseArgs({ args: process.argv.slice(3, dash), options: METRICS_OPTIONS }).values;
+    } catch (err) {
+      return fail(`${messageOf(err)}\n${USAGE}`);
+    }
+  })();
+  process.exit(await attach(command, { rendererDir: RENDERER_DIR, say: warn, metrics: metricsOptions(own) }));
+}
+
+if (process.argv[2] === 'check') {
+  const dash = process.argv.indexOf('--');
+  const command = dash > 0 ? process.argv.slice(dash + 1) : [];
+  if (command.length === 0) fail(`check needs a command after --, e.g. poolscope check -- npm test\n${USAGE}`);
+  let options: CheckOptions;
+  try {
+    options = parseCheckOptions(process.argv.slice(3, dash));
+  } catch (err) {
+    fail(`check: ${messageOf(err)}`);
+  }
+  process.exit(await check(command, options, warn));
 }
 
 const { positionals, values } = (() => {
@@ -417,6 +499,7 @@ const { positionals, values } = (() => {
         json: { type: 'boolean' },
         record: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        ...METRICS_OPTIONS,
       },
     });
   } catch (err) {
@@ -425,12 +508,16 @@ const { positionals, values } = (() => {
 })();
 
 const [command] = positionals;
+const metricsFlag = Object.keys(METRICS_OPTIONS).find((k) => values[k as keyof typeof METRICS_OPTIONS] !== undefined);
+if (metricsFlag && command !== 'web') fail(`--${metricsFlag} applies to web and attach only.`);
+// Poolscope's own pools count as leaked what its Leaks panel's threshold flags.
+if (values['metrics-leak-ms'] !== undefined) fail("--metrics-leak-ms applies to attach only: web counts the holders its leak threshold flags (set in the Leaks panel).");
 if (values.help || command === undefined) {
   say(USAGE);
 } else if (command === 'watch') {
   await watch(targetOption({ ...values, target: await targetUrl(values.target, values['target-file']) }));
 } else if (command === 'web') {
-  await web(targetOption({ ...values, target: await targetUrl(values.target, values['target-file']) }), portOption(values.port), !values['no-open']);
+  await web(targetOption({ ...values, target: await targetUrl(values.target, values['target-file']) }), portOption(values.port), !values['no-open'], metricsOptions(values));
 } else if (command === 'run') {
   await run(positionals[1], targetOption({ ...values, target: await targetUrl(values.target, values['target-file']) }), { allowSql: values['allow-sql'] ?? false, json: values.json ?? false, recordTo: values.record });
 } else if (command === 'list') {

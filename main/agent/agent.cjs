@@ -14,8 +14,9 @@ const { Recorder } = require('./recorder.cjs');
 const { Channel } = require('./channel.cjs');
 const { versionAt, outsideRange } = require('./versions.cjs');
 const { pgState, patchPgPool, patchPgClient, poolIdOf: pgPoolIdOf } = require('./hook-pg.cjs');
-const { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection } = require('./hook-mysql2.cjs');
+const { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection, poolIdOf: mysqlPoolIdOf } = require('./hook-mysql2.cjs');
 const { tarnState, knexPatches, patchTarnPool } = require('./hook-tarn.cjs');
+const { constructed, writeRowsAtExit } = require('./check-mode.cjs');
 
 const STARTED = Symbol.for('poolscope.agent');
 
@@ -37,6 +38,8 @@ function start() {
       return undefined;
     }
   };
+  // Pool metrics (docs/metrics.md): only when `poolscope attach --metrics-*` asked for them.
+  if (process.env.POOLSCOPE_METRICS_OTLP || process.env.POOLSCOPE_METRICS_PORT) guard(() => require('./metrics.cjs').watchRecorder(rec, guard, channel.warn));
   const pg = pgState(rec, guard);
   const mysql = mysqlState(rec, guard);
   const tarn = tarnState(rec, guard, pg, mysql);
@@ -58,14 +61,7 @@ function start() {
       const file = name.split(path.sep).join('/');
       if (file === 'pg-pool' && typeof exports === 'function' && inRange('pg-pool', basedir)) {
         patchPgPool(exports, pg);
-        // A pool is shown from its creation, not its first borrower.
-        return new Proxy(exports, {
-          construct(target, args, newTarget) {
-            const pool = Reflect.construct(target, args, newTarget);
-            guard(() => pgPoolIdOf(pg, pool));
-            return pool;
-          },
-        });
+        return constructed(exports, rec, guard, (pool) => pgPoolIdOf(pg, pool));
       }
       if (file === 'pg/lib/client.js' && typeof exports === 'function') {
         const version = inRange('pg', basedir);
@@ -79,6 +75,7 @@ function start() {
         if (version) {
           mysql.driver = `mysql2 ${version}`;
           patchMysqlPool(exports, mysql);
+          return constructed(exports, rec, guard, (pool) => mysqlPoolIdOf(mysql, pool));
         }
       }
       if (file === 'mysql2/lib/pool_cluster.js' && typeof exports === 'function' && inRange('mysql2', basedir)) {
@@ -108,6 +105,7 @@ function start() {
     }) ?? exports;
   });
 
+  writeRowsAtExit(rec, channel, guard);
   channel.start();
   // For `poolscope attach`: what this process saw, for the one summary line at the end.
   const runDir = process.env.POOLSCOPE_ATTACH_RUN;

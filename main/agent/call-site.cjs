@@ -3,10 +3,12 @@
 // node_modules, outside Node's internals and outside this agent. On the request's path only
 // V8's raw frames are read, and the position found is kept as one shared record per place
 // (an app borrows from a handful): no frame object is kept, nothing is formatted. Its text
-// (with the app's source map, where it has one) is made once, when the channel first sends it.
+// (with the app's source map, where it has one, else as a test runner's own stack mapping
+// placed it when the place was first seen) is made once, when the channel first sends it.
 
 const { findSourceMap } = require('node:module');
 const { sep } = require('node:path');
+const { runtimePosition } = require('./runtime-position.cjs');
 
 const AGENT_DIR = __dirname + sep;
 /** Frames read per borrow: the driver's own (pool.query → connect, promise wrappers) come first. */
@@ -40,7 +42,7 @@ function capture(below) {
     if (!Array.isArray(frames)) return UNKNOWN;
     for (const frame of frames) {
       const file = frame.getFileName();
-      if (file && isAppFrame(file)) return position(frame, file);
+      if (file && isAppFrame(file)) return position(frame, file, prepare);
     }
     return UNKNOWN;
   } finally {
@@ -49,7 +51,7 @@ function capture(below) {
   }
 }
 
-function position(frame, file) {
+function position(frame, file, prepare) {
   const line = frame.getLineNumber() ?? 0;
   const column = frame.getColumnNumber() ?? 0;
   const key = `${file}:${line}:${column}`;
@@ -57,7 +59,7 @@ function position(frame, file) {
   if (pos === undefined) {
     const fn = frame.getFunctionName();
     const type = fn && !frame.isToplevel() ? frame.getTypeName() : null;
-    pos = { file, line, column, fn, type, text: null };
+    pos = { file, line, column, fn, type, text: null, runtime: runtimePosition(frame, prepare) };
     if (positions.size >= MAX_POSITIONS) positions.clear();
     positions.set(key, pos);
   }
@@ -70,7 +72,7 @@ function resolve(pos) {
   return pos.text;
 }
 
-function format({ file, line, column, fn, type }) {
+function format({ file, line, column, fn, type, runtime }) {
   let where = file;
   let row = line;
   try {
@@ -78,6 +80,8 @@ function format({ file, line, column, fn, type }) {
     if (entry && 'originalSource' in entry) {
       where = entry.originalSource;
       row = entry.originalLine + 1;
+    } else if (runtime) {
+      ({ file: where, line: row } = runtime);
     }
   } catch {
     // No usable source map: the generated position is still the app's.

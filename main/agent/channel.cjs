@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { isMainThread, threadId } = require('node:worker_threads');
+const { threadId } = require('node:worker_threads');
 const { resolve } = require('./call-site.cjs');
 const { K } = require('./recorder.cjs');
 const { statementText } = require('./statement-text.cjs');
@@ -96,8 +96,7 @@ class Channel {
         type: 'hello',
         token: found.token,
         pid: process.pid,
-        // A worker thread's agent is its own (its own modules, pools and line): named by its thread.
-        thread: isMainThread ? null : threadId,
+        thread: threadId,
         command: scrubUrls(process.argv.slice(1).join(" ")).slice(0, 500),
         node: process.version,
       }) + '\n');
@@ -132,14 +131,19 @@ class Channel {
         return;
       }
       if (this.rec.size === 0) return;
-      const events = [];
-      this.rec.drain((kind, t, a, b, c, ref) => {
-        events.push([kind, Math.round(t * 1000) / 1000, a, b, c, kind === K.ENQUEUE ? resolve(ref) : kind === K.STATEMENT ? statementText(ref) : ref]);
-      });
-      socket.write(JSON.stringify({ type: 'events', events, dropped: this.rec.totals.dropped }) + '\n');
+      socket.write(JSON.stringify({ type: 'events', events: this.take(), dropped: this.rec.totals.dropped }) + '\n');
     } catch (err) {
       this.warnOnce(`could not send to Poolscope: ${err.message}`);
     }
+  }
+
+  /** The rows not sent yet, as the wire carries them (call sites and statements as text); empties the ring. */
+  take() {
+    const events = [];
+    this.rec.drain((kind, t, a, b, c, ref) => {
+      events.push([kind, Math.round(t * 1000) / 1000, a, b, c, kind === K.ENQUEUE ? resolve(ref) : kind === K.STATEMENT ? statementText(ref) : ref]);
+    });
+    return events;
   }
 
   /** Everything live now: pools, open connections, outstanding borrowers. */

@@ -43,7 +43,7 @@ function mysqlState(rec, guard) {
     pools: new WeakMap(), // base pool → pool id
     conns: new WeakMap(), // pool connection → connection record
     forwarded: new WeakSet(), // our own callback wrappers, when mysql2 re-dispatches a waiter
-    members: new WeakMap(), // a PoolCluster's member pool → its id in the cluster
+    adding: null, // the member id a PoolCluster's add() is making a pool for
     driver: 'mysql2',
   };
 }
@@ -51,7 +51,7 @@ function mysqlState(rec, guard) {
 function poolIdOf(s, pool) {
   let id = s.pools.get(pool);
   if (id === undefined) {
-    id = s.rec.addPool(mysqlInfo(pool.config, s.driver, s.members.get(pool) ?? null));
+    id = s.rec.addPool(mysqlInfo(pool.config, s.driver, s.adding));
     s.pools.set(pool, id);
   }
   return id;
@@ -120,20 +120,20 @@ function settle(s, pool, b, err, connection) {
   s.rec.acquire(b, conn);
 }
 
-/** createPoolCluster: each member pool is shown from the moment it is added, with its member id. */
+/**
+ * createPoolCluster: add() constructs the member pool, which is registered as it is constructed
+ * (agent.cjs): its member id is known then. An id-less add() gets mysql2's own `CLUSTER::<n>`.
+ */
 function patchMysqlPoolCluster(PoolCluster, s) {
   const proto = PoolCluster.prototype;
   const add = proto.add;
-  proto.add = function () {
-    const result = add.apply(this, arguments);
-    s.guard(() => {
-      for (const node of Object.values(this._nodes ?? {})) {
-        if (!node?.pool || s.pools.has(node.pool)) continue;
-        s.members.set(node.pool, String(node.id).slice(0, 200));
-        poolIdOf(s, node.pool);
-      }
-    });
-    return result;
+  proto.add = function (id) {
+    s.adding = s.guard(() => String(typeof id === 'object' ? `CLUSTER::${(this._lastId ?? 0) + 1}` : id).slice(0, 200)) ?? null;
+    try {
+      return add.apply(this, arguments);
+    } finally {
+      s.adding = null;
+    }
   };
 }
 

@@ -1,7 +1,8 @@
-// The attach agent's cost to the app it runs in. Three copies of one small app
+// The attach agent's cost to the app it runs in. Four copies of one small app
 // (attach-app.cjs: a pool of 10 serving SELECT 1) take turns: bare, with the agent while
 // Poolscope watches (an engine with the agents' listener in this process, folding every
-// event into its snapshot), and with the agent and nothing listening. Throughput ratios
+// event into its snapshot), with the agent and nothing listening, and the same with pool
+// metrics on (a Prometheus endpoint nobody scrapes: gauges cost only when collected). Throughput ratios
 // are each side's requests per second over the bare side's, measured in interleaved rounds.
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -16,11 +17,12 @@ import type { TargetSpec } from '../../main/engine/target-spec';
 import type { BenchConfig } from './config';
 import type { BenchServer } from './servers';
 import { round } from './stats';
+import { freePort } from '../integration/helpers/free-port';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const APP = join(ROOT, 'tests', 'bench', 'attach-app.cjs');
 const AGENT = join(ROOT, 'main', 'agent', 'agent.cjs');
-const SIDES = ['bare', 'watched', 'alone'] as const;
+const SIDES = ['bare', 'watched', 'alone', 'metrics'] as const;
 type Side = (typeof SIDES)[number];
 
 export interface AttachRow {
@@ -31,9 +33,10 @@ export interface AttachRow {
   perSecond: Record<Side, number>;
   /** CPU time of the app's process per request, µs (user + system): steadier than throughput on a busy machine. */
   cpuUsPerRequest: Record<Side, number>;
-  /** watched / bare, alone / bare. */
+  /** watched / bare, alone / bare, metrics / bare. */
   watchedRatio: number;
   aloneRatio: number;
+  metricsRatio: number;
   /** Events the watched agent dropped (Poolscope too slow): 0 means the picture was complete. */
   dropped: number;
 }
@@ -92,6 +95,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
     bare: new AppProcess(driver, env, false),
     watched: new AppProcess(driver, { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') }, true),
     alone: new AppProcess(driver, { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'nobody.json') }, true),
+    metrics: new AppProcess(driver, { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'nobody.json'), POOLSCOPE_METRICS_PORT: String(await freePort()) }, true),
   };
   const rows: AttachRow[] = [];
   try {
@@ -119,10 +123,11 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
         cpuUsPerRequest: Object.fromEntries(SIDES.map((s) => [s, round(sum[s].cpuUs / Math.max(1, sum[s].requests), 1)])) as Record<Side, number>,
         watchedRatio: round(perSecond.watched / perSecond.bare, 4),
         aloneRatio: round(perSecond.alone / perSecond.bare, 4),
+        metricsRatio: round(perSecond.metrics / perSecond.bare, 4),
         dropped,
       };
       const cpu = row.cpuUsPerRequest;
-      log(`attach ${driver} c=${concurrency}: bare ${perSecond.bare}/s, watched ${perSecond.watched}/s (${row.watchedRatio}), nothing listening ${perSecond.alone}/s (${row.aloneRatio}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.alone}; ${dropped} dropped`);
+      log(`attach ${driver} c=${concurrency}: bare ${perSecond.bare}/s, watched ${perSecond.watched}/s (${row.watchedRatio}), nothing listening ${perSecond.alone}/s (${row.aloneRatio}), with metrics ${perSecond.metrics}/s (${row.metricsRatio}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.alone} / ${cpu.metrics}; ${dropped} dropped`);
       rows.push(row);
     }
   } finally {

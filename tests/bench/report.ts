@@ -89,11 +89,11 @@ export function formatReport(r: BenchReport): string {
       r.overhead.map((o) => [o.engine, o.query, o.concurrency, n(o.bare.perSecond), n(o.inspected.perSecond), `${(o.throughputRatio * 100).toFixed(1)}%`, n(o.bare.p50Us), n(o.inspected.p50Us), n(o.addedP50Us), n(o.bare.p99Us), n(o.inspected.p99Us)]),
     ),
   );
-  out.push('', "Attach: the app's own pool (SELECT 1, pool of 10) bare, with the agent watched by Poolscope, and with the agent and nothing listening");
+  out.push('', "Attach: the app's own pool (SELECT 1, pool of 10) bare, with the agent watched by Poolscope, with the agent and nothing listening, and that with pool metrics on");
   out.push(
     table(
-      ['driver', 'conc.', 'bare /s', 'watched /s', 'ratio', 'alone /s', 'ratio', 'CPU µs/req bare', 'watched', 'alone', 'dropped'],
-      r.attach.map((a) => [a.driver, a.concurrency, n(a.perSecond.bare), n(a.perSecond.watched), `${(a.watchedRatio * 100).toFixed(1)}%`, n(a.perSecond.alone), `${(a.aloneRatio * 100).toFixed(1)}%`, n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.alone), a.dropped]),
+      ['driver', 'conc.', 'bare /s', 'watched /s', 'ratio', 'alone /s', 'ratio', 'metrics /s', 'ratio', 'CPU µs/req bare', 'watched', 'alone', 'metrics', 'dropped'],
+      r.attach.map((a) => [a.driver, a.concurrency, n(a.perSecond.bare), n(a.perSecond.watched), `${(a.watchedRatio * 100).toFixed(1)}%`, n(a.perSecond.alone), `${(a.aloneRatio * 100).toFixed(1)}%`, n(a.perSecond.metrics), `${(a.metricsRatio * 100).toFixed(1)}%`, n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.alone), n(a.cpuUsPerRequest.metrics), a.dropped]),
     ),
   );
   out.push('', 'Connection tax: a new connection per request vs the pool (SELECT 1)');

@@ -3,6 +3,7 @@ import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { reveal, screenshot } from './helpers/workspace';
 
 
 describe.skipIf(!chromiumAvailable)('per-request connections and the transaction patterns in Chromium', () => {
@@ -19,6 +20,7 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
   const ratio = async () => Number.parseFloat((await page.getByTestId('compare-ratio').textContent().catch(() => '')) ?? '');
 
   it('shows the pool outserving a connection per request, and what opening one costs', async () => {
+    await reveal(page, 'control-compare-start');
     await expect.poll(() => page.getByTestId('control-compare-start').isEnabled(), { timeout: 5_000 }).toBe(true);
     await page.getByTestId('control-compare-concurrency').fill('2');
     await page.getByTestId('control-compare-query').selectOption('select1');
@@ -29,7 +31,9 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
     const waterfall = page.getByTestId('handshake-waterfall');
     await expect.poll(() => waterfall.locator('.segment[data-segment="auth"]').count(), { timeout: 10_000 }).toBe(1);
     expect(await waterfall.textContent()).toMatch(/authentication \d/);
-    await page.getByTestId('compare-state').scrollIntoViewIfNeeded();
+    // The connection tax: its two lanes in the picture, the ratio and the waterfall in its group beside.
+    await expect.poll(() => page.locator('[data-testid="pool-lane"][data-role="per-request"]').count(), { timeout: 5_000 }).toBe(1);
+    await screenshot(page, path.join(SHOTS, 'connection-tax.png'));
     await page.getByTestId('control-compare-stop').click();
     await expect.poll(() => page.getByTestId('compare-state').textContent(), { timeout: 5_000 }).toBe('stopped');
     expect(await page.getByTestId('compare-error').count()).toBe(0);
@@ -52,10 +56,6 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
         return Number.isFinite(inTx) && Number.isFinite(after) && inTx > after;
       }, { timeout: 10_000 })
       .toBe(true);
-    // Both panels in view below the sticky header (a full-page shot would draw the header mid-page).
-    const top = (await page.locator('[aria-labelledby="compare-title"]').boundingBox())?.y ?? 0;
-    await page.mouse.wheel(0, top - 400);
-    await page.screenshot({ path: path.join(SHOTS, 'compare.png') });
     await page.getByTestId('control-pattern-stop').click();
     await expect.poll(() => page.getByTestId('pattern-state').textContent(), { timeout: 5_000 }).toBe('stopped');
     expect(await page.getByTestId('pattern-error').count()).toBe(0);

@@ -5,6 +5,7 @@ import type { PoolscopeService } from '../../main/engine/service';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import type { SentCommand } from './helpers/sent-commands';
+import { reveal, screenshot } from './helpers/workspace';
 
 
 describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the browser host', () => {
@@ -29,6 +30,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     return s.activePoolId === null ? null : (s.pools[s.activePoolId] ?? null);
   };
   const applySettings = async (values: Record<string, string>) => {
+    await reveal(page, 'control-apply-settings');
     for (const [testId, value] of Object.entries(values)) await page.getByTestId(testId).fill(value);
     await page.getByTestId('control-apply-settings').click();
   };
@@ -47,6 +49,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
 
     const timedOutBefore = snapshot().counters.timedOut;
     const acquiredBefore = snapshot().counters.acquired;
+    await reveal(page, 'control-query');
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('300');
     // Warm the new pool first (10 sleeps), so the big spike meets 10 idle connections.
@@ -73,6 +76,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await expect.poll(() => activePool()?.settings.acquireTimeoutMs, { timeout: 5_000 }).toBe(1000);
     expect(activePool()?.settings.max).toBe(10);
 
+    await reveal(page, 'control-leak-count');
     await page.getByTestId('control-leak-count').fill('10');
     await page.getByTestId('control-leak').click();
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(10);
@@ -101,10 +105,8 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     expect(await page.getByTestId('timeout-cause').textContent()).toContain('Likely cause: leak');
     expect(await page.getByTestId('timeout-message').textContent()).toMatch(/Timed out after \d+ ms[\s\S]*\n\s+leaked request at /);
     expect(await page.getByTestId('timeout-holder').count()).toBe(10);
-    await page.setViewportSize({ width: 1440, height: 1400 });
-    await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: path.join(SHOTS, 'controls.png') });
-    await page.setViewportSize({ width: 1440, height: 1000 });
+    // The leak with its diagnosis: ten slots marked leaked, the diagnosis under the picture, the leak controls beside.
+    await screenshot(page, path.join(SHOTS, 'leak-diagnosis.png'));
 
     const acquired = snapshot().counters.acquired;
     await leakRows().first().getByTestId('control-destroy').click();
@@ -127,12 +129,14 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
     // Its last borrower gone, the old pool ends.
     await expect.poll(() => page.getByTestId('pool-draining').count(), { timeout: 5_000 }).toBe(0);
+    await reveal(page, 'control-leak-threshold');
     await page.getByTestId('control-leak-threshold').fill('0');
     await page.getByTestId('control-leak-threshold').press('Enter');
     await expect.poll(() => page.getByTestId('leak-threshold-current').textContent(), { timeout: 5_000 }).toContain('off');
   });
 
   it('holds a transaction from the controls until it is committed', async () => {
+    await reveal(page, 'control-tx-hold');
     await page.getByTestId('control-tx-hold').click();
     const tx = page.getByTestId('tx-row');
     await expect.poll(() => tx.count(), { timeout: 5_000 }).toBe(1);
@@ -152,6 +156,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
   });
 
   it('releases a connection still in a transaction from its row, and the next borrower is told', async () => {
+    await reveal(page, 'control-tx-hold');
     await page.getByTestId('control-tx-hold').click();
     await expect.poll(() => page.getByTestId('tx-held').count(), { timeout: 5_000 }).toBe(1);
     const row = page.locator('[data-testid="conn-row"][data-state="in-transaction"]');
@@ -162,6 +167,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     // Its borrower is gone: the held transaction leaves the list.
     await expect.poll(() => page.getByTestId('tx-held').count(), { timeout: 5_000 }).toBe(0);
     // pg-pool hands out the most recently released idle connection: the dirty one.
+    await reveal(page, 'control-query');
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('1500');
     await page.getByTestId('control-spike-count').fill('1');
@@ -172,6 +178,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
     // The transaction is still open on the idle connection; the next holder (pg-pool's
     // most recently released connection again) rolls it back.
+    await reveal(page, 'control-tx-hold');
     await page.getByTestId('control-tx-hold').click();
     await expect.poll(() => page.getByTestId('tx-held').count(), { timeout: 5_000 }).toBe(1);
     expect(await page.getByTestId('tx-held').textContent()).toContain(connId?.slice(connId.indexOf('.') + 1));
@@ -184,14 +191,17 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     const poolBefore = activePool()?.id;
     const sentBefore = sent.length;
 
+    await reveal(page, 'control-concurrency');
     await page.getByTestId('control-concurrency').fill('-1');
     await page.getByTestId('control-load-start').click();
     await expect.poll(() => page.getByTestId('load-error').textContent(), { timeout: 5_000 }).toBe('concurrency must be at least 1');
 
+    await reveal(page, 'control-pool-max');
     await page.getByTestId('control-pool-max').fill('0');
     await page.getByTestId('control-apply-settings').click();
     await expect.poll(() => page.getByTestId('settings-error').textContent(), { timeout: 5_000 }).toBe('pool size (max) must be at least 1');
 
+    await reveal(page, 'control-concurrency');
     await page.getByTestId('control-concurrency').fill('2');
     await page.getByTestId('control-query').selectOption('custom');
     await page.getByTestId('control-sql').fill('SELECT 1; DROP TABLE books');
@@ -204,7 +214,9 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     expect(snapshot().load?.running ?? false).toBe(false);
 
     // Empty is refused in the form too, and the form is usable again afterwards.
+    await reveal(page, 'control-pool-max');
     await page.getByTestId('control-pool-max').fill('10');
+    await reveal(page, 'control-leak-threshold');
     await page.getByTestId('control-leak-threshold').fill('');
     await page.getByTestId('control-leak-threshold').press('Enter');
     await expect.poll(() => page.getByTestId('leak-threshold-error').textContent(), { timeout: 5_000 }).toBe('leak threshold (ms) is empty');

@@ -6,6 +6,7 @@ import { sweetSpot } from '../../renderer/src/lib/sweep/sweep';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import type { SentCommand } from './helpers/sent-commands';
+import { reveal, screenshot } from './helpers/workspace';
 
 
 // The database's side, faults and app instances, driven from the page. The engine runs its
@@ -38,6 +39,7 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
   };
   /** Four 300 ms sleeps at once: the pool opens all four of its connections. */
   const fillPool = async () => {
+    await reveal(page, 'control-query');
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('300');
     await page.getByTestId('control-spike-count').fill('4');
@@ -70,8 +72,8 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
   it('routes the pool through the proxy when the latency slider moves, in few commands', async () => {
     expect(await page.getByTestId('fault-proxy').count()).toBe(0);
     const before = sent.length;
+    await reveal(page, 'control-fault-latency');
     const slider = page.getByTestId('control-fault-latency');
-    await slider.scrollIntoViewIfNeeded();
     await slider.focus();
     // Ten steps of 5 ms, as fast as keys repeat: a drag in small.
     for (let i = 0; i < 10; i++) await slider.press('ArrowRight');
@@ -98,20 +100,23 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
 
   it('restarts the embedded database and measures the recovery', async () => {
     await fillPool();
+    await reveal(page, 'control-db-restart');
     const restart = page.getByTestId('control-db-restart');
-    await restart.scrollIntoViewIfNeeded();
     expect(await restart.isEnabled()).toBe(true);
     await restart.click();
     const row = page.locator('[data-testid="recovery-row"][data-kind="restart"][data-recovered="true"]');
     await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1);
     expect(await row.getByTestId('recovery-time').textContent()).toMatch(/^\d+(\.\d)? (ms|s)$/);
     expect(await row.getByTestId('recovery-left-open').textContent()).toBe('sockets left open 0');
+    // Faults with their recoveries: the terminate and the restart, each measured, in the Faults group.
+    await screenshot(page, path.join(SHOTS, 'faults.png'));
     // Back to serving: the pool fills again on the restarted server, whose sessions the monitor lists.
     await fillPool();
     await sessionsMatchRows(4, 15_000);
   });
 
   it('starts app instances and shows each as a group against the server', async () => {
+    await reveal(page, 'control-instances-count');
     await page.getByTestId('control-instances-count').fill('3');
     await page.getByTestId('control-instances-size').fill('2');
     await page.getByTestId('control-instances-query').selectOption('sleep');
@@ -124,13 +129,6 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     expect(await page.getByTestId('instances-planned').textContent()).toContain('3 instances × 2 = 6 connections planned');
     // The instances' sessions are ours on the server too.
     await expect.poll(() => page.locator('[data-testid="server-session"][data-kind="ours"]').count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(6);
-
-    // Let the chart draw a few samples; tall enough for the Database panel and the fault and instance panels.
-    await new Promise((r) => setTimeout(r, 2_000));
-    await page.setViewportSize({ width: 1440, height: 2300 });
-    await page.mouse.wheel(0, -100_000);
-    await page.screenshot({ path: path.join(SHOTS, 'faults.png') });
-    await page.setViewportSize({ width: 1440, height: 1400 });
 
     await page.getByTestId('control-instances-stop').click();
     // Stop waits for the 500 ms requests in flight and ends each pool: 546-711 ms measured,

@@ -10,6 +10,7 @@ import { PoolscopeService } from '../../main/engine/service';
 import { type WebHost, startWebHost } from '../../main/web/web-host';
 import { launchChromium } from './helpers/chromium';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { reveal, screenshot } from './helpers/workspace';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const shots = path.join(root, 'docs/screenshots');
@@ -83,7 +84,8 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     await expect.poll(() => gauge('waiting'), { timeout: 10_000 }).toBeGreaterThanOrEqual(15);
     await expect.poll(() => page.getByTestId('waiter-row').count(), { timeout: 5_000 }).toBeGreaterThan(0);
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(10);
-    await page.screenshot({ path: path.join(shots, 'live-view.png') });
+    await reveal(page, 'waiter-row');
+    await screenshot(page, path.join(shots, 'live-view.png'));
     await stopLoad();
     await expect.poll(() => gauge('waiting'), { timeout: 5_000 }).toBe(0);
   });
@@ -120,6 +122,7 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
   it('saves a target without its password in the browser host, says so, and connects when given it', async () => {
     const url = inject('pgUrl');
     const password = new URL(url).password;
+    await reveal(page, 'saved-name');
     await page.getByTestId('saved-name').fill('demo shop');
     await page.getByTestId('saved-url').fill(url);
     await page.getByTestId('control-save-target').click();

@@ -6,6 +6,7 @@ import { Recorder } from '../integration/helpers/recorder';
 import { mysqlAvailable, mysqlUrl } from '../integration/helpers/servers';
 import { type App, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { reveal } from './helpers/workspace';
 
 /** "850 ms", "1.2 s", "2 m 05 s" (formatDuration) back to milliseconds. */
 function parseDuration(text: string): number {
@@ -74,6 +75,7 @@ describe.skipIf(!chromiumAvailable || !mysqlAvailable)('the live view on MariaDB
   });
 
   it("shows a held transaction's age, flags it idle in transaction, and journals its start and end on its connection", async () => {
+    await reveal(page, 'control-tx-hold');
     await page.getByTestId('control-tx-hold').click();
     const held = page.getByTestId('tx-held');
     await held.waitFor({ timeout: 5_000 });
@@ -81,6 +83,7 @@ describe.skipIf(!chromiumAvailable || !mysqlAvailable)('the live view on MariaDB
     await page.getByTestId('control-tx-run').click();
     const began = await rec.waitFor('tx.began', () => true, 5_000);
     const row = page.locator(`[data-testid="tx-row"][data-conn-id="${began.connId}"]`);
+    await reveal(page, row);
     await row.waitFor({ timeout: 5_000 });
     // The default flags a transaction idle for 5 s; the age follows the engine's start time.
     await expect.poll(() => row.evaluate((el) => el.classList.contains('idle-in-tx')), { timeout: 10_000 }).toBe(true);
@@ -94,6 +97,7 @@ describe.skipIf(!chromiumAvailable || !mysqlAvailable)('the live view on MariaDB
     await rec.waitFor('tx.ended', (e) => e.connId === began.connId, 5_000);
     await expect.poll(() => row.count(), { timeout: 5_000 }).toBe(0);
     // The monitor's 4 events a second push older rows out of view: the journal's own filter shows the tx.* ones.
+    await reveal(page, 'journal-type');
     await page.getByTestId('journal-type').selectOption('tx.');
     const short = began.connId.slice(began.connId.indexOf('.') + 1);
     for (const type of ['tx.began', 'tx.ended']) {

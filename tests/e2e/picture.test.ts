@@ -5,23 +5,11 @@ import type { PoolscopeService } from '../../main/engine/service';
 import { BUILT_IN_NAMES, builtIn } from '../../main/engine/scenarios/builtins';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import type { PageGlobals } from './helpers/in-page';
 
 // The pool picture at a projector's 1280x720: what a scenario's note talks about is on
 // screen, without scrolling, when the note shows; and what the picture draws is what the
 // engine measured. The engine runs its own embedded PostgreSQL (database-restart stops it).
-
-/** What the page function reads (tsconfig.node.json has no DOM types, rightly for main/). */
-interface PageElement {
-  textContent: string | null;
-  getAttribute(name: string): string | null;
-  getBoundingClientRect(): { top: number; left: number; bottom: number; right: number; width: number; height: number };
-}
-interface PageGlobals {
-  document: { querySelector(selector: string): PageElement | null; querySelectorAll(selector: string): { length: number } };
-  innerWidth: number;
-  innerHeight: number;
-  getComputedStyle(el: PageElement): { fontSize: string };
-}
 
 /** Read in the page on every animation frame until the note on screen is `note`. */
 interface AtNote {
@@ -121,6 +109,8 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     const at = notes.findIndex(({ step }) => step.text.startsWith('10 are served'));
     const served = notes[at];
     if (!served) throw new Error('backpressure has no "10 are served" note');
+    // A few seconds of history first: the screenshot's wide chart shows the line rising from a quiet pool.
+    await new Promise((r) => setTimeout(r, 3_000));
     await open('backpressure');
     for (const { i } of notes.slice(0, at + 1)) await stepTo('backpressure', i);
     const seen = await atNote(page, served.step.text, 20_000);

@@ -5,6 +5,7 @@ import type { Recording } from '../../shared/scenario';
 import type { PoolscopeService } from '../../main/engine/service';
 import { type App, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { reveal } from './helpers/workspace';
 
 // A scenario played as a presenter plays it: it stops at each note until Next (the button or
 // a clicker's key), goes back a note, restarts, closes; and a recording played back at 2x.
@@ -30,6 +31,7 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
 
   async function openBackpressure(): Promise<void> {
     await expect.poll(() => page.getByTestId('control-scenario-select').locator('option').count(), { timeout: 10_000 }).toBeGreaterThan(5);
+    await reveal(page, 'control-scenario-select');
     await page.getByTestId('control-scenario-select').selectOption('backpressure');
     await page.getByTestId('control-open-scenario').click();
     await expect.poll(() => page.getByTestId('scenario-title').textContent(), { timeout: 5_000 }).toBe('Backpressure: 50 requests on a pool of 10');
@@ -72,6 +74,7 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
     expect(live().scenario?.noteStep).toBe(4);
 
     // Typed into a text field, R and Right are letters and cursor moves, not scenario keys.
+    await reveal(page, 'journal-conn');
     const field = page.getByTestId('journal-conn');
     await field.click();
     await page.keyboard.press('r');
@@ -117,14 +120,17 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
   });
 
   it('a recording opens at its start, and playing it at 2x reaches its end', async () => {
+    await reveal(page, 'control-record');
     await page.getByTestId('control-record').click();
     await expect.poll(() => page.getByTestId('record-state').textContent(), { timeout: 5_000 }).toMatch(/^recording since event \d+/);
+    await reveal(page, 'control-query');
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('1000');
     await page.getByTestId('control-spike-count').fill('4');
     await page.getByTestId('control-spike').click();
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 10_000 }).toBe(0);
+    await reveal(page, 'control-record-stop');
     const [file] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.getByTestId('control-record-stop').click()]);
     const bytes = await readFile(await file.path());
     const rec = JSON.parse(bytes.toString('utf8')) as Recording;
@@ -159,6 +165,7 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
   });
 
   it("the journal hides the monitor's readings until asked, then says what each one saw", async () => {
+    await reveal(page, 'journal-show-monitor');
     const monitorRows = page.locator('[data-testid="event-row"][data-type="server.observed"]');
     // The monitor reads about 4 times a second: over a second, none of its rows is shown.
     await expect.poll(() => page.getByTestId('event-row').count(), { timeout: 5_000 }).toBeGreaterThan(0);

@@ -7,6 +7,7 @@ import { type TestSshd, startSshd } from '../integration/helpers/sshd';
 import { type TlsPostgres, startTlsPostgres } from '../integration/helpers/tls-postgres';
 import { type App, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { reveal } from './helpers/workspace';
 
 describe.skipIf(!chromiumAvailable)('remote targets in Chromium: how a connection is protected, and the SSH host key prompt', () => {
   const certs = inject('certificates');
@@ -30,6 +31,7 @@ describe.skipIf(!chromiumAvailable)('remote targets in Chromium: how a connectio
   });
 
   const connectUrl = async (url: string) => {
+    await reveal(page, page.locator('#target-url'));
     await page.locator('#target-url').fill(url);
     await page.locator('#target-url').press('Enter');
   };
@@ -53,6 +55,7 @@ describe.skipIf(!chromiumAvailable)('remote targets in Chromium: how a connectio
   });
 
   it('through SSH: the unknown host key is shown with its fingerprint, and accepting it connects', async () => {
+    await reveal(page, page.locator('#target-url'));
     await page.locator('#target-url').fill(inject('pgUrl'));
     await page.getByTestId('target-import-url').click();
     await expect.poll(() => page.getByTestId('target-host').inputValue(), { timeout: 5_000 }).toBe('127.0.0.1');

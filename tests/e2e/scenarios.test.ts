@@ -8,6 +8,7 @@ import type { Recording } from '../../shared/scenario';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { reveal, screenshot } from './helpers/workspace';
 import { type SentCommand, recordCommands } from './helpers/sent-commands';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -38,6 +39,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
 
   it('opens a built-in scenario and steps through it, the note banner following', async () => {
     await expect.poll(() => page.getByTestId('control-scenario-select').locator('option').count(), { timeout: 10_000 }).toBeGreaterThan(5);
+    await reveal(page, 'control-scenario-select');
     await page.getByTestId('control-scenario-select').selectOption('leak');
     await page.getByTestId('control-open-scenario').click();
     await expect.poll(() => page.getByTestId('scenario-title').textContent(), { timeout: 5_000 }).toBe('A leak from a missing finally, then its fix');
@@ -57,8 +59,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     await expect.poll(currentIndex, { timeout: 5_000 }).toBe(5);
     expect((await statuses()).slice(0, 5)).toEqual(['passed', 'passed', 'passed', 'passed', 'passed']);
     expect(await page.getByTestId('scenario-note').getAttribute('data-step')).toBe('4');
-    await page.getByTestId('scenario-note').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(SHOTS, 'scenarios.png') });
+    await screenshot(page, path.join(SHOTS, 'scenarios.png'));
 
     // Restart: back to the first step, the banner gone, the scenario's load stopped.
     await page.getByTestId('control-restart').click();
@@ -124,9 +125,11 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
   });
 
   it('records a session, saves it, and replays an earlier moment with the scrubber', async () => {
+    await reveal(page, 'control-record');
     await page.getByTestId('control-record').click();
     await expect.poll(() => page.getByTestId('record-state').textContent(), { timeout: 5_000 }).toMatch(/^recording since event \d+/);
     // Four requests hold a connection each for a second, then the pool is idle again.
+    await reveal(page, 'control-query');
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('1000');
     await page.getByTestId('control-spike-count').fill('4');
@@ -134,6 +137,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"]').count(), { timeout: 10_000 }).toBe(0);
 
+    await reveal(page, 'control-record-stop');
     const saved = await download('control-record-stop');
     expect(saved.file.suggestedFilename()).toMatch(/^poolscope-\d{4}-\d{2}-\d{2}-\d{6}\.json$/);
     await expect.poll(() => page.getByTestId('record-state').textContent(), { timeout: 5_000 }).toBe('not recording');
@@ -230,6 +234,7 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
 
   it('exports a chart and the view as PNG', async () => {
     const charts = page.locator('section[aria-labelledby="charts-title"]');
+    await reveal(page, charts);
     const chart = await download('control-export-chart', charts);
     expect(chart.file.suggestedFilename()).toMatch(/^poolscope-chart-connections-waiting-borrowers-right-axis-.*\.png$/);
     expect([...chart.bytes.subarray(0, 8)]).toEqual(PNG_SIGNATURE);

@@ -6,6 +6,7 @@ import type { PoolscopeService } from '../../main/engine/service';
 import { mysqlAvailable, mysqlUrl } from '../integration/helpers/servers';
 import { type App, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { reveal } from './helpers/workspace';
 
 // What issue 16 found wrong on screen, each checked in Chromium as a user would meet it:
 // numbers that showed nothing or a false alarm, and panels that outlived their target.
@@ -39,6 +40,7 @@ describe.skipIf(!chromiumAvailable)('numbers that tell the truth, in Chromium', 
   afterAll(() => app?.close());
 
   it('the connection tax runs 10 s without an orphan flag while its per-request sessions come and go', async () => {
+    await reveal(page, 'control-compare-concurrency');
     await page.getByTestId('control-compare-concurrency').fill('4');
     await page.getByTestId('control-compare-query').selectOption('select1');
     await page.getByTestId('control-compare-start').click();
@@ -78,8 +80,8 @@ describe.skipIf(!chromiumAvailable)('numbers that tell the truth, in Chromium', 
 
   it("shows the header's fault marker only while a fault is set", async () => {
     expect(await page.getByTestId('fault-active').count()).toBe(0);
+    await reveal(page, 'control-fault-refuse');
     const refuse = page.getByTestId('control-fault-refuse');
-    await refuse.scrollIntoViewIfNeeded();
     await refuse.check();
     await expect.poll(() => page.getByTestId('fault-active').textContent().catch(() => null), { timeout: 10_000 }).toMatch(/refuses new connections/);
     expect(service.engine.log.live.faults.toxics.refuse).toBe(true);
@@ -90,12 +92,14 @@ describe.skipIf(!chromiumAvailable)('numbers that tell the truth, in Chromium', 
 
   it('ends a pool replaced by new settings from its group in the table, its leaked connection destroyed', async () => {
     const old = service.engine.log.live.activePoolId as string;
+    await reveal(page, 'control-leak-count');
     await page.getByTestId('control-leak-count').fill('1');
     await page.getByTestId('control-leak').click();
     // Both headers count the same thing: connections held by a leak right now.
     await expect.poll(() => page.getByTestId('conn-leaks').textContent().catch(() => null), { timeout: 5_000 }).toBe('1 leaked now');
     expect(await page.getByTestId('leaks-now').textContent()).toBe('1 leaked now');
     await expect.poll(() => Object.values(service.engine.log.live.borrowers).filter((b) => b.poolId === old && b.state === 'holding').length, { timeout: 5_000 }).toBe(1);
+    await reveal(page, 'control-pool-max');
     await page.getByTestId('control-pool-max').fill('6');
     await page.getByTestId('control-apply-settings').click();
     const group = page.locator(`[data-testid="conn-pool-group"][data-pool-id="${old}"]`);
@@ -128,6 +132,7 @@ describe.skipIf(!chromiumAvailable)('a diagnosis that belongs to what is on scre
   /** Every connection of the active pool leaked, then one more borrower: it times out. */
   async function causeTimeout(): Promise<void> {
     const { max } = service.engine.pool.settings;
+    await reveal(page, 'control-leak-count');
     await expect.poll(() => page.getByTestId('control-leak').isEnabled(), { timeout: 10_000 }).toBe(true);
     await page.getByTestId('control-leak-count').fill(String(max));
     await page.getByTestId('control-leak').click();
@@ -167,6 +172,7 @@ describe.skipIf(!chromiumAvailable)('a diagnosis that belongs to what is on scre
 
   it('switching the target clears the scenario note and the diagnosis', async () => {
     await expect.poll(() => page.getByTestId('control-scenario-select').locator('option').count(), { timeout: 10_000 }).toBeGreaterThan(5);
+    await reveal(page, 'control-scenario-select');
     await page.getByTestId('control-scenario-select').selectOption('leak');
     await page.getByTestId('control-open-scenario').click();
     // Opening a scenario clears the diagnosis of the run before.
@@ -180,6 +186,7 @@ describe.skipIf(!chromiumAvailable)('a diagnosis that belongs to what is on scre
     // The same server under another name is another target as far as the screen can tell.
     const other = url.includes('127.0.0.1') ? url.replace('127.0.0.1', 'localhost') : url.replace('localhost', '127.0.0.1');
     const host = new URL(other).hostname;
+    await reveal(page, page.locator('#target-url'));
     await page.locator('#target-url').fill(other);
     await page.locator('#target-url').press('Enter');
     await expect.poll(() => page.getByTestId('target-summary').textContent(), { timeout: 20_000 }).toContain(host);
@@ -213,16 +220,19 @@ describe.skipIf(!chromiumAvailable || !mysqlAvailable)('forms and the picker sho
     expect(pgOnly.length).toBeGreaterThan(0);
     expect(marked.map(([name]) => name).sort()).toEqual(pgOnly.sort());
     for (const [, text] of marked) expect(text).toMatch(/\(PostgreSQL only\)$/);
+    await reveal(page, 'control-scenario-select');
     await page.getByTestId('control-scenario-select').selectOption('database-restart');
     await expect.poll(() => page.getByTestId('scenario-engine-note').textContent(), { timeout: 5_000 }).toMatch(/PostgreSQL only; the connected target is MySQL\/MariaDB/);
   });
 
   it('after a reload, the load form shows the running load and the picker the open scenario', async () => {
+    await reveal(page, 'control-concurrency');
     await page.getByTestId('control-concurrency').fill('3');
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('300');
     await page.getByTestId('control-load-start').click();
     await expect.poll(() => service.engine.log.live.load?.running ?? false, { timeout: 5_000 }).toBe(true);
+    await reveal(page, 'control-scenario-select');
     await page.getByTestId('control-scenario-select').selectOption('leak');
     await page.getByTestId('control-open-scenario').click();
     await expect.poll(() => page.getByTestId('scenario-title').textContent(), { timeout: 5_000 }).toBe('A leak from a missing finally, then its fix');

@@ -18,6 +18,8 @@ export const ROW = {
   POOL_ENDED: 11,
   POOL: 12,
   NOTE: 13,
+  /** Where the app created a pool (main/agent/check-mode.cjs), for `poolscope check`. */
+  POOL_SITE: 14,
 } as const;
 
 const text = z.string().max(10_000);
@@ -29,11 +31,12 @@ export const helloSchema = z.object({
   type: z.literal('hello'),
   token: z.string().max(200),
   pid: z.number().int().min(1).max(2 ** 31),
-  /** A worker thread's id; null or absent on the main thread. */
-  thread: z.number().int().min(1).max(2 ** 31).nullish(),
+  /** The worker thread (0: the main thread): each thread loads its own agent. */
+  thread: z.number().int().min(0).max(2 ** 31).optional(),
   command: text,
   node: z.string().max(50),
 });
+export type Hello = z.infer<typeof helloSchema>;
 
 /** What the app configured for a pool; never a password (the agent does not read it). */
 export const poolInfoSchema = z.strictObject({
@@ -60,7 +63,7 @@ export const poolInfoSchema = z.strictObject({
 export type PoolInfo = z.infer<typeof poolInfoSchema>;
 
 /** [kind, t (agent ms), a, b, c, ref]: see ROW and main/agent/recorder.cjs. */
-export const rowSchema = z.tuple([z.number().int().min(1).max(13), time, z.number().int(), z.number().int(), z.number().int(), z.unknown()]);
+export const rowSchema = z.tuple([z.number().int().min(1).max(14), time, z.number().int(), z.number().int(), z.number().int(), z.unknown()]);
 export type Row = z.infer<typeof rowSchema>;
 
 export const eventsSchema = z.object({ type: z.literal('events'), events: z.array(rowSchema).max(100_000), dropped: count });
@@ -77,3 +80,4 @@ export const syncSchema = z.object({
 export type Sync = z.infer<typeof syncSchema>;
 
 export const agentMessageSchema = z.discriminatedUnion('type', [eventsSchema, syncSchema]);
+export type AgentMessage = z.infer<typeof agentMessageSchema>;

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Clock } from '../clock';
 import type { EventLog } from '../event-log';
-import { agentMessageSchema, helloSchema } from './agent-protocol';
+import { type AgentMessage, type Hello, agentMessageSchema, helloSchema } from './agent-protocol';
 import { AttachedSource } from './attached-source';
 
 // Where agents find Poolscope: a loopback port and a per-run token, in a file only this user
@@ -36,16 +36,36 @@ export interface AttachServer {
   close(): Promise<void>;
 }
 
-export async function startAttachServer(opts: AttachServerOptions): Promise<AttachServer> {
-  const file = opts.file ?? defaultAttachFile();
+/** The engine's receiver: each attached process becomes a source of the engine's own events. */
+export function startAttachServer(opts: AttachServerOptions): Promise<AttachServer> {
+  let nextSource = 0;
+  return startAgentListener(opts.file ?? defaultAttachFile(), (hello) => {
+    const source = new AttachedSource(`s${++nextSource}`, opts.log, opts.clock, opts.newPoolId, hello);
+    return {
+      message: (m) => (m.type === 'events' ? source.rows(m.events, m.dropped) : source.sync(m)),
+      closed: () => source.detach(),
+    };
+  });
+}
+
+/** What a receiver does with one agent's checked lines, from its hello to its socket's close. */
+export interface AgentSession {
+  message(m: AgentMessage): void;
+  closed(): void;
+}
+
+/**
+ * Listens on loopback for agents, writes the port and a new token to `file`, and hands each
+ * agent that presents the token to a session of its own (the engine's sources, `poolscope check`).
+ */
+export async function startAgentListener(file: string, accept: (hello: Hello) => AgentSession): Promise<AttachServer> {
   const token = randomBytes(24).toString('base64url');
   const sockets = new Set<Socket>();
-  let nextSource = 0;
   let attached = 0;
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    let source: AttachedSource | null = null;
+    let session: AgentSession | null = null;
     let buffered = '';
     const hello = setTimeout(() => socket.destroy(), HELLO_MS);
     hello.unref();
@@ -56,7 +76,7 @@ export async function startAttachServer(opts: AttachServerOptions): Promise<Atta
       } catch {
         return;
       }
-      if (source === null) {
+      if (session === null) {
         const h = helloSchema.safeParse(value);
         if (!h.success || !sameToken(h.data.token, token)) {
           socket.destroy();
@@ -64,13 +84,11 @@ export async function startAttachServer(opts: AttachServerOptions): Promise<Atta
         }
         clearTimeout(hello);
         attached++;
-        source = new AttachedSource(`s${++nextSource}`, opts.log, opts.clock, opts.newPoolId, h.data);
+        session = accept(h.data);
         return;
       }
       const m = agentMessageSchema.safeParse(value);
-      if (!m.success) return;
-      if (m.data.type === 'events') source.rows(m.data.events, m.data.dropped);
-      else source.sync(m.data);
+      if (m.success) session.message(m.data);
     };
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -90,9 +108,9 @@ export async function startAttachServer(opts: AttachServerOptions): Promise<Atta
     socket.on('close', () => {
       clearTimeout(hello);
       sockets.delete(socket);
-      if (source !== null) {
+      if (session !== null) {
         attached--;
-        source.detach();
+        session.closed();
       }
     });
   });

@@ -52,7 +52,8 @@ export class AttachedSource {
     this.id = id;
     this.#log = log;
     this.#clock = clock;
-    const thread = hello.thread ?? null;
+    // The agent sends its worker thread's id, 0 on the main thread.
+    const thread = hello.thread ? hello.thread : null;
     this.#label = thread === null ? `pid ${hello.pid}` : `pid ${hello.pid} thread ${thread}`;
     this.#newPoolId = newPoolId;
     log.emit({ type: 'source.attached', sourceId: id, pid: hello.pid, thread, command: redactUrls(hello.command), runtime: `Node ${hello.node}` });
