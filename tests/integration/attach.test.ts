@@ -45,8 +45,8 @@ function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
 async function bareAndAttached(app: string, env: NodeJS.ProcessEnv, summary: RegExp): Promise<{ bare: Run; attached: Run }> {
   const bare = await run([app], env);
   const attached = await run([CLI, 'attach', '--', process.execPath, app], env);
-  expect(bare.code).toBe(3);
-  expect(attached.code).toBe(3);
+  expect(bare.code, bare.stdout + bare.stderr).toBe(3);
+  expect(attached.code, attached.stdout + attached.stderr).toBe(3);
   expect(attached.stdout).toBe(bare.stdout);
   expect(bare.stderr).toBe('');
   expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(summary)]);
@@ -253,8 +253,8 @@ describe.each(ENGINES)("poolscope attach: knex's own pool (tarn over the driver'
     const env = { ...appEnv(), POOLSCOPE_ATTACH_FILE: join(dir, 'nobody-here.json') };
     const bare = await run([KNEX_APP], env);
     const alone = await run(['--require', join(ROOT, 'main', 'agent', 'agent.cjs'), KNEX_APP], env);
-    expect(bare.code).toBe(3);
-    expect(alone.code).toBe(3);
+    expect(bare.code, bare.stdout + bare.stderr).toBe(3);
+    expect(alone.code, alone.stdout + alone.stderr).toBe(3);
     expect(alone.stdout).toBe(bare.stdout);
     expect(alone.stderr).toBe('');
   });
