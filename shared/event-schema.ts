@@ -134,7 +134,7 @@ export const poolEventSchema = z.discriminatedUnion(
     ev('pool.created', { poolId: poolIdSchema, target: targetInfo, settings: poolSettings }),
     ev('pool.verified', { poolId: poolIdSchema, serverVersion: text, tls: tlsSession.nullable() }),
     ev('tunnel.changed', { up: z.boolean(), message: text }),
-    ev('source.attached', { sourceId: sourceIdSchema, pid: count, command: text, runtime: text }),
+    ev('source.attached', { sourceId: sourceIdSchema, pid: count, command: text, runtime: text, thread: count.nullish() }),
     ev('source.pooled', { sourceId: sourceIdSchema, poolId: poolIdSchema, driver: text }),
     ev('source.noted', { sourceId: sourceIdSchema, message: text }),
     ev('source.dropped', { sourceId: sourceIdSchema, dropped: count }),
@@ -307,6 +307,8 @@ export const snapshotSchema = z.strictObject({
         pid: count,
         command: text,
         runtime: text,
+        // Absent in recordings made before worker threads were told apart: the main thread.
+        thread: count.nullable().default(null),
         status: z.enum(['attached', 'detached']),
         since: time,
         poolIds: list(poolIdSchema, 1_000),

@@ -264,7 +264,7 @@ export type PoolEventBody =
   | { type: 'scenario.closed'; name: string }
   | { type: 'record.changed'; recording: boolean; fromSeq: number | null }
   /** An app under `poolscope attach` (or `node --import poolscope/attach`) connected: a source of pools beside Poolscope's own. */
-  | { type: 'source.attached'; sourceId: string; pid: number; command: string; runtime: string }
+  | { type: 'source.attached'; sourceId: string; pid: number; command: string; runtime: string; /** A worker thread's id (its agent is a source of its own); null or absent: the main thread. */ thread?: number | null }
   /** A pool the attached app created (its pool.created came just before). */
   | { type: 'source.pooled'; sourceId: string; poolId: string; driver: string }
   /** What the agent says about itself: a driver version left alone, an agent failure. */

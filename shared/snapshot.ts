@@ -80,6 +80,8 @@ export interface SourceView {
   pid: number;
   command: string;
   runtime: string;
+  /** A worker thread's id; null: the process's main thread. */
+  thread: number | null;
   status: 'attached' | 'detached';
   since: number;
   /** Its pools, in the order it created them. */

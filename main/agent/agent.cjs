@@ -8,12 +8,14 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { isMainThread, threadId } = require('node:worker_threads');
 const { Hook } = require('require-in-the-middle');
 const { Recorder } = require('./recorder.cjs');
 const { Channel } = require('./channel.cjs');
 const { versionAt, outsideRange } = require('./versions.cjs');
 const { pgState, patchPgPool, patchPgClient, poolIdOf: pgPoolIdOf } = require('./hook-pg.cjs');
-const { mysqlState, patchMysqlPool, patchMysqlConnection, poolIdOf: mysqlPoolIdOf } = require('./hook-mysql2.cjs');
+const { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection, poolIdOf: mysqlPoolIdOf } = require('./hook-mysql2.cjs');
+const { tarnState, knexPatches, patchTarnPool } = require('./hook-tarn.cjs');
 const { constructed, writeRowsAtExit } = require('./check-mode.cjs');
 
 const STARTED = Symbol.for('poolscope.agent');
@@ -40,6 +42,7 @@ function start() {
   if (process.env.POOLSCOPE_METRICS_OTLP || process.env.POOLSCOPE_METRICS_PORT) guard(() => require('./metrics.cjs').watchRecorder(rec, guard, channel.warn));
   const pg = pgState(rec, guard);
   const mysql = mysqlState(rec, guard);
+  const tarn = tarnState(rec, guard, pg, mysql);
   const leftAlone = new Set();
   const inRange = (name, basedir) => {
     const version = versionAt(basedir);
@@ -53,7 +56,7 @@ function start() {
     return null;
   };
 
-  new Hook(['pg', 'pg-pool', 'mysql2'], { internals: true }, (exports, name, basedir) => {
+  new Hook(['pg', 'pg-pool', 'mysql2', 'knex', 'tarn'], { internals: true }, (exports, name, basedir) => {
     return guard(() => {
       const file = name.split(path.sep).join('/');
       if (file === 'pg-pool' && typeof exports === 'function' && inRange('pg-pool', basedir)) {
@@ -75,8 +78,28 @@ function start() {
           return constructed(exports, rec, guard, (pool) => mysqlPoolIdOf(mysql, pool));
         }
       }
+      if (file === 'mysql2/lib/pool_cluster.js' && typeof exports === 'function' && inRange('mysql2', basedir)) {
+        patchMysqlPoolCluster(exports, mysql);
+      }
       if (file === 'mysql2/lib/base/connection.js' && typeof exports === 'function' && inRange('mysql2', basedir)) {
         patchMysqlConnection(exports, mysql);
+      }
+      // Loaded by tarn's Pool.js before it: what a timed-out acquire fails with.
+      if (file === 'tarn/dist/TimeoutError.js') tarn.TimeoutError = exports?.TimeoutError ?? null;
+      if (file === 'tarn/dist/Pool.js' && typeof exports?.Pool === 'function') {
+        const version = inRange('tarn', basedir);
+        if (version) {
+          tarn.tarn = `tarn ${version}`;
+          patchTarnPool(exports.Pool, tarn);
+        }
+      }
+      const patchKnex = knexPatches[file];
+      if (patchKnex && typeof exports === 'function') {
+        const version = inRange('knex', basedir);
+        if (version) {
+          tarn.knex = `knex ${version}`;
+          patchKnex(exports, tarn);
+        }
       }
       return exports;
     }) ?? exports;
@@ -88,7 +111,9 @@ function start() {
   const runDir = process.env.POOLSCOPE_ATTACH_RUN;
   process.on('exit', () => {
     guard(() => channel.flush());
-    if (runDir) guard(() => fs.writeFileSync(path.join(runDir, `${process.pid}.json`), JSON.stringify(rec.totals), { mode: 0o600 }));
+    // A worker thread's agent counts its own pools, in the process its main thread counts.
+    const own = isMainThread ? { name: `${process.pid}.json`, processes: 1 } : { name: `${process.pid}-${threadId}.json`, processes: 0 };
+    if (runDir) guard(() => fs.writeFileSync(path.join(runDir, own.name), JSON.stringify({ ...rec.totals, processes: own.processes }), { mode: 0o600 }));
   });
   globalThis[STARTED] = { rec, channel };
   return globalThis[STARTED];

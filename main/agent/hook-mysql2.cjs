@@ -11,9 +11,10 @@ const { capture } = require('./call-site.cjs');
 /** SERVER_STATUS_IN_TRANS in the OK packet's status flags. */
 const IN_TRANS = 1;
 
-function mysqlInfo(config, driver) {
+function mysqlInfo(config, driver, member = null) {
   const c = config?.connectionConfig ?? {};
   return {
+    member,
     engine: 'mysql',
     driver,
     tls: Boolean(c.ssl),
@@ -42,6 +43,7 @@ function mysqlState(rec, guard) {
     pools: new WeakMap(), // base pool → pool id
     conns: new WeakMap(), // pool connection → connection record
     forwarded: new WeakSet(), // our own callback wrappers, when mysql2 re-dispatches a waiter
+    adding: null, // the member id a PoolCluster's add() is making a pool for
     driver: 'mysql2',
   };
 }
@@ -49,7 +51,7 @@ function mysqlState(rec, guard) {
 function poolIdOf(s, pool) {
   let id = s.pools.get(pool);
   if (id === undefined) {
-    id = s.rec.addPool(mysqlInfo(pool.config, s.driver));
+    id = s.rec.addPool(mysqlInfo(pool.config, s.driver, s.adding));
     s.pools.set(pool, id);
   }
   return id;
@@ -118,6 +120,23 @@ function settle(s, pool, b, err, connection) {
   s.rec.acquire(b, conn);
 }
 
+/**
+ * createPoolCluster: add() constructs the member pool, which is registered as it is constructed
+ * (agent.cjs): its member id is known then. An id-less add() gets mysql2's own `CLUSTER::<n>`.
+ */
+function patchMysqlPoolCluster(PoolCluster, s) {
+  const proto = PoolCluster.prototype;
+  const add = proto.add;
+  proto.add = function (id) {
+    s.adding = s.guard(() => String(typeof id === 'object' ? `CLUSTER::${(this._lastId ?? 0) + 1}` : id).slice(0, 200)) ?? null;
+    try {
+      return add.apply(this, arguments);
+    } finally {
+      s.adding = null;
+    }
+  };
+}
+
 /** Each statement a pool connection runs, and the transaction flag its OK packets carry. */
 function patchMysqlConnection(BaseConnection, s) {
   const proto = BaseConnection.prototype;
@@ -149,4 +168,4 @@ function observe(rec, conn, cmd) {
   };
 }
 
-module.exports = { mysqlState, patchMysqlPool, patchMysqlConnection, poolIdOf };
+module.exports = { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection, poolIdOf, mysqlInfo };

@@ -244,4 +244,4 @@ function patchPgClient(Client, s) {
   };
 }
 
-module.exports = { pgState, patchPgPool, patchPgClient, poolIdOf };
+module.exports = { pgState, patchPgPool, patchPgClient, poolIdOf, pgInfo };

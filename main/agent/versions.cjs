@@ -10,6 +10,8 @@ const TESTED = {
   pg: { major: 8, minMinor: 11, text: 'pg 8.11 to 8.x' },
   'pg-pool': { major: 3, minMinor: 6, text: 'pg-pool 3.6 to 3.x' },
   mysql2: { major: 3, minMinor: 9, text: 'mysql2 3.9 to 3.x' },
+  knex: { major: 3, minMinor: 0, text: 'knex 3.0 to 3.x' },
+  tarn: { major: 3, minMinor: 0, text: 'tarn 3.0 to 3.x' },
 };
 
 function versionAt(basedir) {

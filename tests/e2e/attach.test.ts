@@ -10,7 +10,7 @@ import { chromiumAvailable } from './helpers/chromium-gate';
 
 // An app under `poolscope attach` shown in the page: the Attached processes panel against
 // what the engine measured (the source's pid, the pool's gauges, the holder's call site in the
-// app's file and its leak flag), then the process gone.
+// app's file and its leak flag), its connection rows without release or destroy, then the process gone.
 
 const APP = path.join(REPO_ROOT, 'tests/integration/attach-apps/pg-app.cjs');
 const leakLine = readFileSync(APP, 'utf8').split('\n').findIndex((l) => l.includes('LEAK-LINE')) + 1;
@@ -37,7 +37,7 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     await app.service.handle('leak.threshold', { ms: 400 });
     const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/poolscope.mjs'), 'attach', '--', process.execPath, APP], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), HOLD_MS: '4000' },
+      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), HOLD_MS: '8000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -67,6 +67,27 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     await expect.poll(() => shown.count(), { timeout: 5_000 }).toBe(1);
     await expect.poll(() => shown.locator('.site').textContent(), { timeout: 5_000 }).toBe(holder.site);
     await expect.poll(() => shown.getAttribute('class'), { timeout: 5_000 }).toContain('flagged');
+
+    // The connections table: the app's held connection offers no release or destroy (only the app
+    // does that), terminating its session stays and says it acts on the server; a connection
+    // Poolscope's own pool holds keeps all three.
+    const injected = await app.service.handle('leak.inject', { count: 1 });
+    expect(injected.ok).toBe(true);
+    const ownLeak = (injected.ok ? (injected.res as { borrowerIds: string[] }).borrowerIds : [])[0];
+    const appRow = page.locator(`[data-testid="conn-row"][data-borrower-id="${holder.id}"]`);
+    const ownRow = page.locator(`[data-testid="conn-row"][data-borrower-id="${ownLeak}"]`);
+    await expect.poll(() => appRow.count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => ownRow.count(), { timeout: 10_000 }).toBe(1);
+    expect(await appRow.getByTestId('control-release').count()).toBe(0);
+    expect(await appRow.getByTestId('control-destroy').count()).toBe(0);
+    const terminate = appRow.getByTestId('control-terminate');
+    expect(await terminate.textContent()).toBe('Terminate (server)');
+    expect(await terminate.getAttribute('title')).toContain(`it acts on the server, not on the app's pool (pid ${source.pid})`);
+    expect(await ownRow.getByTestId('control-release').count()).toBe(1);
+    expect(await ownRow.getByTestId('control-destroy').count()).toBe(1);
+    expect(await ownRow.getByTestId('control-terminate').textContent()).toBe('Terminate');
+    await ownRow.getByTestId('control-release').click();
+    await expect.poll(() => ownRow.count(), { timeout: 10_000 }).toBe(0);
 
     expect(await exited, output).toBe(3);
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('detached');

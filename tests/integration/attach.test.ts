@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineKind, EventOf } from '../../shared/events';
 import { Engine } from '../../main/engine/engine';
 import { type AttachServer, startAttachServer } from '../../main/engine/attach/attach-server';
@@ -11,6 +11,7 @@ import { PoolscopeService } from '../../main/engine/service';
 import { NO_SECRET_BOX, SavedTargets } from '../../main/engine/saved-targets';
 import { Recorder } from './helpers/recorder';
 import { ENGINES, mysqlUrl, pgUrl } from './helpers/servers';
+import { buildPicture } from '../../renderer/src/lib/picture/picture';
 
 // Small apps written for the tests (tests/integration/attach-apps/) run under
 // `poolscope attach` against the real servers; what Poolscope shows is read from the engine
@@ -38,6 +39,18 @@ function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The app run bare, then under `poolscope attach`: the same stdout and exit code (3); on stderr, the summary line only. */
+async function bareAndAttached(app: string, env: NodeJS.ProcessEnv, summary: RegExp): Promise<{ bare: Run; attached: Run }> {
+  const bare = await run([app], env);
+  const attached = await run([CLI, 'attach', '--', process.execPath, app], env);
+  expect(bare.code, bare.stdout + bare.stderr).toBe(3);
+  expect(attached.code, attached.stdout + attached.stderr).toBe(3);
+  expect(attached.stdout).toBe(bare.stdout);
+  expect(bare.stderr).toBe('');
+  expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(summary)]);
+  return { bare, attached };
 }
 
 /** The app file's line that holds `marker`, 1-based. */
@@ -71,16 +84,9 @@ describe.each(ENGINES)('poolscope attach on $engine', ({ engine: kind, skip }) =
 
   it.skipIf(skip)("shows the app's pool, each borrower at the app's own line, with the app's output and exit code unchanged", async () => {
     const env = { APP_DB_URL: url(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') };
-    const bare = await run([app], env);
-    const attached = await run([CLI, 'attach', '--', process.execPath, app], env);
-
-    expect(bare.code).toBe(3);
-    expect(attached.code).toBe(3);
-    expect(attached.stdout).toBe(bare.stdout);
-    expect(bare.stdout).toContain('select [{"one":1}]');
     // The agent adds one line on stderr, the summary, and nothing else.
-    expect(bare.stderr).toBe('');
-    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, \d+ connections?, 11 borrowers, \d+ statements, 0 events dropped$/)]);
+    const { bare } = await bareAndAttached(app, env, /^poolscope: attached to 1 process: 1 pool, \d+ connections?, 11 borrowers, \d+ statements, 0 events dropped$/);
+    expect(bare.stdout).toContain('select [{"one":1}]');
 
     await rec.waitFor('source.detached');
     const [source] = rec.of('source.attached');
@@ -183,5 +189,179 @@ describe('the agents\' listener', () => {
 
   it('keeps the port and token in a file only this user can read', () => {
     expect(statSync(join(dir, 'attach.json')).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe.each(ENGINES)("poolscope attach: knex's own pool (tarn over the driver's connections) on $engine", ({ engine: kind, skip }) => {
+  const KNEX_APP = join(APPS, 'knex-app.cjs');
+  const at = (marker: string) => `attach-apps/knex-app.cjs:${lineOf(KNEX_APP, marker)}`;
+  const driver = kind === 'postgres' ? 'pg' : 'mysql2';
+  const appEnv = () => ({ KNEX_CLIENT: driver, APP_DB_URL: kind === 'postgres' ? pgUrl() : mysqlUrl, POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') });
+
+  it.skipIf(skip)("shows knex's pool with its waiters in order, each borrower at the app's line, a timeout diagnosed with the app's holders", async () => {
+    const { bare } = await bareAndAttached(KNEX_APP, appEnv(), /^poolscope: attached to 1 process: 1 pool, 2 connections, 11 borrowers, \d+ statements, 0 events dropped$/);
+    expect(bare.stdout).toContain('served 1,2,3');
+
+    await rec.waitFor('source.detached');
+    const pooled = rec.of('source.pooled');
+    expect(pooled).toHaveLength(1);
+    expect(pooled[0]?.driver).toMatch(new RegExp(`^knex 3\\.\\d+\\.\\d+, tarn 3\\.\\d+\\.\\d+ pool on ${driver} \\d+\\.\\d+\\.\\d+$`));
+    const poolId = pooled[0]!.poolId;
+    const created = rec.of('pool.created').find((p) => p.poolId === poolId);
+    expect(created?.target).toMatchObject({ engine: kind, host: '127.0.0.1', embedded: false });
+    expect(created?.settings).toMatchObject({ max: 2, min: 0, acquireTimeoutMs: 2000 });
+
+    const enqueued = rec.of('borrower.enqueued');
+    expect(enqueued).toHaveLength(11);
+    for (const b of enqueued) expect(b.site).toMatch(/attach-apps\/knex-app\.cjs:\d+\)?$/);
+    const sites = enqueued.map((b) => b.site);
+    expect(sites).toContainEqual(expect.stringContaining(at('LEAK-LINE')));
+    // The three that waited behind two held transactions: asked in order, served in that order.
+    const waiters = enqueued.filter((b) => b.site.includes(at('WAITER-LINE'))).map((b) => b.borrowerId);
+    expect(waiters).toHaveLength(3);
+    const acquired = rec.of('borrower.acquired').map((a) => a.borrowerId);
+    expect(acquired.filter((id) => waiters.includes(id))).toEqual(waiters);
+    for (const id of waiters) expect(rec.of('borrower.acquired').find((a) => a.borrowerId === id)!.waitedMs).toBeGreaterThanOrEqual(40);
+
+    // The driver's connections made by knex, with the server's ids; statements masked, the failing one's error, transactions.
+    const opened = rec.of('connection.opened');
+    expect(opened).toHaveLength(2);
+    for (const o of opened) expect(o.serverId).toBeGreaterThan(0);
+    const sqls = rec.of('statement.started').map((s) => s.sql);
+    expect(sqls).toContain("SELECT '***'");
+    expect(sqls.join('\n')).not.toContain('secret-literal');
+    expect(rec.of('statement.finished').some((f) => f.error !== null && /no_such_table/.test(f.error))).toBe(true);
+    expect(rec.of('tx.ended').map((t) => t.outcome)).toEqual(expect.arrayContaining(['committed', 'rolled back']));
+
+    // The fourth borrower timed out (tarn's acquireTimeoutMillis) while two transactions held: the diagnosis names them.
+    const timedOut = rec.of('borrower.timedout');
+    expect(timedOut).toHaveLength(1);
+    expect(timedOut[0]!.waitedMs).toBeGreaterThanOrEqual(1990);
+    expect(timedOut[0]!.diagnosis.holders).toHaveLength(2);
+    for (const h of timedOut[0]!.diagnosis.holders) expect(h.site).toMatch(/attach-apps\/knex-app\.cjs:\d+/);
+
+    // knex.destroy() ended the pool; nothing of the process is left.
+    const live = engine.log.live;
+    expect(live.pools[poolId]?.status).toBe('ended');
+    expect(rec.of('connection.closed').map((c) => c.reason)).toEqual(['pool ended', 'pool ended']);
+    expect(Object.values(live.borrowers).filter((b) => b.poolId === poolId)).toEqual([]);
+    expect(Object.values(live.connections).filter((c) => c.poolId === poolId)).toEqual([]);
+    expect(rec.violations).toEqual([]);
+  });
+
+  it.skipIf(skip)('with no Poolscope listening, the knex app runs as without the agent', async () => {
+    const env = { ...appEnv(), POOLSCOPE_ATTACH_FILE: join(dir, 'nobody-here.json') };
+    const bare = await run([KNEX_APP], env);
+    const alone = await run(['--require', join(ROOT, 'main', 'agent', 'agent.cjs'), KNEX_APP], env);
+    expect(bare.code, bare.stdout + bare.stderr).toBe(3);
+    expect(alone.code, alone.stdout + alone.stderr).toBe(3);
+    expect(alone.stdout).toBe(bare.stdout);
+    expect(alone.stderr).toBe('');
+  });
+
+  it.skipIf(skip)("flags a knex transaction held past the leak threshold at the app's line", async () => {
+    await service.handle('leak.threshold', { ms: 500 });
+    const result = await run([CLI, 'attach', '--', process.execPath, KNEX_APP], { ...appEnv(), HOLD_MS: '1500' });
+    expect(result.code).toBe(3);
+    await rec.waitFor('source.detached');
+    const siteOf = (id: string) => rec.of('borrower.enqueued').find((b) => b.borrowerId === id)?.site;
+    const flagged = rec.of('borrower.flagged').map((f) => siteOf(f.borrowerId));
+    expect(flagged).toContainEqual(expect.stringContaining(at('LEAK-LINE')));
+    // Queries that hold for milliseconds are never flagged.
+    expect(flagged.filter((s) => s?.includes(at('WAITER-LINE')))).toEqual([]);
+  });
+});
+
+describe.skipIf(ENGINES[0]!.skip)('poolscope attach: a worker thread with its own pool', () => {
+  const WORKER_APP = join(APPS, 'worker-app.cjs');
+
+  it("shows the worker's pool as a source of its own (same pid, its thread id), its leak flagged at the worker's line", async () => {
+    await service.handle('leak.threshold', { ms: 500 });
+    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), HOLD_MS: '1500' };
+    // One process, whose two threads each made a pool.
+    const { bare } = await bareAndAttached(WORKER_APP, env, /^poolscope: attached to 1 process: 2 pools, 2 connections, 3 borrowers, \d+ statements, 0 events dropped$/);
+    expect(bare.stdout).toContain('worker select 2');
+
+    await rec.waitFor('source.detached', () => rec.of('source.detached').length === 2);
+    const sources = rec.of('source.attached');
+    expect(sources).toHaveLength(2);
+    const main = sources.find((s) => s.thread === null)!;
+    const worker = sources.find((s) => s.thread !== null)!;
+    expect(worker.pid).toBe(main.pid);
+    expect(worker.thread).toBeGreaterThanOrEqual(1);
+
+    const poolOf = (sourceId: string) => rec.of('source.pooled').filter((p) => p.sourceId === sourceId).map((p) => p.poolId);
+    expect(poolOf(main.sourceId)).toHaveLength(1);
+    expect(poolOf(worker.sourceId)).toHaveLength(1);
+    const settings = (poolId: string) => rec.of('pool.created').find((p) => p.poolId === poolId)?.settings.max;
+    expect(settings(poolOf(main.sourceId)[0]!)).toBe(1);
+    expect(settings(poolOf(worker.sourceId)[0]!)).toBe(2);
+
+    // Each thread's borrowers in its own pool, at its own lines, labelled with the thread.
+    const enqueued = rec.of('borrower.enqueued');
+    const inPool = (poolId: string) => enqueued.filter((b) => b.poolId === poolId);
+    expect(inPool(poolOf(main.sourceId)[0]!).map((b) => [b.site, b.label])).toEqual([[expect.stringContaining(`attach-apps/worker-app.cjs:${lineOf(WORKER_APP, 'MAIN-LINE')}`), `pid ${main.pid}`]]);
+    const workers = inPool(poolOf(worker.sourceId)[0]!);
+    expect(workers).toHaveLength(2);
+    for (const b of workers) expect(b.label).toBe(`pid ${worker.pid} thread ${worker.thread}`);
+    const leakSite = `attach-apps/worker-app.cjs:${lineOf(WORKER_APP, 'WORKER-LEAK-LINE')}`;
+    const flagged = rec.of('borrower.flagged').map((f) => enqueued.find((b) => b.borrowerId === f.borrowerId));
+    expect(flagged.map((b) => b?.site)).toEqual([expect.stringContaining(leakSite)]);
+    expect(flagged[0]?.poolId).toBe(poolOf(worker.sourceId)[0]);
+
+    // Both threads gone: nothing of either is left.
+    const live = engine.log.live;
+    for (const s of sources) expect(live.sources[s.sourceId]?.status).toBe('detached');
+    expect(Object.values(live.connections)).toEqual([]);
+    expect(Object.values(live.borrowers)).toEqual([]);
+    expect(rec.violations).toEqual([]);
+  });
+});
+
+describe.skipIf(ENGINES[1]!.skip)('poolscope attach: mysql2 createPoolCluster on mysql', () => {
+  const CLUSTER_APP = join(APPS, 'mysql-cluster-app.mjs');
+  const at = (marker: string) => `attach-apps/mysql-cluster-app.mjs:${lineOf(CLUSTER_APP, marker)}`;
+
+  it("shows each member pool as a pool of its own, labelled with its member id, its borrowers at the app's lines", async () => {
+    const env = { APP_DB_URL: mysqlUrl, POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') };
+    const bare = await run([CLUSTER_APP], env);
+    const running = run([CLI, 'attach', '--', process.execPath, CLUSTER_APP], { ...env, HOLD_MS: '3000' });
+    // While the app holds its connections: a lane per member pool, labelled with its member id.
+    const lanes = await vi.waitFor(
+      () => {
+        const shown = buildPicture(engine.log.live).lanes.filter((l) => l.counts.borrowed > 0);
+        if (shown.length < 2) throw new Error('not yet two lanes holding');
+        return shown;
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+    const attached = await running;
+    expect(bare.code).toBe(3);
+    expect(attached.code).toBe(3);
+    expect(attached.stdout).toBe(bare.stdout);
+    expect(bare.stdout).toContain('replica 2 true');
+    expect(attached.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 2 pools, 3 connections, 3 borrowers, \d+ statements, 0 events dropped$/)]);
+
+    await rec.waitFor('source.detached');
+    const pooled = rec.of('source.pooled');
+    expect(pooled).toHaveLength(2);
+    const created = pooled.map((p) => rec.of('pool.created').find((c) => c.poolId === p.poolId)!);
+    expect(created.map((c) => [c.target.display, c.settings.max])).toEqual([
+      [expect.stringMatching(/^mysql:\/\/root@127\.0\.0\.1:\d+\/test \[cluster member primary\]$/), 1],
+      [expect.stringMatching(/^mysql:\/\/root@127\.0\.0\.1:\d+\/test \[cluster member replica\]$/), 2],
+    ]);
+    const [primary, replica] = created.map((c) => c.poolId);
+    const sitesIn = (poolId: string | undefined) => rec.of('borrower.enqueued').filter((b) => b.poolId === poolId).map((b) => b.site);
+    expect(sitesIn(primary)).toEqual([expect.stringContaining(at('PRIMARY-LINE'))]);
+    expect(sitesIn(replica)).toEqual([expect.stringContaining(at('REPLICA-LINE')), expect.stringContaining(at('REPLICA-LINE-2'))]);
+    const conns = (poolId: string | undefined) => rec.of('connection.connecting').filter((c) => c.poolId === poolId).length;
+    expect([conns(primary), conns(replica)]).toEqual([1, 2]);
+    expect(lanes.map((l) => [l.poolId, l.label, l.counts.borrowed])).toEqual([
+      [primary, expect.stringMatching(/^app pid \d+: mysql:.*\[cluster member primary\]$/), 1],
+      [replica, expect.stringMatching(/^app pid \d+: mysql:.*\[cluster member replica\]$/), 2],
+    ]);
+    // cluster.end() ended both.
+    for (const id of [primary, replica]) expect(engine.log.live.pools[id!]?.status).toBe('ended');
+    expect(rec.violations).toEqual([]);
   });
 });

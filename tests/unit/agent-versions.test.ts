@@ -11,6 +11,8 @@ describe('the agent’s tested driver versions', () => {
     expect(outsideRange('pg-pool', '3.14.0')).toBeNull();
     expect(outsideRange('mysql2', '3.24.6')).toBeNull();
     expect(outsideRange('mysql2', '3.9.0')).toBeNull();
+    expect(outsideRange('knex', '3.3.0')).toBeNull();
+    expect(outsideRange('tarn', '3.1.2')).toBeNull();
   });
 
   it('leaves other versions alone and says why', () => {
@@ -19,5 +21,7 @@ describe('the agent’s tested driver versions', () => {
     expect(outsideRange('mysql2', '2.3.3')).toContain('mysql2 2.3.3');
     expect(outsideRange('mysql2', '3.8.9')).toContain('outside');
     expect(outsideRange('pg-pool', null)).toContain('(unknown version)');
+    expect(outsideRange('knex', '2.5.1')).toMatch(/^knex 2\.5\.1 is outside the tested range \(knex 3\.0 to 3\.x\): not observed$/);
+    expect(outsideRange('tarn', '1.1.5')).toContain('tarn 1.1.5');
   });
 });

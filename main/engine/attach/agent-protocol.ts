@@ -57,6 +57,8 @@ export const poolInfoSchema = z.strictObject({
   maxIdle: count.nullable().optional(),
   queueLimit: count.nullable().optional(),
   waitForConnections: z.boolean().nullable().optional(),
+  /** A mysql2 PoolCluster member's id in its cluster. */
+  member: z.string().max(500).nullable().optional(),
 });
 export type PoolInfo = z.infer<typeof poolInfoSchema>;
 

@@ -48,13 +48,15 @@ export class AttachedSource {
   /** The agent's time of the last row: when the process went away, at the latest. */
   #lastT = 0;
 
-  constructor(id: string, log: EventLog, clock: Clock, newPoolId: () => string, hello: { pid: number; command: string; node: string }) {
+  constructor(id: string, log: EventLog, clock: Clock, newPoolId: () => string, hello: { pid: number; thread?: number | null; command: string; node: string }) {
     this.id = id;
     this.#log = log;
     this.#clock = clock;
-    this.#label = `pid ${hello.pid}`;
+    // The agent sends its worker thread's id, 0 on the main thread.
+    const thread = hello.thread ? hello.thread : null;
+    this.#label = thread === null ? `pid ${hello.pid}` : `pid ${hello.pid} thread ${thread}`;
     this.#newPoolId = newPoolId;
-    log.emit({ type: 'source.attached', sourceId: id, pid: hello.pid, command: redactUrls(hello.command), runtime: `Node ${hello.node}` });
+    log.emit({ type: 'source.attached', sourceId: id, pid: hello.pid, thread, command: redactUrls(hello.command), runtime: `Node ${hello.node}` });
   }
 
   rows(rows: Row[], dropped: number): void {
@@ -271,7 +273,8 @@ export class AttachedSource {
 
 function display(info: PoolInfo): string {
   const scheme = info.engine === 'postgres' ? 'postgres' : 'mysql';
-  return `${scheme}://${info.user ? `${info.user}@` : ''}${info.host}:${info.port}/${info.database}`;
+  const member = info.member ? ` [cluster member ${info.member}]` : '';
+  return `${scheme}://${info.user ? `${info.user}@` : ''}${info.host}:${info.port}/${info.database}${member}`;
 }
 
 function targetOf(info: PoolInfo, shown: string): TargetInfo {

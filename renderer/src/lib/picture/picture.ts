@@ -7,6 +7,7 @@
 
 import { type ConnState, type PoolCounts, type PoolView, type Snapshot, isBorrowedState, poolCounts } from '../../../../shared/snapshot';
 import { joinServerView } from '../../../../shared/server-join';
+import { sourceOfPool } from '../../../../shared/sources';
 import { isLeakHolder } from '../store/view';
 import { type Capacity, capacityOf } from '../server/server-view';
 
@@ -108,6 +109,8 @@ function roleOf(s: Snapshot, p: PoolView, instanceIndex: ReadonlyMap<string, num
   const i = instanceIndex.get(p.id);
   if (i !== undefined) return { role: 'instance', label: `instance ${i + 1} of ${instanceIndex.size}` };
   if (p.id !== s.activePoolId && s.sweep?.running) return { role: 'sweep', label: `sweep: size ${p.settings.max}` };
+  const app = sourceOfPool(s, p.id);
+  if (app !== null) return { role: 'pooled', label: `app pid ${app.pid}${app.thread === null ? '' : ` thread ${app.thread}`}: ${p.target.display}` };
   return { role: 'pooled', label: p.id === s.activePoolId ? 'pooled' : 'pooled (checking its target)' };
 }
 

@@ -100,7 +100,7 @@ export function describeEvent(e: PoolEvent): string {
     case 'pool.draining':
       return `replaced: serving its ${plural(e.waiting, 'waiting borrower')} and ${plural(e.holding, 'holder')}, then ending`;
     case 'source.attached':
-      return `attached: pid ${e.pid}, ${e.command} (${e.runtime})`;
+      return `attached: pid ${e.pid}${e.thread ? ` (worker thread ${e.thread})` : ''}, ${e.command} (${e.runtime})`;
     case 'source.pooled':
       return `${e.sourceId}: pool ${e.poolId} (${e.driver})`;
     case 'source.noted':

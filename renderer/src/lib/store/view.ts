@@ -13,6 +13,7 @@ import {
   type PoolCounts,
   type PoolView,
   type Snapshot,
+  type SourceView,
   emptySnapshot,
   poolCounts,
 } from '../../../../shared/snapshot';
@@ -55,6 +56,8 @@ export interface ConnRow {
   server: ServerSide | null;
   /** Where the server and the pool disagree about this connection. */
   serverFlag: Disagreement | null;
+  /** The attached app whose pool this is (Poolscope only watches it); null: one of Poolscope's own. */
+  app: SourceView | null;
 }
 
 export interface InspectorView {
@@ -116,7 +119,7 @@ export interface InspectorView {
 
 export const EMPTY_COUNTS: PoolCounts = { total: 0, connecting: 0, idle: 0, borrowed: 0, leaving: 0, waiting: 0, max: 0 };
 
-function row(c: ConnectionView, s: Snapshot, join: ServerJoin | null, closed: boolean): ConnRow {
+function row(c: ConnectionView, s: Snapshot, join: ServerJoin | null, closed: boolean, apps: ReadonlyMap<string, SourceView>): ConnRow {
   const b = c.borrowerId === null ? undefined : s.borrowers[c.borrowerId];
   const side = closed ? { server: null, flag: null } : serverSideOf(join, c.id);
   return {
@@ -145,6 +148,7 @@ function row(c: ConnectionView, s: Snapshot, join: ServerJoin | null, closed: bo
     closed,
     server: side.server,
     serverFlag: side.flag,
+    app: apps.get(c.poolId) ?? null,
   };
 }
 
@@ -163,15 +167,16 @@ function displayedPool(s: Snapshot): PoolView | null {
 
 export function buildView(s: Snapshot): InspectorView {
   const join = joinServerView(s);
+  const apps = new Map(Object.values(s.sources).flatMap((src) => src.poolIds.map((id) => [id, src] as const)));
   const connections: ConnRow[] = [];
   const transactions: ConnRow[] = [];
   for (const c of Object.values(s.connections)) {
-    const r = row(c, s, join, false);
+    const r = row(c, s, join, false, apps);
     connections.push(r);
     if (c.tx !== 'idle') transactions.push(r);
   }
   const closed: ConnRow[] = [];
-  for (let i = s.closed.length - 1; i >= 0; i--) closed.push(row(s.closed[i] as ConnectionView, s, null, true));
+  for (let i = s.closed.length - 1; i >= 0; i--) closed.push(row(s.closed[i] as ConnectionView, s, null, true, apps));
   const pool = displayedPool(s);
   return {
     seq: s.seq,
