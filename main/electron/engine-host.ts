@@ -1,4 +1,5 @@
 import type { Reply } from '../../shared/api';
+import { type AttachServer, startAttachServer } from '../engine/attach/attach-server';
 import { Engine } from '../engine/engine';
 import { messageOf } from '../engine/errors';
 import { SavedTargets } from '../engine/saved-targets';
@@ -21,6 +22,8 @@ type Phase = 'starting' | 'started' | 'failed' | 'stopping';
 export class EngineHost {
   readonly service: PoolscopeService;
   readonly #started: Promise<void>;
+  /** The receiver for apps under `poolscope attach` (null when it could not listen). */
+  readonly #agents: Promise<AttachServer | null>;
   #phase: Phase = 'starting';
   #stopped: Promise<void> | null = null;
 
@@ -30,6 +33,11 @@ export class EngineHost {
     this.service = new PoolscopeService(engine, { saved: new SavedTargets(savedTargetsFile, safeStorageBox) });
     engine.log.subscribe((ev) => {
       if (ev.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
+    });
+    // As the browser host does: agents find this app through the attach file.
+    this.#agents = startAttachServer({ log: engine.log, clock: engine.clock, newPoolId: () => engine.newPoolId() }).catch((err: unknown) => {
+      console.error(`poolscope: apps cannot attach to this window: ${messageOf(err)}`);
+      return null;
     });
     this.#started = engine.start().then(
       () => {
@@ -67,7 +75,10 @@ export class EngineHost {
   /** Waits for the start to settle, then stops load, pool and embedded database. Once. */
   stop(): Promise<void> {
     this.#phase = 'stopping';
-    this.#stopped ??= this.#started.then(() => this.service.stop());
+    this.#stopped ??= this.#started.then(async () => {
+      await (await this.#agents)?.close();
+      await this.service.stop();
+    });
     return this.#stopped;
   }
 }

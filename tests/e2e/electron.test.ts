@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile } from 'node:fs/promises';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,6 +50,7 @@ describe.skipIf(!binary || noDisplay)('electron shell', () => {
   let dataDir: string | null = null;
   let args: string[] = [];
   let launchEnv: Record<string, string> = {};
+  let attachFile = '';
 
   beforeAll(async () => {
     // Always build: main/electron and the preload are not covered by the e2e build check.
@@ -70,6 +71,8 @@ describe.skipIf(!binary || noDisplay)('electron shell', () => {
     // As root, Chromium starts only without its process sandbox, and Electron checks that before
     // our main script runs, so the switch must come from the command line.
     args = process.getuid?.() === 0 ? ['--no-sandbox', ROOT] : [ROOT];
+    attachFile = join(mkdtempSync(join(tmpdir(), 'poolscope-electron-attach-')), 'attach.json');
+    env.POOLSCOPE_ATTACH_FILE = attachFile;
     launchEnv = env;
     app = await _electron.launch({ executablePath: binary!, args, cwd: ROOT, env, timeout: 60_000 });
     page = await app.firstWindow();
@@ -84,6 +87,14 @@ describe.skipIf(!binary || noDisplay)('electron shell', () => {
 
   it('loads the UI from app://poolscope/', () => {
     expect(page.url()).toBe(APP_URL);
+  });
+
+  it('receives attached apps: the attach file names its loopback port, readable by the user only', async () => {
+    await expect.poll(() => existsSync(attachFile), { timeout: 10_000 }).toBe(true);
+    const file = JSON.parse(readFileSync(attachFile, 'utf8')) as { port?: unknown; token?: unknown };
+    expect(file.port).toEqual(expect.any(Number));
+    expect(file.token).toEqual(expect.any(String));
+    expect(statSync(attachFile).mode & 0o077).toBe(0);
   });
 
   it('keeps the secure webPreferences', async () => {
