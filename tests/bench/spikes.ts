@@ -98,7 +98,7 @@ async function measureOne(cfg: BenchConfig['spikes'], server: BenchServer, log: 
     const t0 = performance.now();
     const stopped = await service.handle('load.stop', undefined);
     if (!stopped.ok) throw new Error(`load.stop: ${stopped.error.message}`);
-    stopMs = round(performance.now() - t0, 0);
+    stopMs = round(performance.now() - t0, 1);
     delay.disable();
     stopLongestStallMs = round(delay.max / 1e6, 1);
   } finally {

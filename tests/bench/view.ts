@@ -8,6 +8,7 @@ import { Engine } from '../../main/engine/engine';
 import { PoolscopeService } from '../../main/engine/service';
 import { startWebHost } from '../../main/web/web-host';
 import type { BenchConfig } from './config';
+import { reveal } from '../e2e/helpers/workspace';
 import { RENDERER_ROOT, openPage, startFrameProbe, stopFrameProbe } from './page';
 import { SyntheticTraffic, paced } from './synthetic';
 import { Samples, round, sleep } from './stats';
@@ -36,7 +37,9 @@ export async function measureView(cfg: BenchConfig['view'], log: (line: string) 
   const traffic = new SyntheticTraffic(engine.log, { connections: cfg.connections, waiting: cfg.waiting });
   const { browser, page } = await openPage(host.url);
   try {
-    // The page shows the whole pool and the whole line before anything is measured.
+    // The page shows the whole pool and the whole line before anything is measured: the
+    // Waiting tab (the 10,000-row list) is the heavier of the detail tabs, so it is the one shown.
+    await reveal(page, 'waiters-count', 30_000);
     await page.getByTestId('waiters-count').filter({ hasText: String(cfg.waiting) }).waitFor({ timeout: 30_000 });
     // The pool picture is on, aggregated: its line counts every waiter.
     await page.locator(`[data-testid="waiting-line"][data-count="${cfg.waiting}"]`).waitFor({ timeout: 30_000 });

@@ -88,7 +88,9 @@ describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke con
       expect(x.timedOut).toBeLessThan(x.count);
       expect(x.waitingAtStop).toBeGreaterThan(0);
       expect(x.cancelled).toBe(x.waitingAtStop);
-      expect(finitePositive(x.answeredMs) && finitePositive(x.longestStallMs) && finitePositive(x.stopMs)).toBe(true);
+      expect(finitePositive(x.answeredMs) && finitePositive(x.longestStallMs)).toBe(true);
+      // The smoke's small spike can stop in well under a millisecond.
+      expect(Number.isFinite(x.stopMs) && x.stopMs >= 0).toBe(true);
       expect(x.longestStallMs).toBeGreaterThanOrEqual(x.loopDelayP99Ms);
     }
 
