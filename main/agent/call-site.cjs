@@ -51,10 +51,13 @@ function watch(on) {
   watching = on;
 }
 
-/** The stack below `below`, captured and not read: resolve() reads it later. */
-function capture(below) {
+/**
+ * The stack below `below`, captured and not read: resolve() reads it later. A borrow's capture
+ * spends the site budget; a pool's creation (once per pool) does not.
+ */
+function capture(below, budgeted = true) {
   if (!watching && !rowsKeptAtExit) return UNKNOWN;
-  if (budget !== null && !budget.take()) return NOT_SAMPLED;
+  if (budgeted && budget !== null && !budget.take()) return NOT_SAMPLED;
   const site = { text: null };
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = DEPTH;
