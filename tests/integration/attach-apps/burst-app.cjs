@@ -1,5 +1,5 @@
 // A burst of borrows on a pg.Pool, run under `poolscope attach --site-budget N` by
-// tests/integration/attach-budget.test.ts and tests/e2e/attach.test.ts. All BURST borrowers ask
+// tests/integration/attach.test.ts and tests/e2e/attach.test.ts. All BURST borrowers ask
 // in one turn of the event loop (the budget cannot refill between them), each runs SELECT 1;
 // the last holds its connection HOLD_MS before releasing. Prints how many and exits 0.
 const pg = require('pg');
