@@ -24,16 +24,19 @@ export interface Totals {
   borrowers: number;
   statements: number;
   dropped: number;
+  /** Borrowers beyond the site budget (`--site-budget`), their call sites not captured. */
+  notSampled: number;
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
 const plural = (x: number, one: string, many: string) => `${n(x)} ${x === 1 ? one : many}`;
 
-export function summaryLine(t: Totals): string {
+export function summaryLine(t: Totals, siteBudget?: number): string {
+  const unsampled = siteBudget === undefined && t.notSampled === 0 ? '' : `, ${plural(t.notSampled, 'borrower', 'borrowers')} not sampled${siteBudget === undefined ? '' : ` (site budget ${n(siteBudget)}/s)`}`;
   return (
     `poolscope: attached to ${plural(t.processes, 'process', 'processes')}: ${plural(t.pools, 'pool', 'pools')}, ` +
     `${plural(t.connections, 'connection', 'connections')}, ${plural(t.borrowers, 'borrower', 'borrowers')}, ` +
-    `${plural(t.statements, 'statement', 'statements')}, ${plural(t.dropped, 'event', 'events')} dropped`
+    `${plural(t.statements, 'statement', 'statements')}, ${plural(t.dropped, 'event', 'events')} dropped${unsampled}`
   );
 }
 
@@ -82,7 +85,7 @@ async function startHost(file: string, rendererDir: string, say: (text: string) 
 }
 
 function totalsIn(dir: string): Totals {
-  const sum: Totals = { processes: 0, pools: 0, connections: 0, borrowers: 0, statements: 0, dropped: 0 };
+  const sum: Totals = { processes: 0, pools: 0, connections: 0, borrowers: 0, statements: 0, dropped: 0, notSampled: 0 };
   for (const name of readdirSync(dir)) {
     try {
       const t = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Partial<Totals>;
@@ -112,15 +115,18 @@ export function metricsEnv(m: MetricsOptions): Record<string, string> {
   return env;
 }
 
-/** Runs the command; resolves with the exit code to use (the command's, or 128 + signal). */
-export async function attach(command: string[], opts: { rendererDir: string; say: (text: string) => void; metrics?: MetricsOptions }): Promise<number> {
+/**
+ * Runs the command; resolves with the exit code to use (the command's, or 128 + signal).
+ * siteBudget: call sites captured per second per process (the agent reads POOLSCOPE_SITE_BUDGET); absent: every borrow's.
+ */
+export async function attach(command: string[], opts: { rendererDir: string; say: (text: string) => void; metrics?: MetricsOptions; siteBudget?: number }): Promise<number> {
   const file = defaultAttachFile();
   const stopHost = (await running(file)) ? null : await startHost(file, opts.rendererDir, opts.say);
   const runDir = mkdtempSync(join(tmpdir(), 'poolscope-attach-'));
   const [cmd, ...args] = command as [string, ...string[]];
   const child = spawn(cmd, args, {
     stdio: 'inherit',
-    env: { ...process.env, NODE_OPTIONS: withAgent(process.env.NODE_OPTIONS), POOLSCOPE_ATTACH_FILE: file, POOLSCOPE_ATTACH_RUN: runDir, ...metricsEnv(opts.metrics ?? {}) },
+    env: { ...process.env, NODE_OPTIONS: withAgent(process.env.NODE_OPTIONS), POOLSCOPE_ATTACH_FILE: file, POOLSCOPE_ATTACH_RUN: runDir, ...metricsEnv(opts.metrics ?? {}), ...(opts.siteBudget === undefined ? {} : { POOLSCOPE_SITE_BUDGET: String(opts.siteBudget) }) },
   });
   // The terminal's Ctrl+C reaches the command's process group itself; a signal sent to us alone is passed on.
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
@@ -134,7 +140,7 @@ export async function attach(command: string[], opts: { rendererDir: string; say
     child.once('exit', (c, signal) => resolve(c ?? 128 + (signal ? signalNumber(signal) : 0)));
   });
   for (const [s, h] of handlers) process.off(s, h);
-  opts.say(summaryLine(totalsIn(runDir)));
+  opts.say(summaryLine(totalsIn(runDir), opts.siteBudget));
   rmSync(runDir, { recursive: true, force: true });
   await stopHost?.();
   return code;

@@ -264,13 +264,15 @@ export type PoolEventBody =
   | { type: 'scenario.closed'; name: string }
   | { type: 'record.changed'; recording: boolean; fromSeq: number | null }
   /** An app under `poolscope attach` (or `node --import poolscope/attach`) connected: a source of pools beside Poolscope's own. */
-  | { type: 'source.attached'; sourceId: string; pid: number; command: string; runtime: string; /** A worker thread's id (its agent is a source of its own); null or absent: the main thread. */ thread?: number | null }
+  | { type: 'source.attached'; sourceId: string; pid: number; command: string; runtime: string; /** A worker thread's id (its agent is a source of its own); null or absent: the main thread. */ thread?: number | null; /** `attach --site-budget N`: call sites captured per second; null or absent: every borrow's. */ siteBudget?: number | null }
   /** A pool the attached app created (its pool.created came just before). */
   | { type: 'source.pooled'; sourceId: string; poolId: string; driver: string }
   /** What the agent says about itself: a driver version left alone, an agent failure. */
   | { type: 'source.noted'; sourceId: string; message: string }
   /** The agent's count of events it dropped (Poolscope slow or away), when it grew. */
   | { type: 'source.dropped'; sourceId: string; dropped: number }
+  /** Borrowers of the source's process whose call site its site budget left unsampled, so far. */
+  | { type: 'source.unsampled'; sourceId: string; notSampled: number }
   | { type: 'source.detached'; sourceId: string }
   | { type: 'tx.began'; connId: string }
   | { type: 'tx.failed'; connId: string }

@@ -398,7 +398,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       s.recording = { active: e.recording, fromSeq: e.fromSeq };
       break;
     case 'source.attached':
-      s.sources[e.sourceId] = { id: e.sourceId, pid: e.pid, command: e.command, runtime: e.runtime, thread: e.thread ?? null, status: 'attached', since: e.t, poolIds: [], drivers: [], dropped: 0, notes: [] };
+      s.sources[e.sourceId] = { id: e.sourceId, pid: e.pid, command: e.command, runtime: e.runtime, thread: e.thread ?? null, status: 'attached', since: e.t, poolIds: [], drivers: [], dropped: 0, siteBudget: e.siteBudget ?? null, notSampled: 0, notes: [] };
       break;
     case 'source.pooled': {
       const src = s.sources[e.sourceId];
@@ -416,6 +416,11 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
     case 'source.dropped': {
       const src = s.sources[e.sourceId];
       if (src) src.dropped = e.dropped;
+      break;
+    }
+    case 'source.unsampled': {
+      const src = s.sources[e.sourceId];
+      if (src) src.notSampled = e.notSampled;
       break;
     }
     case 'source.detached': {

@@ -89,6 +89,10 @@ export interface SourceView {
   drivers: string[];
   /** Events the agent dropped because Poolscope was slow or away: the picture may lag. */
   dropped: number;
+  /** `attach --site-budget N`: call sites captured per second; null: every borrow's. */
+  siteBudget: number | null;
+  /** Borrowers beyond the site budget, whose call site reads "not sampled". */
+  notSampled: number;
   notes: string[];
 }
 

@@ -17,6 +17,7 @@ const { pgState, patchPgPool, patchPgClient, poolIdOf: pgPoolIdOf } = require('.
 const { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection, poolIdOf: mysqlPoolIdOf } = require('./hook-mysql2.cjs');
 const { tarnState, knexPatches, patchTarnPool } = require('./hook-tarn.cjs');
 const { constructed, writeRowsAtExit } = require('./check-mode.cjs');
+const { budgetRefused } = require('./call-site.cjs');
 
 const STARTED = Symbol.for('poolscope.agent');
 
@@ -43,6 +44,10 @@ function start() {
   const pg = pgState(rec, guard);
   const mysql = mysqlState(rec, guard);
   const tarn = tarnState(rec, guard, pg, mysql);
+  if (budgetRefused) {
+    channel.warn(budgetRefused);
+    rec.note(budgetRefused);
+  }
   const leftAlone = new Set();
   const inRange = (name, basedir) => {
     const version = versionAt(basedir);

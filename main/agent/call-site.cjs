@@ -11,12 +11,15 @@
 // places it) is made once and shared by every borrow from there. The captured frames (and what
 // they hold) live until that batch is sent. Nothing is captured while no Poolscope is reached
 // or being reached (the channel says which, watch()): with nothing listening a borrow costs no
-// capture, and no frame is kept in a ring nobody reads. `poolscope check` writes the rows not
-// sent to a file at exit (POOLSCOPE_CHECK_DIR): there, sites are always captured.
+// capture, and no frame is kept in a ring nobody reads. Under `poolscope attach --site-budget N`
+// only N captures a second are made (site-budget.cjs): the borrowers beyond it are not sampled.
+// `poolscope check` writes the rows not sent to a file at exit (POOLSCOPE_CHECK_DIR): there,
+// sites are always captured, whatever the budget: it needs every leak's line.
 
 const { findSourceMap } = require('node:module');
 const { sep } = require('node:path');
 const { runtimePosition } = require('./runtime-position.cjs');
+const { siteBudgetFrom } = require('./site-budget.cjs');
 
 const AGENT_DIR = __dirname + sep;
 /** Frames captured per borrow: the driver's own (pool.query → connect, promise wrappers) come first. */
@@ -26,6 +29,8 @@ const texts = new Map();
 const MAX_PLACES = 4096;
 /** Where no capture was made (nothing was watching) or none of it was the app's. */
 const UNKNOWN = Object.freeze({ text: 'unknown' });
+/** Where the site budget was spent: the engine shows it with the budget (agent-protocol.ts). */
+const NOT_SAMPLED = Object.freeze({ text: 'not sampled' });
 
 function isAppFrame(file) {
   return (
@@ -39,15 +44,20 @@ function isAppFrame(file) {
 }
 
 const rowsKeptAtExit = Boolean(process.env.POOLSCOPE_CHECK_DIR);
+const { budget, refused: budgetRefused } = rowsKeptAtExit ? { budget: null, refused: null } : siteBudgetFrom(process.env.POOLSCOPE_SITE_BUDGET);
 let watching = false;
 
 function watch(on) {
   watching = on;
 }
 
-/** The stack below `below`, captured and not read: resolve() reads it later. */
-function capture(below) {
+/**
+ * The stack below `below`, captured and not read: resolve() reads it later. A borrow's capture
+ * spends the site budget; a pool's creation (once per pool) does not.
+ */
+function capture(below, budgeted = true) {
   if (!watching && !rowsKeptAtExit) return UNKNOWN;
+  if (budgeted && budget !== null && !budget.take()) return NOT_SAMPLED;
   const site = { text: null };
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = DEPTH;
@@ -117,4 +127,4 @@ function format(frame, file, line, column, prepare) {
   return name ? `${name} (${short}:${row})` : `${short}:${row}`;
 }
 
-module.exports = { capture, resolve, watch };
+module.exports = { capture, resolve, watch, NOT_SAMPLED, budget, budgetRefused };

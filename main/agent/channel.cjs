@@ -9,7 +9,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { threadId } = require('node:worker_threads');
-const { resolve, watch } = require('./call-site.cjs');
+const { budget, resolve, watch } = require('./call-site.cjs');
 const { K } = require('./recorder.cjs');
 const { statementText } = require('./statement-text.cjs');
 
@@ -66,7 +66,10 @@ class Channel {
   }
 
   start() {
-    this.timer = setInterval(() => this.flush(), FLUSH_MS);
+    this.timer = setInterval(() => {
+      budget?.refill();
+      this.flush();
+    }, FLUSH_MS);
     this.timer.unref();
     this.connect();
   }
@@ -101,6 +104,7 @@ class Channel {
         thread: threadId,
         command: scrubUrls(process.argv.slice(1).join(" ")).slice(0, 500),
         node: process.version,
+        siteBudget: budget ? budget.perSecond : null,
       }) + '\n');
       this.flush();
     });
@@ -134,7 +138,7 @@ class Channel {
         return;
       }
       if (this.rec.size === 0) return;
-      socket.write(JSON.stringify({ type: 'events', events: this.take(), dropped: this.rec.totals.dropped }) + '\n');
+      socket.write(JSON.stringify({ type: 'events', events: this.take(), dropped: this.rec.totals.dropped, notSampled: this.rec.totals.notSampled }) + '\n');
     } catch (err) {
       this.warnOnce(`could not send to Poolscope: ${err.message}`);
     }
@@ -157,6 +161,7 @@ class Channel {
       type: 'sync',
       t: now,
       dropped: rec.totals.dropped,
+      notSampled: rec.totals.notSampled,
       notes: rec.notes,
       pools: [...rec.pools.values()].map((p) => ({ id: p.id, info: p.info, status: p.status })),
       conns: [...rec.conns.values()].map((c) => ({ id: c.id, pool: c.pool, serverId: c.serverId, tx: c.tx })),

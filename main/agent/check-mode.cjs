@@ -21,7 +21,7 @@ function constructed(PoolClass, rec, guard, register) {
   const handler = {
     construct(target, args, newTarget) {
       const pool = Reflect.construct(target, args, newTarget);
-      guard(() => rec.write(POOL_SITE, register(pool), 0, 0, resolve(capture(handler.construct))));
+      guard(() => rec.write(POOL_SITE, register(pool), 0, 0, resolve(capture(handler.construct, false))));
       return pool;
     },
   };

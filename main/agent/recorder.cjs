@@ -4,6 +4,8 @@
 // request's path. When the ring is full (Poolscope slow or away) new rows are dropped and
 // counted; the live registry below still lets the channel send the current state instead.
 
+const { NOT_SAMPLED } = require('./call-site.cjs');
+
 const CAPACITY = 16384;
 
 const K = Object.freeze({
@@ -35,7 +37,7 @@ class Recorder {
     this.size = 0;
     /** Rows dropped since the channel last sent the state (the receiver's picture is incomplete). */
     this.droppedSinceSync = 0;
-    this.totals = { processes: 1, pools: 0, connections: 0, borrowers: 0, statements: 0, dropped: 0 };
+    this.totals = { processes: 1, pools: 0, connections: 0, borrowers: 0, statements: 0, dropped: 0, notSampled: 0 };
     // The live registry, for a state sync after drops or a reconnect: the pools, open
     // connections and outstanding borrowers.
     this.pools = new Map();
@@ -123,6 +125,7 @@ class Recorder {
   enqueue(pool, site) {
     const b = { id: ++this.nextBorrower, pool, t: this.now(), site, conn: null, acquiredAt: 0 };
     this.totals.borrowers++;
+    if (site === NOT_SAMPLED) this.totals.notSampled++;
     this.borrowers.set(b.id, b);
     this.write(K.ENQUEUE, pool, b.id, 0, site);
     return b;

@@ -1,7 +1,8 @@
-// The attach agent's cost to the app it runs in. Four copies of one small app
+// The attach agent's cost to the app it runs in. Five copies of one small app
 // (attach-app.cjs: a pool of 10 serving SELECT 1) take turns: bare, with the agent while
 // Poolscope watches (an engine with the agents' listener in this process, folding every
-// event into its snapshot), with the agent and nothing listening, and the same with pool
+// event into its snapshot), that with a site budget of 100 call sites a second (`attach
+// --site-budget 100`), with the agent and nothing listening, and the same with pool
 // metrics on (a Prometheus endpoint nobody scrapes: gauges cost only when collected). Throughput ratios
 // are each side's requests per second over the bare side's, measured in interleaved rounds.
 // With a baseline agent (another checkout's, `npm run bench -- --baseline DIR`), its watched
@@ -24,7 +25,9 @@ import { freePort } from '../integration/helpers/free-port';
 const ROOT = join(import.meta.dirname, '..', '..');
 const APP = join(ROOT, 'tests', 'bench', 'attach-app.cjs');
 const AGENT = join(ROOT, 'main', 'agent', 'agent.cjs');
-const SIDES = ['bare', 'watched', 'alone', 'metrics'] as const;
+const SIDES = ['bare', 'watched', 'budget', 'alone', 'metrics'] as const;
+/** The budget side's `--site-budget`: a few hundred a second keeps most of the capture's cost off the app. */
+export const SITE_BUDGET = 100;
 type Side = (typeof SIDES)[number];
 type AnySide = Side | 'baselineWatched' | 'baselineAlone';
 
@@ -44,12 +47,15 @@ export interface AttachRow {
   perSecond: Record<Side, number>;
   /** CPU time of the app's process per request, µs (user + system): steadier than throughput on a busy machine. */
   cpuUsPerRequest: Record<Side, number>;
-  /** watched / bare, alone / bare, metrics / bare. */
+  /** watched / bare, budget / bare, alone / bare, metrics / bare. */
   watchedRatio: number;
+  budgetRatio: number;
   aloneRatio: number;
   metricsRatio: number;
   /** Events the watched agents dropped (Poolscope too slow): 0 means the picture was complete. */
   dropped: number;
+  /** The budget side's borrowers whose call sites were not sampled, and all its borrowers, so far. */
+  notSampled: number;
   baseline?: AttachBaseline;
 }
 
@@ -93,10 +99,10 @@ function pick(values: Record<AnySide, number>): Record<Side, number> {
   return Object.fromEntries(SIDES.map((s) => [s, values[s]])) as Record<Side, number>;
 }
 
-/** The watched side reports to this engine; a ratio measured without it would measure nothing. */
-async function attached(engine: Engine): Promise<void> {
-  for (let waited = 0; Object.keys(engine.log.live.sources).length === 0; waited += 50) {
-    if (waited > 10_000) throw new Error('bench: the watched app did not attach to Poolscope within 10 s');
+/** The watched sides report to this engine; a ratio measured without them would measure nothing. */
+async function attached(engine: Engine, count: number): Promise<void> {
+  for (let waited = 0; Object.keys(engine.log.live.sources).length < count; waited += 50) {
+    if (waited > 10_000) throw new Error(`bench: the ${count} watched apps did not all attach to Poolscope within 10 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -113,6 +119,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
   const apps: Partial<Record<AnySide, AppProcess>> = {
     bare: new AppProcess(driver, env, null),
     watched: new AppProcess(driver, watched, AGENT),
+    budget: new AppProcess(driver, { ...watched, POOLSCOPE_SITE_BUDGET: String(SITE_BUDGET) }, AGENT),
     alone: new AppProcess(driver, alone, AGENT),
     metrics: new AppProcess(driver, { ...alone, POOLSCOPE_METRICS_PORT: String(await freePort()) }, AGENT),
     ...(baselineAgent ? { baselineWatched: new AppProcess(driver, watched, baselineAgent), baselineAlone: new AppProcess(driver, alone, baselineAgent) } : {}),
@@ -122,7 +129,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
   try {
     for (const concurrency of cfg.concurrency.filter((c) => c <= 8)) {
       for (const side of sides) await apps[side]!.run(concurrency, cfg.warmSeconds);
-      await attached(engine);
+      await attached(engine, baselineAgent ? 3 : 2);
       const sum = Object.fromEntries(sides.map((s) => [s, { requests: 0, seconds: 0, cpuUs: 0 }])) as Record<AnySide, AppRun>;
       for (let r = 0; r < cfg.rounds; r++) {
         // Each side goes first in turn, so a drift in the machine's load favours none.
@@ -137,6 +144,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
       const perSecond = Object.fromEntries(sides.map((s) => [s, round(sum[s].requests / sum[s].seconds, 1)])) as Record<AnySide, number>;
       const cpuUs = Object.fromEntries(sides.map((s) => [s, round(sum[s].cpuUs / Math.max(1, sum[s].requests), 1)])) as Record<AnySide, number>;
       const dropped = Object.values(engine.log.live.sources).reduce((a, s) => a + s.dropped, 0);
+      const notSampled = Object.values(engine.log.live.sources).reduce((a, s) => a + s.notSampled, 0);
       const row: AttachRow = {
         engine: server.engine,
         driver,
@@ -144,9 +152,11 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
         perSecond: pick(perSecond),
         cpuUsPerRequest: pick(cpuUs),
         watchedRatio: round(perSecond.watched / perSecond.bare, 4),
+        budgetRatio: round(perSecond.budget / perSecond.bare, 4),
         aloneRatio: round(perSecond.alone / perSecond.bare, 4),
         metricsRatio: round(perSecond.metrics / perSecond.bare, 4),
         dropped,
+        notSampled,
         ...(baselineAgent
           ? {
               baseline: {
@@ -159,7 +169,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
           : {}),
       };
       const cpu = row.cpuUsPerRequest;
-      log(`attach ${driver} c=${concurrency}: bare ${perSecond.bare}/s, watched ${perSecond.watched}/s (${row.watchedRatio}), nothing listening ${perSecond.alone}/s (${row.aloneRatio}), with metrics ${perSecond.metrics}/s (${row.metricsRatio}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.alone} / ${cpu.metrics}; ${dropped} dropped`);
+      log(`attach ${driver} c=${concurrency}: bare ${perSecond.bare}/s, watched ${perSecond.watched}/s (${row.watchedRatio}), watched with site budget ${SITE_BUDGET}/s ${perSecond.budget}/s (${row.budgetRatio}, ${notSampled} borrowers not sampled so far), nothing listening ${perSecond.alone}/s (${row.aloneRatio}), with metrics ${perSecond.metrics}/s (${row.metricsRatio}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.budget} / ${cpu.alone} / ${cpu.metrics}; ${dropped} dropped`);
       if (row.baseline) log(`attach ${driver} c=${concurrency}, baseline agent: watched ${perSecond.baselineWatched}/s (${row.baseline.watchedRatio}), nothing listening ${perSecond.baselineAlone}/s (${row.baseline.aloneRatio}); CPU µs/request ${cpuUs.baselineWatched} / ${cpuUs.baselineAlone}`);
       rows.push(row);
     }

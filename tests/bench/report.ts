@@ -1,6 +1,6 @@
 // The issue's targets checked against one report, and the report as text tables.
 
-import type { AttachRow } from './attach';
+import { type AttachRow, SITE_BUDGET } from './attach';
 import type { BenchReport } from './bench';
 import { DELAY_LIMIT_MS } from './pipeline';
 import { LONG_TASK_MS } from './view';
@@ -73,6 +73,7 @@ export function attachChecks(rows: AttachRow[]): TargetCheck[] {
     const target = TARGETS.attachRatio[a.concurrency];
     if (target === undefined) continue;
     checks.push({ target: `attached ${a.driver} app at ${a.concurrency} client(s) >= ${target * 100}% of bare`, measured: `${(a.watchedRatio * 100).toFixed(1)}% (nothing listening ${(a.aloneRatio * 100).toFixed(1)}%)`, met: a.watchedRatio >= target });
+    checks.push({ target: `attached ${a.driver} app at ${a.concurrency} client(s), site budget ${SITE_BUDGET}/s, >= ${target * 100}% of bare`, measured: pct(a.budgetRatio), met: a.budgetRatio >= target });
   }
   return checks;
 }
@@ -89,10 +90,10 @@ const n = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en', { maximumF
 /** The attach part's table, and the baseline agent's beside this tree's when it was measured. */
 export function formatAttach(rows: AttachRow[]): string {
   const out = [
-    "Attach: the app's own pool (SELECT 1, pool of 10) bare, with the agent watched by Poolscope, with the agent and nothing listening, and that with pool metrics on",
+    `Attach: the app's own pool (SELECT 1, pool of 10) bare, with the agent watched by Poolscope (every call site, and with a site budget of ${SITE_BUDGET}/s), with the agent and nothing listening, and that with pool metrics on`,
     table(
-      ['driver', 'conc.', 'bare /s', 'watched /s', 'ratio', 'alone /s', 'ratio', 'metrics /s', 'ratio', 'CPU µs/req bare', 'watched', 'alone', 'metrics', 'dropped'],
-      rows.map((a) => [a.driver, a.concurrency, n(a.perSecond.bare), n(a.perSecond.watched), pct(a.watchedRatio), n(a.perSecond.alone), pct(a.aloneRatio), n(a.perSecond.metrics), pct(a.metricsRatio), n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.alone), n(a.cpuUsPerRequest.metrics), a.dropped]),
+      ['driver', 'conc.', 'bare /s', 'watched /s', 'ratio', 'budget /s', 'ratio', 'alone /s', 'ratio', 'metrics /s', 'ratio', 'CPU µs/req bare', 'watched', 'budget', 'alone', 'metrics', 'dropped', 'not sampled'],
+      rows.map((a) => [a.driver, a.concurrency, n(a.perSecond.bare), n(a.perSecond.watched), pct(a.watchedRatio), n(a.perSecond.budget), pct(a.budgetRatio), n(a.perSecond.alone), pct(a.aloneRatio), n(a.perSecond.metrics), pct(a.metricsRatio), n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.budget), n(a.cpuUsPerRequest.alone), n(a.cpuUsPerRequest.metrics), a.dropped, a.notSampled]),
     ),
   ];
   const compared = rows.filter((a) => a.baseline !== undefined);

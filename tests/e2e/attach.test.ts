@@ -14,6 +14,7 @@ import { chromiumAvailable } from './helpers/chromium-gate';
 
 const APP = path.join(REPO_ROOT, 'tests/integration/attach-apps/pg-app.cjs');
 const leakLine = readFileSync(APP, 'utf8').split('\n').findIndex((l) => l.includes('LEAK-LINE')) + 1;
+const BURST_APP = path.join(REPO_ROOT, 'tests/integration/attach-apps/burst-app.cjs');
 
 describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
   let app: App;
@@ -92,5 +93,36 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     expect(await exited, output).toBe(3);
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('detached');
     await expect.poll(() => shown.count(), { timeout: 5_000 }).toBe(0);
+  });
+
+  it('with a site budget, shows the unsampled holder as not sampled and the count the agent reported', async () => {
+    const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/poolscope.mjs'), 'attach', '--site-budget', '5', '--', process.execPath, BURST_APP], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), BURST: '30', HOLD_MS: '6000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const live = () => app.service.engine.log.live;
+    const budgeted = () => Object.values(live().sources).find((s) => s.siteBudget === 5 && s.status === 'attached') ?? null;
+
+    // The last of 30 borrowers holds alone: past the budget's 5, so not sampled; 25 counted.
+    const lastHolder = () => {
+      const src = budgeted();
+      const mine = Object.values(live().borrowers).filter((b) => b.poolId === src?.poolIds[0]);
+      return mine.length === 1 && mine[0]!.state === 'holding' && src!.notSampled === 25 ? { src: src!, holder: mine[0]! } : null;
+    };
+    await expect.poll(lastHolder, { timeout: 30_000 }).not.toBeNull();
+    const { src: source, holder } = lastHolder()!;
+    const poolId = source.poolIds[0]!;
+    expect(holder.site).toBe('not sampled (site budget 5/s)');
+
+    const row = app.page.getByTestId('attached-processes').getByTestId('attached-source').filter({ has: app.page.locator(`[data-pool-id="${poolId}"]`) });
+    await expect.poll(() => row.getByTestId('attached-holder').locator('.site').textContent({ timeout: 5_000 }), { timeout: 10_000 }).toBe(holder.site);
+    await expect.poll(() => row.getByTestId('attached-not-sampled').textContent({ timeout: 5_000 }), { timeout: 10_000 }).toContain(`Site budget 5/s: ${source.notSampled} borrowers not sampled`);
+
+    expect(await exited, output).toBe(0);
+    expect(output).toContain(`, ${source.notSampled} borrowers not sampled (site budget 5/s)`);
   });
 });

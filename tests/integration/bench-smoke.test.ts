@@ -32,8 +32,8 @@ describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke con
 
     expect(r.attach.map((a) => a.driver)).toEqual(SMOKE.overhead.concurrency.flatMap(() => ['pg']).concat(SMOKE.overhead.concurrency.map(() => 'mysql2')));
     for (const a of r.attach) {
-      for (const side of ['bare', 'watched', 'alone', 'metrics'] as const) expect(finitePositive(a.perSecond[side]) && finitePositive(a.cpuUsPerRequest[side])).toBe(true);
-      expect(finitePositive(a.watchedRatio) && finitePositive(a.aloneRatio) && finitePositive(a.metricsRatio)).toBe(true);
+      for (const side of ['bare', 'watched', 'budget', 'alone', 'metrics'] as const) expect(finitePositive(a.perSecond[side]) && finitePositive(a.cpuUsPerRequest[side])).toBe(true);
+      expect(finitePositive(a.watchedRatio) && finitePositive(a.budgetRatio) && finitePositive(a.aloneRatio) && finitePositive(a.metricsRatio)).toBe(true);
     }
 
     expect(r.tax.map((t) => t.engine)).toEqual(['postgres', 'mysql']);

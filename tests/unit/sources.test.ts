@@ -60,4 +60,15 @@ describe('attached sources in the snapshot', () => {
     expect(s.sources.s1).toMatchObject({ status: 'detached', dropped: 12, notes: ['mysql2 2.3.0 is outside the tested range'] });
     expect(snapshotSchema.safeParse(JSON.parse(JSON.stringify(s))).success).toBe(true);
   });
+
+  it("keeps an app's site budget and its count of borrowers not sampled; a recording from before the budget opens as every borrow captured", () => {
+    const budgeted: PoolEventBody[] = [{ ...attachedApp[1], siteBudget: 100 } as PoolEventBody, ...attachedApp.slice(2), { type: 'source.unsampled', sourceId: 's1', notSampled: 37 }];
+    const s = reduceAll(emptySnapshot(), events(budgeted));
+    expect(attachedRows(s)[0]?.source).toMatchObject({ siteBudget: 100, notSampled: 37 });
+    expect(snapshotSchema.safeParse(JSON.parse(JSON.stringify(s))).success).toBe(true);
+    const before = JSON.parse(JSON.stringify(reduceAll(emptySnapshot(), events(attachedApp)))) as { sources: Record<string, Record<string, unknown>> };
+    delete before.sources.s1!.siteBudget;
+    delete before.sources.s1!.notSampled;
+    expect(snapshotSchema.parse(before).sources.s1).toMatchObject({ siteBudget: null, notSampled: 0 });
+  });
 });

@@ -35,6 +35,8 @@ export const helloSchema = z.object({
   thread: z.number().int().min(0).max(2 ** 31).optional(),
   command: text,
   node: z.string().max(50),
+  /** `poolscope attach --site-budget N`: call sites captured per second at most; null: every borrow's. */
+  siteBudget: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
 });
 export type Hello = z.infer<typeof helloSchema>;
 
@@ -66,12 +68,19 @@ export type PoolInfo = z.infer<typeof poolInfoSchema>;
 export const rowSchema = z.tuple([z.number().int().min(1).max(14), time, z.number().int(), z.number().int(), z.number().int(), z.unknown()]);
 export type Row = z.infer<typeof rowSchema>;
 
-export const eventsSchema = z.object({ type: z.literal('events'), events: z.array(rowSchema).max(100_000), dropped: count });
+/** A borrower's site when the agent's site budget was spent (main/agent/call-site.cjs). */
+export const NOT_SAMPLED = 'not sampled';
+
+/** Borrowers beyond the site budget, counted by the agent: absent from agents without one. */
+const notSampled = count.optional();
+
+export const eventsSchema = z.object({ type: z.literal('events'), events: z.array(rowSchema).max(100_000), dropped: count, notSampled });
 
 export const syncSchema = z.object({
   type: z.literal('sync'),
   t: time,
   dropped: count,
+  notSampled,
   notes: z.array(text).max(100),
   pools: z.array(z.object({ id, info: poolInfoSchema, status: z.enum(['open', 'ending', 'ended']) })).max(10_000),
   conns: z.array(z.object({ id, pool: id, serverId: z.number().int().nullable(), tx: z.number().int().min(0).max(2) })).max(100_000),

@@ -42,7 +42,7 @@ export function startAttachServer(opts: AttachServerOptions): Promise<AttachServ
   return startAgentListener(opts.file ?? defaultAttachFile(), (hello) => {
     const source = new AttachedSource(`s${++nextSource}`, opts.log, opts.clock, opts.newPoolId, hello);
     return {
-      message: (m) => (m.type === 'events' ? source.rows(m.events, m.dropped) : source.sync(m)),
+      message: (m) => (m.type === 'events' ? source.rows(m.events, m.dropped, m.notSampled ?? 0) : source.sync(m)),
       closed: () => source.detach(),
     };
   });

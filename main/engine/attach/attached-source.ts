@@ -4,7 +4,7 @@ import { redactUrls } from '../errors';
 import type { Clock } from '../clock';
 import type { EventLog } from '../event-log';
 import { statementText } from '../statement-text';
-import { type PoolInfo, ROW, type Row, type Sync, poolInfoSchema } from './agent-protocol';
+import { NOT_SAMPLED, type PoolInfo, ROW, type Row, type Sync, poolInfoSchema } from './agent-protocol';
 
 // One attached process: turns its agent's rows into the engine's own events, so its pools'
 // connections, borrowers, statements, leak flags and timeout diagnoses go through the same
@@ -40,15 +40,18 @@ export class AttachedSource {
   readonly #log: EventLog;
   readonly #clock: Clock;
   readonly #label: string;
+  /** What an unsampled borrower's site reads, with the budget its agent was given. */
+  readonly #notSampledSite: string;
   readonly #newPoolId: () => string;
   readonly #pools = new Map<number, PoolRec>();
   readonly #conns = new Map<number, ConnRec>();
   readonly #borrowers = new Map<number, BorrowerRec>();
   #dropped = 0;
+  #notSampled = 0;
   /** The agent's time of the last row: when the process went away, at the latest. */
   #lastT = 0;
 
-  constructor(id: string, log: EventLog, clock: Clock, newPoolId: () => string, hello: { pid: number; thread?: number | null; command: string; node: string }) {
+  constructor(id: string, log: EventLog, clock: Clock, newPoolId: () => string, hello: { pid: number; thread?: number | null; command: string; node: string; siteBudget?: number | null }) {
     this.id = id;
     this.#log = log;
     this.#clock = clock;
@@ -56,18 +59,27 @@ export class AttachedSource {
     const thread = hello.thread ? hello.thread : null;
     this.#label = thread === null ? `pid ${hello.pid}` : `pid ${hello.pid} thread ${thread}`;
     this.#newPoolId = newPoolId;
-    log.emit({ type: 'source.attached', sourceId: id, pid: hello.pid, thread, command: redactUrls(hello.command), runtime: `Node ${hello.node}` });
+    const siteBudget = hello.siteBudget ?? null;
+    this.#notSampledSite = siteBudget === null ? NOT_SAMPLED : `${NOT_SAMPLED} (site budget ${siteBudget}/s)`;
+    log.emit({ type: 'source.attached', sourceId: id, pid: hello.pid, thread, command: redactUrls(hello.command), runtime: `Node ${hello.node}`, siteBudget });
   }
 
-  rows(rows: Row[], dropped: number): void {
+  rows(rows: Row[], dropped: number, notSampled: number): void {
     for (const row of rows) this.#row(row);
     this.#droppedNow(dropped);
+    this.#notSampledNow(notSampled);
   }
 
   #droppedNow(dropped: number): void {
     if (dropped <= this.#dropped) return;
     this.#dropped = dropped;
     this.#log.emit({ type: 'source.dropped', sourceId: this.id, dropped });
+  }
+
+  #notSampledNow(notSampled: number): void {
+    if (notSampled <= this.#notSampled) return;
+    this.#notSampled = notSampled;
+    this.#log.emit({ type: 'source.unsampled', sourceId: this.id, notSampled });
   }
 
   #row([kind, t, a, b, c, ref]: Row): void {
@@ -182,7 +194,8 @@ export class AttachedSource {
     const br: BorrowerRec = { id: `${pool.id}.b${agentId}`, pool, t, conn: null, acquiredAt: 0 };
     this.#borrowers.set(agentId, br);
     const timeout = pool.info.acquireTimeoutMs;
-    this.#log.emit({ type: 'borrower.enqueued', poolId: pool.id, borrowerId: br.id, label: this.#label, site: site.slice(0, 1_000), deadline: timeout > 0 ? this.#clock.now() + timeout : null });
+    const shown = site === NOT_SAMPLED ? this.#notSampledSite : site.slice(0, 1_000);
+    this.#log.emit({ type: 'borrower.enqueued', poolId: pool.id, borrowerId: br.id, label: this.#label, site: shown, deadline: timeout > 0 ? this.#clock.now() + timeout : null });
     return br;
   }
 
@@ -261,6 +274,7 @@ export class AttachedSource {
     }
     for (const note of s.notes) this.#log.emit({ type: 'source.noted', sourceId: this.id, message: redactUrls(note).slice(0, 1_000) });
     this.#droppedNow(s.dropped);
+    this.#notSampledNow(s.notSampled ?? 0);
   }
 
   /** The process exited or its agent went away: what it held is gone with it. */

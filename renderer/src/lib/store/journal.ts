@@ -107,6 +107,8 @@ export function describeEvent(e: PoolEvent): string {
       return `${e.sourceId}: ${e.message}`;
     case 'source.dropped':
       return `${e.sourceId}: ${e.dropped} events dropped by the agent`;
+    case 'source.unsampled':
+      return `${e.sourceId}: ${e.notSampled} borrowers' call sites not sampled (site budget)`;
     case 'source.detached':
       return `${e.sourceId}: detached`;
     case 'pool.ending':
