@@ -1,11 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: unit tests run in parallel and fast; integration tests talk to real
-// servers (one embedded PostgreSQL for the run, MariaDB/MySQL at MYSQL_URL); end-to-end
-// tests drive the built renderer in Debian's Chromium through the browser host. The
-// last two run one file at a time so pool and server-side counts are not disturbed, and
-// `npm test` runs the three projects one after another: run together they competed for
-// this machine's two cores, and timing-sensitive end-to-end checks failed under that load.
+// Unit tests run in parallel and fast; integration tests talk to real servers (an embedded
+// PostgreSQL started for each project, MariaDB/MySQL at MYSQL_URL); end-to-end tests drive
+// the built renderer in Debian's Chromium through the browser host.
+//
+// Integration runs in two lanes side by side, each one file at a time and each with its own
+// embedded PostgreSQL, so that one lane's pool and server-side counts (and the tests that fill
+// max_connections) never meet the other's: `integration` holds the tests that drive engines
+// in the test's own process; `integration-commands` those that run Poolscope's commands and
+// the apps they watch as child processes (attach, check, run, the bench), which mostly wait
+// on those children. `npm test` runs unit, then the two lanes, then end-to-end: the
+// end-to-end suite's timing-sensitive checks failed when it shared this machine's two cores.
+const COMMANDS = ['tests/integration/attach.test.ts', 'tests/integration/attach-soak.test.ts', 'tests/integration/check.test.ts', 'tests/integration/masking.test.ts', 'tests/integration/bench-smoke.test.ts'];
+
+const integration = {
+  environment: 'node',
+  globalSetup: ['tests/integration/setup/embedded-postgres.global.ts', 'tests/integration/setup/certificates.global.ts'],
+  setupFiles: ['tests/integration/setup/invariants.ts'],
+  fileParallelism: false,
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -17,16 +33,10 @@ export default defineConfig({
         },
       },
       {
-        test: {
-          name: 'integration',
-          include: ['tests/integration/**/*.test.ts'],
-          environment: 'node',
-          globalSetup: ['tests/integration/setup/embedded-postgres.global.ts', 'tests/integration/setup/certificates.global.ts'],
-          setupFiles: ['tests/integration/setup/invariants.ts'],
-          fileParallelism: false,
-          testTimeout: 60_000,
-          hookTimeout: 120_000,
-        },
+        test: { ...integration, name: 'integration', include: ['tests/integration/**/*.test.ts'], exclude: COMMANDS },
+      },
+      {
+        test: { ...integration, name: 'integration-commands', include: COMMANDS },
       },
       {
         test: {

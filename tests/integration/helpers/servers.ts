@@ -72,8 +72,9 @@ async function probeMysql(): Promise<boolean> {
 
 export const mysqlAvailable = await probeMysql();
 
-export function openServer(engine: EngineKind): Promise<ServerUnderTest> {
-  return engine === 'postgres' ? pgServer(pgUrl()) : mysqlServer(mysqlUrl);
+/** An admin connection to the run's server of `engine`, or to the one at `url`. */
+export function openServer(engine: EngineKind, url = engine === 'postgres' ? pgUrl() : mysqlUrl): Promise<ServerUnderTest> {
+  return engine === 'postgres' ? pgServer(url) : mysqlServer(url);
 }
 
 /** The engines a suite runs on: PostgreSQL always, MySQL when reachable. */
