@@ -26,13 +26,15 @@ export interface Totals {
   dropped: number;
   /** Borrowers beyond the site budget (`--site-budget`), their call sites not captured. */
   notSampled: number;
+  /** The agents' site budget (call sites per second); null: every borrow's. */
+  siteBudget: number | null;
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
 const plural = (x: number, one: string, many: string) => `${n(x)} ${x === 1 ? one : many}`;
 
-export function summaryLine(t: Totals, siteBudget?: number): string {
-  const unsampled = siteBudget === undefined && t.notSampled === 0 ? '' : `, ${plural(t.notSampled, 'borrower', 'borrowers')} not sampled${siteBudget === undefined ? '' : ` (site budget ${n(siteBudget)}/s)`}`;
+export function summaryLine(t: Totals): string {
+  const unsampled = t.notSampled === 0 ? '' : `, ${plural(t.notSampled, 'borrower', 'borrowers')} not sampled${t.siteBudget === null ? '' : ` (site budget ${n(t.siteBudget)}/s)`}`;
   return (
     `poolscope: attached to ${plural(t.processes, 'process', 'processes')}: ${plural(t.pools, 'pool', 'pools')}, ` +
     `${plural(t.connections, 'connection', 'connections')}, ${plural(t.borrowers, 'borrower', 'borrowers')}, ` +
@@ -85,11 +87,14 @@ async function startHost(file: string, rendererDir: string, say: (text: string) 
 }
 
 function totalsIn(dir: string): Totals {
-  const sum: Totals = { processes: 0, pools: 0, connections: 0, borrowers: 0, statements: 0, dropped: 0, notSampled: 0 };
+  const sum: Totals = { processes: 0, pools: 0, connections: 0, borrowers: 0, statements: 0, dropped: 0, notSampled: 0, siteBudget: null };
+  const counts = ['processes', 'pools', 'connections', 'borrowers', 'statements', 'dropped', 'notSampled'] as const;
   for (const name of readdirSync(dir)) {
     try {
       const t = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Partial<Totals>;
-      for (const k of Object.keys(sum) as (keyof Totals)[]) if (Number.isFinite(t[k])) sum[k] += t[k] as number;
+      for (const k of counts) if (Number.isFinite(t[k])) sum[k] += t[k] as number;
+      // Every process of the run reads the same environment, so the same budget.
+      if (Number.isFinite(t.siteBudget)) sum.siteBudget = t.siteBudget as number;
     } catch {
       // A process that died mid-write: its line is lost, not the others'.
     }
@@ -117,16 +122,16 @@ export function metricsEnv(m: MetricsOptions): Record<string, string> {
 
 /**
  * Runs the command; resolves with the exit code to use (the command's, or 128 + signal).
- * siteBudget: call sites captured per second per process (the agent reads POOLSCOPE_SITE_BUDGET); absent: every borrow's.
+ * siteBudget: call sites captured per second per process, or `all` (the agent reads POOLSCOPE_SITE_BUDGET); absent: the agent's default.
  */
-export async function attach(command: string[], opts: { rendererDir: string; say: (text: string) => void; metrics?: MetricsOptions; siteBudget?: number }): Promise<number> {
+export async function attach(command: string[], opts: { rendererDir: string; say: (text: string) => void; metrics?: MetricsOptions; siteBudget?: string }): Promise<number> {
   const file = defaultAttachFile();
   const stopHost = (await running(file)) ? null : await startHost(file, opts.rendererDir, opts.say);
   const runDir = mkdtempSync(join(tmpdir(), 'poolscope-attach-'));
   const [cmd, ...args] = command as [string, ...string[]];
   const child = spawn(cmd, args, {
     stdio: 'inherit',
-    env: { ...process.env, NODE_OPTIONS: withAgent(process.env.NODE_OPTIONS), POOLSCOPE_ATTACH_FILE: file, POOLSCOPE_ATTACH_RUN: runDir, ...metricsEnv(opts.metrics ?? {}), ...(opts.siteBudget === undefined ? {} : { POOLSCOPE_SITE_BUDGET: String(opts.siteBudget) }) },
+    env: { ...process.env, NODE_OPTIONS: withAgent(process.env.NODE_OPTIONS), POOLSCOPE_ATTACH_FILE: file, POOLSCOPE_ATTACH_RUN: runDir, ...metricsEnv(opts.metrics ?? {}), ...(opts.siteBudget === undefined ? {} : { POOLSCOPE_SITE_BUDGET: opts.siteBudget }) },
   });
   // The terminal's Ctrl+C reaches the command's process group itself; a signal sent to us alone is passed on.
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
@@ -140,7 +145,7 @@ export async function attach(command: string[], opts: { rendererDir: string; say
     child.once('exit', (c, signal) => resolve(c ?? 128 + (signal ? signalNumber(signal) : 0)));
   });
   for (const [s, h] of handlers) process.off(s, h);
-  opts.say(summaryLine(totalsIn(runDir), opts.siteBudget));
+  opts.say(summaryLine(totalsIn(runDir)));
   rmSync(runDir, { recursive: true, force: true });
   await stopHost?.();
   return code;

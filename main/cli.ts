@@ -31,7 +31,7 @@ const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH o
        poolscope web [--port N] [--target URL | --target-file FILE] [SSH options] [--no-open] [metrics options]
        poolscope run <built-in | file.json> [--target URL | --target-file FILE] [SSH options] [--allow-sql] [--json] [--record FILE]
        poolscope list [--json]
-       poolscope attach [--site-budget N] [metrics options] -- <command> [args…]
+       poolscope attach [--site-budget N|all] [metrics options] -- <command> [args…]
        poolscope check [--timeout 10m] [--hold-threshold 5s] [--allow KIND]… [--max-leaks N] [--json FILE] [--junit FILE] -- <command> [args…]
 
   watch   start the pool on the target and print its state every second (Ctrl+C stops)
@@ -44,8 +44,9 @@ const USAGE = `Usage: poolscope watch [--target URL | --target-file FILE] [SSH o
           processes: their pg and mysql2 pools appear in Poolscope (started for the run
           when none is running). Same output and exit code; one summary line on stderr.
           Also: node --import poolscope/attach app.js. See docs/attach.md.
-          --site-budget N: capture at most N call sites per second per process (each
-          costs the app about 20 µs); borrowers beyond it show "not sampled".
+          --site-budget N|all: capture at most N call sites per second per process
+          (default 100; each costs the app about 20 µs); borrowers beyond it show
+          "not sampled". all: every borrow's.
   check   run a command (npm test, node --test, vitest run…) with the agent and fail on what
           its pools leave behind: connections still borrowed at pool end or exit (leak), held
           past --hold-threshold (long-hold), returned in a transaction (dirty-return),
@@ -469,10 +470,10 @@ if (process.argv[2] === 'attach') {
     }
   })();
   const budget = own['site-budget'];
-  if (budget !== undefined && (!/^\d+$/.test(budget) || Number(budget) < 1 || !Number.isSafeInteger(Number(budget)))) {
-    fail(`--site-budget must be a whole number of call sites per second from 1, such as 100, not "${oneLine(budget)}".`);
+  if (budget !== undefined && budget !== 'all' && (!/^\d+$/.test(budget) || Number(budget) < 1 || !Number.isSafeInteger(Number(budget)))) {
+    fail(`--site-budget must be a whole number of call sites per second from 1, such as 100, or all, not "${oneLine(budget)}".`);
   }
-  process.exit(await attach(command, { rendererDir: RENDERER_DIR, say: warn, metrics: metricsOptions(own), siteBudget: budget === undefined ? undefined : Number(budget) }));
+  process.exit(await attach(command, { rendererDir: RENDERER_DIR, say: warn, metrics: metricsOptions(own), siteBudget: budget }));
 }
 
 if (process.argv[2] === 'check') {

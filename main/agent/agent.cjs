@@ -17,7 +17,7 @@ const { pgState, patchPgPool, patchPgClient, poolIdOf: pgPoolIdOf } = require('.
 const { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection, poolIdOf: mysqlPoolIdOf } = require('./hook-mysql2.cjs');
 const { tarnState, knexPatches, patchTarnPool } = require('./hook-tarn.cjs');
 const { constructed, writeRowsAtExit } = require('./check-mode.cjs');
-const { budgetRefused } = require('./call-site.cjs');
+const { budget, budgetRefused } = require('./call-site.cjs');
 
 const STARTED = Symbol.for('poolscope.agent');
 
@@ -118,7 +118,7 @@ function start() {
     guard(() => channel.flush());
     // A worker thread's agent counts its own pools, in the process its main thread counts.
     const own = isMainThread ? { name: `${process.pid}.json`, processes: 1 } : { name: `${process.pid}-${threadId}.json`, processes: 0 };
-    if (runDir) guard(() => fs.writeFileSync(path.join(runDir, own.name), JSON.stringify({ ...rec.totals, processes: own.processes }), { mode: 0o600 }));
+    if (runDir) guard(() => fs.writeFileSync(path.join(runDir, own.name), JSON.stringify({ ...rec.totals, processes: own.processes, siteBudget: budget ? budget.perSecond : null }), { mode: 0o600 }));
   });
   globalThis[STARTED] = { rec, channel };
   return globalThis[STARTED];

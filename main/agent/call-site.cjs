@@ -11,8 +11,8 @@
 // places it) is made once and shared by every borrow from there. The captured frames (and what
 // they hold) live until that batch is sent. Nothing is captured while no Poolscope is reached
 // or being reached (the channel says which, watch()): with nothing listening a borrow costs no
-// capture, and no frame is kept in a ring nobody reads. Under `poolscope attach --site-budget N`
-// only N captures a second are made (site-budget.cjs): the borrowers beyond it are not sampled.
+// capture, and no frame is kept in a ring nobody reads. At most 100 captures a second are made
+// (`poolscope attach --site-budget N|all`, site-budget.cjs): the borrowers beyond are not sampled.
 // `poolscope check` writes the rows not sent to a file at exit (POOLSCOPE_CHECK_DIR): there,
 // sites are always captured, whatever the budget: it needs every leak's line.
 
@@ -127,4 +127,9 @@ function format(frame, file, line, column, prepare) {
   return name ? `${name} (${short}:${row})` : `${short}:${row}`;
 }
 
-module.exports = { capture, resolve, watch, NOT_SAMPLED, budget, budgetRefused };
+/** Whether a borrower's site is one where no capture was made (its rows may be folded: fold-served.cjs). */
+function unsampled(site) {
+  return site === NOT_SAMPLED || site === UNKNOWN;
+}
+
+module.exports = { capture, resolve, unsampled, watch, NOT_SAMPLED, budget, budgetRefused };

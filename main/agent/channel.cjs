@@ -9,7 +9,8 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { threadId } = require('node:worker_threads');
-const { budget, resolve, watch } = require('./call-site.cjs');
+const { budget, resolve, unsampled, watch } = require('./call-site.cjs');
+const { foldServed } = require('./fold-served.cjs');
 const { K } = require('./recorder.cjs');
 const { statementText } = require('./statement-text.cjs');
 
@@ -144,12 +145,20 @@ class Channel {
     }
   }
 
-  /** The rows not sent yet, as the wire carries them (call sites and statements as text); empties the ring. */
+  /**
+   * The rows not sent yet, as the wire carries them: borrowers served clean without a call site
+   * folded (fold-served.cjs), call sites and statements as text. Empties the ring.
+   */
   take() {
-    const events = [];
+    const rows = [];
     this.rec.drain((kind, t, a, b, c, ref) => {
-      events.push([kind, Math.round(t * 1000) / 1000, a, b, c, kind === K.ENQUEUE ? resolve(ref) : kind === K.STATEMENT ? statementText(ref) : ref]);
+      rows.push([kind, Math.round(t * 1000) / 1000, a, b, c, ref]);
     });
+    const events = foldServed(rows, unsampled);
+    for (const row of events) {
+      if (row[0] === K.ENQUEUE) row[5] = resolve(row[5]);
+      else if (row[0] === K.STATEMENT) row[5] = statementText(row[5]);
+    }
     return events;
   }
 

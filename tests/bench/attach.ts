@@ -1,15 +1,18 @@
 // The attach agent's cost to the app it runs in. Five copies of one small app
 // (attach-app.cjs: a pool of 10 serving SELECT 1) take turns: bare, with the agent while
 // Poolscope watches (an engine with the agents' listener in this process, folding every
-// event into its snapshot), that with a site budget of 100 call sites a second (`attach
-// --site-budget 100`), with the agent and nothing listening, and the same with pool
-// metrics on (a Prometheus endpoint nobody scrapes: gauges cost only when collected). Throughput ratios
+// event into its snapshot; the agent's default site budget, 100 call sites a second), that
+// with every call site captured (`attach --site-budget all`), with the agent and nothing
+// listening, with the agent sending to a sink (a loopback socket that reads and discards: the
+// agent's whole cost in the app, without Poolscope's CPU competing on the machine's cores),
+// and with nothing listening and pool metrics on (a Prometheus endpoint nobody scrapes: gauges cost only when collected). Throughput ratios
 // are each side's requests per second over the bare side's, measured in interleaved rounds.
 // With a baseline agent (another checkout's, `npm run bench -- --baseline DIR`), its watched
 // and nothing-listening sides take their turns in the same rounds, against the same bare side.
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,8 +28,8 @@ import { freePort } from '../integration/helpers/free-port';
 const ROOT = join(import.meta.dirname, '..', '..');
 const APP = join(ROOT, 'tests', 'bench', 'attach-app.cjs');
 const AGENT = join(ROOT, 'main', 'agent', 'agent.cjs');
-const SIDES = ['bare', 'watched', 'budget', 'alone', 'metrics'] as const;
-/** The budget side's `--site-budget`: a few hundred a second keeps most of the capture's cost off the app. */
+const SIDES = ['bare', 'watched', 'allSites', 'alone', 'sink', 'metrics'] as const;
+/** The agent's default site budget (main/agent/site-budget.cjs), which the watched side runs with. */
 export const SITE_BUDGET = 100;
 type Side = (typeof SIDES)[number];
 type AnySide = Side | 'baselineWatched' | 'baselineAlone';
@@ -47,14 +50,22 @@ export interface AttachRow {
   perSecond: Record<Side, number>;
   /** CPU time of the app's process per request, µs (user + system): steadier than throughput on a busy machine. */
   cpuUsPerRequest: Record<Side, number>;
-  /** watched / bare, budget / bare, alone / bare, metrics / bare. */
+  /**
+   * CPU time of Poolscope's process (this one, hosting the engine) per request of the side
+   * running meanwhile, µs: on the bare side only the bench's own, on the watched sides also the
+   * engine receiving, checking and folding the agent's events. On a machine of few cores it
+   * competes with the app and the database.
+   */
+  poolscopeCpuUsPerRequest: Record<Side, number>;
+  /** watched / bare, allSites / bare, alone / bare, sink / bare, metrics / bare. */
   watchedRatio: number;
-  budgetRatio: number;
+  allSitesRatio: number;
   aloneRatio: number;
+  sinkRatio: number;
   metricsRatio: number;
   /** Events the watched agents dropped (Poolscope too slow): 0 means the picture was complete. */
   dropped: number;
-  /** The budget side's borrowers whose call sites were not sampled, and all its borrowers, so far. */
+  /** The watched side's borrowers whose call sites were not sampled (beyond the budget), so far. */
   notSampled: number;
   baseline?: AttachBaseline;
 }
@@ -69,6 +80,9 @@ interface AppRun {
   requests: number;
   seconds: number;
   cpuUs: number;
+}
+interface SideSum extends AppRun {
+  poolscopeCpuUs: number;
 }
 
 class AppProcess {
@@ -116,11 +130,15 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
   const env = { APP_DB_URL: urlOf(server.spec) };
   const watched = { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') };
   const alone = { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'nobody.json') };
+  const sink = createServer((socket) => socket.resume().on('error', () => {}));
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  writeFileSync(join(dir, 'sink.json'), JSON.stringify({ port: (sink.address() as AddressInfo).port, token: 'sink' }), { mode: 0o600 });
   const apps: Partial<Record<AnySide, AppProcess>> = {
     bare: new AppProcess(driver, env, null),
     watched: new AppProcess(driver, watched, AGENT),
-    budget: new AppProcess(driver, { ...watched, POOLSCOPE_SITE_BUDGET: String(SITE_BUDGET) }, AGENT),
+    allSites: new AppProcess(driver, { ...watched, POOLSCOPE_SITE_BUDGET: 'all' }, AGENT),
     alone: new AppProcess(driver, alone, AGENT),
+    sink: new AppProcess(driver, { ...env, POOLSCOPE_ATTACH_FILE: join(dir, 'sink.json') }, AGENT),
     metrics: new AppProcess(driver, { ...alone, POOLSCOPE_METRICS_PORT: String(await freePort()) }, AGENT),
     ...(baselineAgent ? { baselineWatched: new AppProcess(driver, watched, baselineAgent), baselineAlone: new AppProcess(driver, alone, baselineAgent) } : {}),
   };
@@ -130,19 +148,24 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
     for (const concurrency of cfg.concurrency.filter((c) => c <= 8)) {
       for (const side of sides) await apps[side]!.run(concurrency, cfg.warmSeconds);
       await attached(engine, baselineAgent ? 3 : 2);
-      const sum = Object.fromEntries(sides.map((s) => [s, { requests: 0, seconds: 0, cpuUs: 0 }])) as Record<AnySide, AppRun>;
+      const sum = Object.fromEntries(sides.map((s) => [s, { requests: 0, seconds: 0, cpuUs: 0, poolscopeCpuUs: 0 }])) as Record<AnySide, SideSum>;
       for (let r = 0; r < cfg.rounds; r++) {
         // Each side goes first in turn, so a drift in the machine's load favours none.
         const order = sides.map((_, i) => sides[(i + r) % sides.length]!);
         for (const side of order) {
+          const before = process.cpuUsage();
           const res = await apps[side]!.run(concurrency, cfg.runSeconds);
+          const used = process.cpuUsage(before);
+          sum[side].poolscopeCpuUs += used.user + used.system;
           sum[side].requests += res.requests;
           sum[side].seconds += res.seconds;
           sum[side].cpuUs += res.cpuUs;
         }
       }
       const perSecond = Object.fromEntries(sides.map((s) => [s, round(sum[s].requests / sum[s].seconds, 1)])) as Record<AnySide, number>;
-      const cpuUs = Object.fromEntries(sides.map((s) => [s, round(sum[s].cpuUs / Math.max(1, sum[s].requests), 1)])) as Record<AnySide, number>;
+      const perRequest = (field: 'cpuUs' | 'poolscopeCpuUs') => Object.fromEntries(sides.map((s) => [s, round(sum[s][field] / Math.max(1, sum[s].requests), 1)])) as Record<AnySide, number>;
+      const cpuUs = perRequest('cpuUs');
+      const poolscopeCpuUs = perRequest('poolscopeCpuUs');
       const dropped = Object.values(engine.log.live.sources).reduce((a, s) => a + s.dropped, 0);
       const notSampled = Object.values(engine.log.live.sources).reduce((a, s) => a + s.notSampled, 0);
       const row: AttachRow = {
@@ -151,9 +174,11 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
         concurrency,
         perSecond: pick(perSecond),
         cpuUsPerRequest: pick(cpuUs),
+        poolscopeCpuUsPerRequest: pick(poolscopeCpuUs),
         watchedRatio: round(perSecond.watched / perSecond.bare, 4),
-        budgetRatio: round(perSecond.budget / perSecond.bare, 4),
+        allSitesRatio: round(perSecond.allSites / perSecond.bare, 4),
         aloneRatio: round(perSecond.alone / perSecond.bare, 4),
+        sinkRatio: round(perSecond.sink / perSecond.bare, 4),
         metricsRatio: round(perSecond.metrics / perSecond.bare, 4),
         dropped,
         notSampled,
@@ -169,13 +194,14 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
           : {}),
       };
       const cpu = row.cpuUsPerRequest;
-      log(`attach ${driver} c=${concurrency}: bare ${perSecond.bare}/s, watched ${perSecond.watched}/s (${row.watchedRatio}), watched with site budget ${SITE_BUDGET}/s ${perSecond.budget}/s (${row.budgetRatio}, ${notSampled} borrowers not sampled so far), nothing listening ${perSecond.alone}/s (${row.aloneRatio}), with metrics ${perSecond.metrics}/s (${row.metricsRatio}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.budget} / ${cpu.alone} / ${cpu.metrics}; ${dropped} dropped`);
+      log(`attach ${driver} c=${concurrency}: bare ${perSecond.bare}/s, watched (site budget ${SITE_BUDGET}/s) ${perSecond.watched}/s (${row.watchedRatio}, ${notSampled} borrowers not sampled so far), watched with every call site ${perSecond.allSites}/s (${row.allSitesRatio}), nothing listening ${perSecond.alone}/s (${row.aloneRatio}), to a sink ${perSecond.sink}/s (${row.sinkRatio}), with metrics ${perSecond.metrics}/s (${row.metricsRatio}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.allSites} / ${cpu.alone} / ${cpu.sink} / ${cpu.metrics}; Poolscope's CPU µs/request bare ${poolscopeCpuUs.bare}, watched ${poolscopeCpuUs.watched}, every site ${poolscopeCpuUs.allSites}; ${dropped} dropped`);
       if (row.baseline) log(`attach ${driver} c=${concurrency}, baseline agent: watched ${perSecond.baselineWatched}/s (${row.baseline.watchedRatio}), nothing listening ${perSecond.baselineAlone}/s (${row.baseline.aloneRatio}); CPU µs/request ${cpuUs.baselineWatched} / ${cpuUs.baselineAlone}`);
       rows.push(row);
     }
   } finally {
     await Promise.all(sides.map((s) => apps[s]!.end()));
     await listener.close();
+    await new Promise((resolve) => sink.close(resolve));
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;

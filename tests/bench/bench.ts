@@ -66,6 +66,12 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
   }
 }
 
+/** The view part alone (`npm run bench -- --only view`): the page in Chromium under a synthetic load. */
+export async function runViewBench(cfg: BenchConfig, log: (line: string) => void): Promise<ViewResult> {
+  await ensureBuilt();
+  return measureView(cfg.view, log);
+}
+
 /** The attach part alone (`npm run bench -- --only attach`), on both servers. */
 export async function runAttachBench(cfg: BenchConfig, log: (line: string) => void, opts: BenchOptions = {}): Promise<AttachRow[]> {
   const servers = await startServers();

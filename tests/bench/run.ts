@@ -1,18 +1,18 @@
-// npm run bench [-- --quick] [--out FILE] [--baseline DIR] [--only attach]: every part on both
+// npm run bench [-- --quick] [--out FILE] [--baseline DIR] [--only attach|view]: every part on both
 // servers, a table on stdout and the report (with the targets checked) in docs/bench/latest.json.
 // --baseline: the clients part also measures the browser host of another checkout (DIR,
 // e.g. `git worktree add /tmp/base main`), which scripts/bench.mjs bundled next to this file,
 // and the attach part DIR's agent (DIR needs its node_modules).
-// --only attach: that part alone, its table and targets on stdout (latest.json is left as it is).
+// --only attach|view: that part alone, its table and targets on stdout (latest.json is left as it is).
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { missingChromium } from '../e2e/helpers/chromium';
-import { runAttachBench, runBench } from './bench';
+import { runAttachBench, runBench, runViewBench } from './bench';
 import { FULL, QUICK } from './config';
-import { attachChecks, checkTargets, formatAttach, formatReport } from './report';
+import { type TargetCheck, attachChecks, checkTargets, formatAttach, formatReport, formatView, viewChecks } from './report';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, baseline: { type: 'string' }, only: { type: 'string' } } });
 // `npm run bench --quick` (without the `--`) reaches us only as npm's config variable.
@@ -25,24 +25,31 @@ if (baselineAgent !== undefined && !existsSync(baselineAgent)) {
   console.error(`bench: --baseline ${values.baseline} has no main/agent/agent.cjs`);
   process.exit(2);
 }
-if (values.only !== undefined) {
-  if (values.only !== 'attach') {
-    console.error(`bench: --only takes one part, attach (got ${values.only})`);
-    process.exit(2);
-  }
-  const rows = await runAttachBench(cfg, log, { baselineAgent });
-  console.log(formatAttach(rows));
-  for (const c of attachChecks(rows)) console.log(`${c.met ? 'met' : 'NOT MET'}: ${c.target}: ${c.measured}`);
-  process.exit(0);
-}
-if (!(globalThis as { gc?: unknown }).gc) console.warn('bench: run with --expose-gc (npm run bench does) for heap figures after a full collection');
-
 // The view and soak parts drive the page in Chromium: say so now, not minutes in.
-const noBrowser = missingChromium();
+const noBrowser = values.only === 'attach' ? null : missingChromium();
 if (noBrowser !== null) {
   console.error(`bench: the view and soak parts need Chromium, and there is ${noBrowser}`);
   process.exit(2);
 }
+if (values.only !== undefined) {
+  const print = (table: string, checks: TargetCheck[]) => {
+    console.log(table);
+    for (const c of checks) console.log(`${c.met ? 'met' : 'NOT MET'}: ${c.target}: ${c.measured}`);
+  };
+  if (values.only === 'attach') {
+    const rows = await runAttachBench(cfg, log, { baselineAgent });
+    print(formatAttach(rows), attachChecks(rows));
+  } else if (values.only === 'view') {
+    const view = await runViewBench(cfg, log);
+    print(formatView(view), viewChecks(view));
+  } else {
+    console.error(`bench: --only takes one part, attach or view (got ${values.only})`);
+    process.exit(2);
+  }
+  process.exit(0);
+}
+if (!(globalThis as { gc?: unknown }).gc) console.warn('bench: run with --expose-gc (npm run bench does) for heap figures after a full collection');
+
 
 const baselineFile = path.join(import.meta.dirname, 'clients-host-baseline.mjs');
 if (values.baseline !== undefined && !existsSync(baselineFile)) {

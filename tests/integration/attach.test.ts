@@ -394,22 +394,52 @@ describe.skipIf(ENGINES[0]!.skip)('poolscope attach --site-budget on postgres', 
     expect(rec.violations).toEqual([]);
   });
 
-  it('captures every borrower at its line without the option, and the summary line says nothing of sampling', async () => {
-    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), BURST: '60' };
+  it('captures 100 call sites a second without the option: a burst of 150 has 100 at its line and 50 not sampled', async () => {
+    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), BURST: '150' };
     const r = await run([CLI, 'attach', '--', process.execPath, BURST_APP], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, \d+ connections?, 60 borrowers, \d+ statements, 0 events dropped$/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, \d+ connections?, 150 borrowers, \d+ statements, 0 events dropped, 50 borrowers not sampled \(site budget 100\/s\)$/)]);
     await rec.waitFor('source.detached');
     const line = new RegExp(`attach-apps/burst-app\\.cjs:${lineOf(BURST_APP, 'BURST-LINE')}\\)?$`);
-    expect(rec.of('borrower.enqueued').map((b) => b.site)).toEqual(Array(60).fill(expect.stringMatching(line)));
+    const sites = rec.of('borrower.enqueued').map((b) => b.site);
+    expect(sites.slice(0, 100)).toEqual(Array(100).fill(expect.stringMatching(line)));
+    expect(sites.slice(100)).toEqual(Array(50).fill('not sampled (site budget 100/s)'));
+    expect(attachedRows(engine.log.live)[0]?.source).toMatchObject({ siteBudget: 100, notSampled: 50 });
+  });
+
+  it('counts every borrower served past the budget, though those served within a batch arrive folded into one row each', async () => {
+    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), BURST: '0', SERIAL: '400' };
+    const r = await run([CLI, 'attach', '--site-budget', '5', '--', process.execPath, BURST_APP], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('borrows 0\nqueries 400\n');
+    await rec.waitFor('source.detached');
+    // The five sampled borrowers (and any not served within a batch) arrive whole, the rest as summaries.
+    const whole = rec.of('borrower.enqueued').length;
+    const folded = rec.of('borrower.summary').reduce((n, e) => n + e.served, 0);
+    expect(whole).toBeGreaterThanOrEqual(5);
+    expect(folded).toBeGreaterThan(200);
+    expect(whole + folded).toBe(400);
+    // What the pool's counters show: the app's 400 borrows and statements, none lost to the fold.
+    expect(engine.log.live.counters).toMatchObject({ enqueued: 400, acquired: 400, released: 400, statements: 400, statementErrors: 0 });
+    expect(rec.violations).toEqual([]);
+  });
+
+  it('captures every borrower at its line with --site-budget all, and the summary line says nothing of sampling', async () => {
+    const env = { APP_DB_URL: pgUrl(), POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json'), BURST: '150' };
+    const r = await run([CLI, 'attach', '--site-budget', 'all', '--', process.execPath, BURST_APP], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^poolscope: attached to 1 process: 1 pool, \d+ connections?, 150 borrowers, \d+ statements, 0 events dropped$/)]);
+    await rec.waitFor('source.detached');
+    const line = new RegExp(`attach-apps/burst-app\\.cjs:${lineOf(BURST_APP, 'BURST-LINE')}\\)?$`);
+    expect(rec.of('borrower.enqueued').map((b) => b.site)).toEqual(Array(150).fill(expect.stringMatching(line)));
     expect(attachedRows(engine.log.live)[0]?.source).toMatchObject({ siteBudget: null, notSampled: 0 });
   });
 
-  it('refuses a budget that is not a whole number from 1 (exit 2), naming the option', async () => {
+  it('refuses a budget that is not a whole number from 1 or all (exit 2), naming the option', async () => {
     for (const bad of ['0', '-3', 'fast', '2.5']) {
       const r = await run([CLI, 'attach', `--site-budget=${bad}`, '--', process.execPath, '-e', 'process.exit(0)'], { POOLSCOPE_ATTACH_FILE: join(dir, 'attach.json') });
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`--site-budget must be a whole number of call sites per second from 1, such as 100, not "${bad}"`);
+      expect(r.stderr).toContain(`--site-budget must be a whole number of call sites per second from 1, such as 100, or all, not "${bad}"`);
     }
     expect(rec.of('source.attached')).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PoolEvent, PoolEventBody, ServerSession } from '../../shared/events';
 import { reduce } from '../../shared/reducer';
 import { type Snapshot, emptySnapshot } from '../../shared/snapshot';
-import { LARGE_SLOTS_MAX, SMALL_SLOTS_MAX, TOKENS_DRAWN, buildPicture } from '../../renderer/src/lib/picture/picture';
+import { LARGE_SLOTS_MAX, SMALL_SLOTS_MAX, TOKENS_DRAWN, TOKENS_DRAWN_COMPACT, buildPicture } from '../../renderer/src/lib/picture/picture';
 import { recentColumns } from '../../renderer/src/lib/picture/recent';
 import { SeriesSampler } from '../../renderer/src/lib/store/series';
 import { handshake, pgSettings } from './helpers/fixtures';
@@ -155,6 +155,11 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     for (const id of ids) pool(many, id, 20, 0, false);
     reduce(many, ev({ type: 'instances.changed', running: true, count: 6, poolSize: 20, query: 'select', poolIds: ids }));
     expect(buildPicture(many).lanes.map((l) => [l.scale, l.slots.length])).toEqual([['small', 10], ...ids.map(() => ['small', 20])]);
+    // Seven lanes take a line each: each line draws fewer tokens, in one row beside its count.
+    expect(buildPicture(many).compact).toBe(true);
+    borrow(many, 'p4', 30, 0);
+    expect(buildPicture(many).lanes.find((l) => l.poolId === 'p4')?.line).toMatchObject({ count: 30, more: 30 - TOKENS_DRAWN_COMPACT });
+    expect(buildPicture(small).compact).toBe(false);
 
     const s = emptySnapshot();
     pool(s, 'p1', 500, 500);

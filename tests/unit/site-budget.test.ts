@@ -37,13 +37,14 @@ describe("the agent's site budget", () => {
     expect(takes(b, 1_000)).toBe(100);
   });
 
-  it('reads POOLSCOPE_SITE_BUDGET: absent means every borrow, a bad value is refused with why', () => {
-    expect(siteBudgetFrom(undefined)).toEqual({ budget: null, refused: null });
+  it('reads POOLSCOPE_SITE_BUDGET: absent means 100 a second, all means every borrow, a bad value is refused with why', () => {
+    expect(siteBudgetFrom(undefined)).toMatchObject({ budget: { perSecond: 100 }, refused: null });
+    expect(siteBudgetFrom('all')).toEqual({ budget: null, refused: null });
     expect(siteBudgetFrom('250').budget?.perSecond).toBe(250);
-    for (const bad of ['0', '-1', '1.5', 'lots']) {
+    for (const bad of ['0', '-1', '1.5', 'lots', 'ALL']) {
       const { budget, refused } = siteBudgetFrom(bad);
-      expect(budget).toBeNull();
-      expect(refused).toContain(`POOLSCOPE_SITE_BUDGET must be a whole number of call sites per second from 1, not "${bad}"`);
+      expect(budget?.perSecond).toBe(100);
+      expect(refused).toContain(`POOLSCOPE_SITE_BUDGET must be a whole number of call sites per second from 1 or "all", not "${bad}": 100 a second are captured`);
     }
   });
 });

@@ -3,7 +3,7 @@ import type { CloseReason, PoolSettings, TargetInfo } from '../../../shared/even
 import { redactUrls } from '../errors';
 import type { Clock } from '../clock';
 import type { EventLog } from '../event-log';
-import { statementText } from '../statement-text';
+import { statementTexts } from '../statement-text';
 import { NOT_SAMPLED, type PoolInfo, ROW, type Row, type Sync, poolInfoSchema } from './agent-protocol';
 
 // One attached process: turns its agent's rows into the engine's own events, so its pools'
@@ -19,6 +19,8 @@ interface PoolRec {
   ended: boolean;
   info: PoolInfo;
   display: string;
+  /** The pool's statements as shown, remembered by text (an app runs a handful, again and again). */
+  shown: (sql: string) => string;
 }
 interface ConnRec {
   id: string;
@@ -132,7 +134,7 @@ export class AttachedSource {
         if (!conn || typeof ref !== 'string') return;
         conn.statementAt = t;
         conn.lastSql = ref;
-        log.emit({ type: 'statement.started', connId: conn.id, sql: statementText(ref, conn.pool.info.engine, noScrub) });
+        log.emit({ type: 'statement.started', connId: conn.id, sql: conn.pool.shown(ref) });
         return;
       }
       case ROW.FINISHED: {
@@ -141,6 +143,28 @@ export class AttachedSource {
         const ms = Math.max(0, t - conn.statementAt);
         conn.statementAt = null;
         log.emit({ type: 'statement.finished', connId: conn.id, ms, error: typeof ref === 'string' ? redactUrls(ref).slice(0, 1_000) : null });
+        return;
+      }
+      case ROW.SERVED: {
+        const conn = this.#conns.get(a);
+        if (!conn || !Array.isArray(ref)) return;
+        const [waitMs, lastError] = ref as unknown[];
+        const started = Math.max(0, b);
+        const now = this.#clock.now();
+        log.emit(
+          {
+            type: 'borrower.summary',
+            connId: conn.id,
+            served: 1,
+            waits: [typeof waitMs === 'number' && waitMs > 0 ? waitMs : 0],
+            started,
+            errors: Math.min(started, Math.max(0, c)),
+            lastError: typeof lastError === 'string' ? redactUrls(lastError).slice(0, 1_000) : null,
+            finishedAt: started > 0 ? now : null,
+            releasedAt: now,
+          },
+          now,
+        );
         return;
       }
       case ROW.TX: {
@@ -162,7 +186,7 @@ export class AttachedSource {
   }
 
   #addPool(agentId: number, info: PoolInfo): PoolRec {
-    const pool: PoolRec = { id: this.#newPoolId(), ended: false, info, display: display(info) };
+    const pool: PoolRec = { id: this.#newPoolId(), ended: false, info, display: display(info), shown: statementTexts(info.engine, noScrub) };
     this.#pools.set(agentId, pool);
     this.#log.emit({ type: 'pool.created', poolId: pool.id, target: targetOf(info, pool.display), settings: settingsOf(info) });
     this.#log.emit({ type: 'source.pooled', sourceId: this.id, poolId: pool.id, driver: info.driver });
