@@ -5,6 +5,7 @@ import type { PoolscopeService } from '../../main/engine/service';
 import { BUILT_IN_NAMES, builtIn } from '../../main/engine/scenarios/builtins';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { recordGif } from './helpers/gif';
 import type { PageGlobals } from './helpers/in-page';
 
 // The pool picture at a projector's 1280x720: what a scenario's note talks about is on
@@ -20,6 +21,11 @@ interface AtNote {
   /** "+28 more": the line past its drawn tokens. */
   more: string | null;
   tableFont: number | null;
+  /** Lanes one line each (many pools), and the most rows of tokens any lane's line takes (from the layout: a gliding token stands between rows). */
+  compact: boolean;
+  tokenRows: number;
+  /** Tokens drawn but not opaque: fading in, a busy line's tokens were never seen. */
+  hiddenTokens: number;
 }
 
 /**
@@ -52,6 +58,9 @@ function atNote(page: Page, note: string, timeout: number, settled = false): Pro
           borrowedSlots: document.querySelectorAll(`${lane} [data-testid="slot"][data-state="borrowed"]`).length,
           more: document.querySelector(`${lane} [data-testid="waiting-more"]`)?.textContent ?? null,
           tableFont: cell ? Number.parseFloat(g.getComputedStyle(cell).fontSize) : null,
+          compact: document.querySelector('[data-testid="pool-picture"]')?.classList.contains('compact') ?? false,
+          hiddenTokens: Array.from(document.querySelectorAll('[data-testid="waiting-token"]')).filter((t) => g.getComputedStyle(t).opacity !== '1').length,
+          tokenRows: Math.max(0, ...Array.from(document.querySelectorAll('[data-testid="waiting-line"] ol')).map((ol) => new Set(Array.from(ol.querySelectorAll('li')).map((t) => t.offsetTop)).size)),
         };
       },
       { note, settled },
@@ -61,9 +70,43 @@ function atNote(page: Page, note: string, timeout: number, settled = false): Pro
       (h) => h.jsonValue() as Promise<AtNote>,
       async (err: unknown) => {
         const shown = await page.getByTestId('scenario-note').locator('p').textContent().catch(() => null);
-        throw new Error(`the note "${note.slice(0, 60)}…" was not seen${settled ? ' with the note, its spotlight and the picture in view' : ''} (on screen: "${shown?.slice(0, 60) ?? 'none'}"): ${String(err)}`);
+        const where = await boxesNow(page).catch(() => 'unknown');
+        throw new Error(`the note "${note.slice(0, 60)}…" was not seen${settled ? ' with the note, its spotlight and the picture in view' : ''} (on screen: "${shown?.slice(0, 60) ?? 'none'}"; ${where}): ${String(err)}`);
       },
     );
+}
+
+/** Where the note, the spotlight and the picture are now, and the page's scroll: what a failed wait reports. */
+function boxesNow(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as PageGlobals;
+    const at = (id: string) => {
+      const r = g.document.querySelector(`[data-testid="${id}"]`)?.getBoundingClientRect();
+      return r ? `${id} ${Math.round(r.left)},${Math.round(r.top)}–${Math.round(r.right)},${Math.round(r.bottom)}` : `${id} absent`;
+    };
+    return `${['scenario-note', 'spotlight', 'pool-picture'].map(at).join('; ')}; viewport ${g.innerWidth}x${g.innerHeight}, scrolled ${Math.round(g.scrollY)}`;
+  });
+}
+
+/**
+ * The pooled lane's waiting tokens a person sees whole: laid out inside the line's box (a row
+ * cut off by it showed 6 of 12). Read from the layout (offsets), not from the painted boxes: a
+ * token's motion is the compositor's, and under the GIF's screencast it can stand still.
+ */
+function tokensSeen(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const document = (globalThis as unknown as PageGlobals).document;
+    const lane = '[data-testid="pool-lane"][data-role="pooled"]';
+    const list = document.querySelector(`${lane} [data-testid="waiting-line"] ol`);
+    if (!list) return 0;
+    return Array.from(document.querySelectorAll(`${lane} [data-testid="waiting-token"]`)).filter(
+      (t) =>
+        t.offsetLeft >= list.offsetLeft &&
+        t.offsetLeft + t.offsetWidth <= list.offsetLeft + list.offsetWidth &&
+        t.offsetTop >= list.offsetTop &&
+        t.offsetTop + t.offsetHeight <= list.offsetTop + list.offsetHeight,
+    ).length;
+  });
 }
 
 describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', () => {
@@ -111,6 +154,8 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     if (!served) throw new Error('backpressure has no "10 are served" note');
     // A few seconds of history first: the screenshot's wide chart shows the line rising from a quiet pool.
     await new Promise((r) => setTimeout(r, 3_000));
+    // The README's GIF: the whole scenario, from the spike to the empty line.
+    const gif = await recordGif(page, 'backpressure.gif');
     await open('backpressure');
     for (const { i } of notes.slice(0, at + 1)) await stepTo('backpressure', i);
     const seen = await atNote(page, served.step.text, 20_000);
@@ -122,12 +167,14 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     const expectStep = scenario()?.steps.find((o) => o.summary.startsWith('expect borrowed == 10'));
     expect(expectStep?.status).toBe('passed');
     expect(expectStep?.message).toMatch(/ok: borrowed == 10.*ok: waiting == 40/);
-    await page.screenshot({ path: path.join(SHOTS, 'picture-backpressure.png') });
-    // Tokens are drawn for the head of the line only (12); the rest is counted.
+    // Tokens are drawn for the head of the line only (12), each laid out whole inside the line; the rest is counted.
     expect(seen.more).toBe('+28 more');
+    await expect.poll(() => tokensSeen(page), { timeout: 2_000 }).toBe(12);
+    await page.screenshot({ path: path.join(SHOTS, 'picture-backpressure.png') });
     for (const { i } of notes.slice(at + 1)) await stepTo('backpressure', i);
     await finish();
     await expect.poll(() => page.getByTestId('waiting-line').first().getAttribute('data-count'), { timeout: 5_000 }).toBe('0');
+    await gif?.save(path.join(SHOTS, 'backpressure.gif'));
   });
 
   it('presenter mode: P enters, controls and target hidden, Esc leaves', async () => {
@@ -180,6 +227,9 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
       expect(seen.boxes.spotlight?.inside, `${name}: ${step.spotlight} at "${step.text.slice(0, 40)}…"`).toBe(true);
       expect(seen.boxes.picture?.inside, `${name}: the pool picture at "${step.text.slice(0, 40)}…"`).toBe(true);
       if (seen.tableFont !== null) expect(seen.tableFont).toBeGreaterThanOrEqual(18);
+      expect(seen.hiddenTokens, `${name}: tokens drawn but not seen at "${step.text.slice(0, 40)}…"`).toBe(0);
+      // Many lanes, one line each: a line that wrapped grew the picture past the screen.
+      if (seen.compact) expect(seen.tokenRows, `${name}: rows of tokens in a lane at "${step.text.slice(0, 40)}…"`).toBeLessThanOrEqual(1);
     }
     await finish();
   }, 240_000);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { builtIn } from '../../main/engine/scenarios/builtins';
 import { type App, SHOTS, openApp } from './helpers/app';
@@ -9,7 +9,7 @@ import type { PageElement, PageGlobals } from './helpers/in-page';
 import { screenshot } from './helpers/workspace';
 
 // The workspace at a projector's 1280x720 and at that window zoomed to 125 % and 150 %
-// (1024x576 and 853x480 CSS px at a device scale of 1.25 and 1.5): with a scenario's note on
+// (laid out in 1024x576 and 853x480 CSS px; the device scale stays 1): with a scenario's note on
 // screen, every control group is one click from the picture, and the picture, the note and
 // the group shown stay inside the window without scrolling. On an embedded PostgreSQL.
 
@@ -45,6 +45,112 @@ function inView(page: Page): Promise<InView> {
   });
 }
 
+/** What the detail tabs show of the page at a width: read in the page with the tab shown. */
+interface DetailFit {
+  /** scrollWidth > clientWidth + 1 of the page and of every scrolling box in the tab. */
+  sideways: string[];
+  /** Row buttons not wholly inside the window and their table's box, or their text cut. */
+  cut: string[];
+  buttons: number;
+}
+
+function detailFit(page: Page, tab: string): Promise<DetailFit> {
+  return page.evaluate((tab) => {
+    const g = globalThis as unknown as PageGlobals;
+    const d = g.document;
+    const panel = d.querySelector(`[data-testid="detail-panel"][data-tab="${tab}"]`);
+    const sideways: string[] = [];
+    const page = d.scrollingElement;
+    if (page && page.scrollWidth > page.clientWidth + 1) sideways.push(`the page: ${page.scrollWidth} > ${page.clientWidth}`);
+    // The tables' containers: every box in the tab that scrolls (a table too wide for it would scroll sideways).
+    for (const el of Array.from(panel?.querySelectorAll('*') ?? [])) {
+      if (!['auto', 'scroll'].includes(g.getComputedStyle(el).overflowX)) continue;
+      if (el.scrollWidth > el.clientWidth + 1) sideways.push(`${el.getAttribute('class') ?? '?'}: ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+    const cut: string[] = [];
+    const buttons = Array.from(panel?.querySelectorAll('[data-testid="conn-row"] button') ?? []);
+    for (const b of buttons) {
+      b.scrollIntoView({ block: 'center', inline: 'nearest' });
+      const r = b.getBoundingClientRect();
+      const box = b.closest('.scroll')?.getBoundingClientRect();
+      const inside = r.width > 0 && r.left >= 0 && r.top >= 0 && r.right <= Math.min(g.innerWidth, box?.right ?? Infinity) + 0.5 && r.bottom <= g.innerHeight + 0.5;
+      if (!inside || b.scrollWidth > b.clientWidth + 1) cut.push(`${b.closest('[data-testid="conn-row"]')?.getAttribute('data-conn-id')} ${b.textContent}: ${JSON.stringify(r)}`);
+    }
+    g.scrollTo(0, 0);
+    return { sideways, cut, buttons: buttons.length };
+  }, tab);
+}
+
+/** A connection's second line as shown (conn-more), read in the page; null where it is not displayed. */
+interface SecondLine {
+  id: string;
+  pid: string;
+  age: string;
+  uses: string;
+  tx: string;
+  statement: string | null;
+}
+
+function secondLines(page: Page): Promise<SecondLine[] | null> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as PageGlobals;
+    const lines = Array.from(g.document.querySelectorAll('[data-testid="conn-more"]'));
+    if (lines.length === 0 || lines.some((el) => g.getComputedStyle(el).display === 'none')) return null;
+    const text = (el: PageElement, id: string) => el.querySelector(`[data-testid="conn-more-${id}"]`)?.textContent ?? null;
+    return lines.map((el) => ({ id: el.getAttribute('data-conn-id') ?? '', pid: text(el, 'pid') ?? '', age: text(el, 'age') ?? '', uses: text(el, 'uses') ?? '', tx: text(el, 'tx') ?? '', statement: text(el, 'statement') }));
+  });
+}
+
+/** Each lane of the picture as drawn: where its words overlap, and its line against the engine's. */
+interface LaneSeen {
+  label: string;
+  /** Boxes that overlap (the label over the line, a token over the count) and tokens not opaque: what a person cannot read. */
+  overlaps: string[];
+  count: number;
+  tokens: number;
+  more: number;
+}
+
+function lanesSeen(page: Page): Promise<LaneSeen[]> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as PageGlobals;
+    const over = (a: PageElement | null, b: PageElement | null) => {
+      if (!a || !b) return false;
+      const x = a.getBoundingClientRect();
+      const y = b.getBoundingClientRect();
+      return x.width > 0 && y.width > 0 && x.left < y.right - 0.5 && y.left < x.right - 0.5 && x.top < y.bottom - 0.5 && y.top < x.bottom - 0.5;
+    };
+    return Array.from(g.document.querySelectorAll('[data-testid="pool-lane"]')).map((lane) => {
+      const line = lane.querySelector('[data-testid="waiting-line"]');
+      const count = line?.querySelector(':scope > :first-child') ?? null;
+      const words = Array.from(lane.querySelectorAll(':scope > :first-child > span'));
+      const tokens = Array.from(line?.querySelectorAll('[data-testid="waiting-token"]') ?? []);
+      const overlaps = [
+        ...words.filter((w) => over(w, line)).map((w) => `"${w.textContent}" over the waiting line`),
+        // Tokens in a compact picture hold still: none may stand over the count, in any frame.
+        ...tokens.filter((t) => over(t, count)).map(() => 'a token over the count'),
+        ...tokens.filter((t) => g.getComputedStyle(t).opacity !== '1').map(() => 'a token not opaque'),
+      ];
+      return {
+        label: lane.querySelector(':scope > :first-child > span')?.textContent ?? '?',
+        overlaps,
+        count: Number(line?.getAttribute('data-count')),
+        tokens: tokens.length,
+        more: Number((line?.querySelector('[data-testid="waiting-more"]')?.textContent ?? '+0').replace(/\D/g, '')),
+      };
+    });
+  });
+}
+
+/** "850 ms", "16.9 s", "2 m 05 s" (formatDuration) in ms. */
+function parseDuration(text: string): number {
+  const m = /^(?:(\d+) m (\d+) s|([\d.]+) s|(\d+) ms)$/.exec(text);
+  if (!m) return Number.NaN;
+  if (m[1] !== undefined) return (Number(m[1]) * 60 + Number(m[2])) * 1_000;
+  return m[3] !== undefined ? Number(m[3]) * 1_000 : Number(m[4]);
+}
+
+const DETAIL_TABS = ['connections', 'waiting', 'transactions', 'database', 'journal', 'charts'];
 const GROUP_TABS = ['load', 'transactions', 'tax', 'faults', 'scale', 'settings', 'target', 'scenarios', 'record'];
 /** 1280x720 at 100 %, 125 % and 150 %. */
 const ZOOMS = [
@@ -65,14 +171,20 @@ describe.skipIf(!chromiumAvailable)('the workspace at 1280x720 and zoomed, in Ch
 
   afterAll(() => app?.close());
 
-  /** A page on the same host at `zoom`: what a window of 1280x720 zoomed in shows. */
-  async function zoomed(zoom: (typeof ZOOMS)[number]): Promise<Page> {
-    if (zoom.scale === 1) return page;
-    const context = await app.browser.newContext({ viewport: { width: zoom.width, height: zoom.height }, deviceScaleFactor: zoom.scale });
-    const p = await context.newPage();
-    await p.goto(app.host.url);
-    await p.getByTestId('scenario-note').waitFor({ timeout: 20_000 });
-    return p;
+  /**
+   * Runs `body` with the page laid out as its 1280x720 window zoomed to `zoom`: the zoom's CSS
+   * viewport, set on the open page, from the top. The device scale stays 1: only the charts'
+   * canvas reads it, the layout does not; and a fresh page per zoom (which could set it) took
+   * 5-10 s to load beside a live page under six instances' load.
+   */
+  async function atZoom(zoom: (typeof ZOOMS)[number], body: () => Promise<void>): Promise<void> {
+    await page.setViewportSize({ width: zoom.width, height: zoom.height });
+    await page.evaluate(() => (globalThis as unknown as PageGlobals).scrollTo(0, 0));
+    try {
+      await body();
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
   }
 
   it('backpressure, stepped to "10 are served, 40 wait": the note on screen', async () => {
@@ -93,18 +205,96 @@ describe.skipIf(!chromiumAvailable)('the workspace at 1280x720 and zoomed, in Ch
   });
 
   it.each(ZOOMS)('at $name ($width x $height CSS px): every control group one click from the picture, the picture, the note and the group in view', async (zoom) => {
-    const p = await zoomed(zoom);
-    try {
+    await atZoom(zoom, async () => {
       for (const tab of GROUP_TABS) {
-        await p.locator(`[data-testid="group-tab"][data-tab="${tab}"]`).click({ timeout: 5_000 });
-        await expect.poll(() => p.locator(`[data-testid="group-panel"][data-tab="${tab}"]`).isVisible(), { timeout: 5_000 }).toBe(true);
-        const seen = await inView(p);
+        await page.locator(`[data-testid="group-tab"][data-tab="${tab}"]`).click({ timeout: 5_000 });
+        await expect.poll(() => page.locator(`[data-testid="group-panel"][data-tab="${tab}"]`).isVisible(), { timeout: 5_000 }).toBe(true);
+        const seen = await inView(page);
         expect(seen.scrollY, `${zoom.name}, ${tab}: the page did not scroll`).toBe(0);
         expect(seen.sideways, `${zoom.name}, ${tab}: nothing wider than the window`).toBe(false);
         expect(seen.inside, `${zoom.name}, ${tab}`).toEqual({ picture: true, note: true, controls: true, groups: true, groupHeading: true });
       }
+    });
+  });
+
+  it('six instances: at 1280 and zoomed, each lane\'s words apart, its tokens opaque and as counted; the picture in view up to 125 %', async () => {
+    expect((await service.handle('scenario.close', undefined)).ok).toBe(true);
+    // 6 x 20 against max_connections 100: refused connections leave borrowers waiting in the lanes.
+    expect((await service.handle('instances.start', { count: 6, poolSize: 20, query: 'sleep', sleepMs: 300 })).ok).toBe(true);
+    // After the test however it ends (a timeout too): the next tests open connections, so the
+    // server must list the instances' sessions gone.
+    onTestFinished(async () => {
+      expect((await service.handle('instances.stop', undefined)).ok).toBe(true);
+      await expect.poll(() => service.engine.snapshot().snapshot.server?.sessions.length ?? 999, { timeout: 20_000 }).toBeLessThan(20);
+    });
+    for (const zoom of ZOOMS) {
+      await atZoom(zoom, async () => {
+        // A frame with all seven lanes and a line on an instance (lines come and go under the load).
+        let lanes: LaneSeen[] = [];
+        await expect.poll(async () => (lanes = await lanesSeen(page)).length === 7 && lanes.some((l) => l.label.startsWith('instance') && l.count > 0), { timeout: 10_000 }).toBe(true);
+        expect(lanes.flatMap((l) => l.overlaps.map((o) => `${l.label}: ${o}`)), zoom.name).toEqual([]);
+        // Each line: its tokens and "+N more" add up to its count, in the same frame.
+        expect(lanes.map((l) => l.tokens + l.more), zoom.name).toEqual(lanes.map((l) => l.count));
+        // At 150 % (480 px tall) seven lanes, each a line of words over a row of 20 tiles, do not fit: the page scrolls.
+        if (zoom.scale < 1.5) expect((await inView(page)).inside.picture, `${zoom.name}: the picture`).toBe(true);
+      });
+    }
+  });
+
+  it('zoomed, the detail tabs fit without a sideways scroll, every row button in view, the second line as the engine has it', async () => {
+    // Three leaked connections and a transaction that ran a statement: rows with every button, and a transaction.
+    expect((await service.handle('scenario.close', undefined)).ok).toBe(true);
+    const leaked = await service.handle('leak.inject', { count: 3 });
+    const tx = await service.handle('tx.begin', { label: 'narrow checkout' });
+    if (!leaked.ok || !tx.ok) throw new Error(`leak.inject or tx.begin failed: ${JSON.stringify([leaked, tx])}`);
+    const { borrowerIds } = leaked.res as { borrowerIds: string[] };
+    const { borrowerId } = tx.res as { borrowerId: string };
+    try {
+      expect((await service.handle('tx.run', { borrowerId, sql: 'select 1' })).ok).toBe(true);
+      for (const zoom of ZOOMS) {
+        await atZoom(zoom, async () => {
+          await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="borrowed"], [data-testid="conn-row"][data-state="in-transaction"]').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+          for (const tab of DETAIL_TABS) {
+            await page.locator(`[data-testid="detail-tab"][data-tab="${tab}"]`).click({ timeout: 5_000 });
+            await expect.poll(() => page.locator(`[data-testid="detail-panel"][data-tab="${tab}"]`).isVisible(), { timeout: 5_000 }).toBe(true);
+            const fit = await detailFit(page, tab);
+            expect(fit.sideways, `${zoom.name}, ${tab}: nothing scrolls sideways`).toEqual([]);
+            expect(fit.cut, `${zoom.name}, ${tab}: every row button inside the window`).toEqual([]);
+            // Release and Destroy on the three leaks and the transaction, Terminate on every open row.
+            if (tab === 'connections') expect(fit.buttons, zoom.name).toBeGreaterThanOrEqual(12);
+          }
+          await page.locator('[data-testid="detail-tab"][data-tab="connections"]').click({ timeout: 5_000 });
+          // At 1280 the columns have room: no second line. Zoomed, each row's second line says what the engine has.
+          if (zoom.scale === 1) {
+            expect(await secondLines(page)).toBeNull();
+            return;
+          }
+          await expect
+            .poll(
+              async () => {
+                const lines = await secondLines(page);
+                const { connections } = service.engine.snapshot().snapshot;
+                const now = Date.now();
+                return (lines ?? []).sort((x, y) => x.id.localeCompare(y.id)).map((l) => {
+                  const c = connections[l.id];
+                  return {
+                    id: l.id,
+                    pid: l.pid === String(c?.serverId),
+                    uses: l.uses === String(c?.uses),
+                    tx: (l.tx === '–') === (c?.txSince === null),
+                    statement: l.statement === (c?.statement ?? null),
+                    age: c !== undefined && Math.abs(parseDuration(l.age) - (now - c.openedAt)) < 3_000,
+                  };
+                });
+              },
+              { timeout: 10_000 },
+            )
+            .toEqual(Object.keys(service.engine.snapshot().snapshot.connections).sort().map((id) => ({ id, pid: true, uses: true, tx: true, statement: true, age: true })));
+        });
+      }
     } finally {
-      if (p !== page) await p.context().close();
+      for (const id of borrowerIds) await service.handle('lease.release', { borrowerId: id });
+      await service.handle('tx.commit', { borrowerId });
     }
   });
 

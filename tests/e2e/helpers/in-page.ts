@@ -6,8 +6,18 @@ export interface PageElement {
   getAttribute(name: string): string | null;
   getBoundingClientRect(): { top: number; left: number; bottom: number; right: number; width: number; height: number };
   closest(selector: string): PageElement | null;
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  scrollIntoView(options: { block: 'nearest' | 'center'; inline: 'nearest' }): void;
   scrollWidth: number;
   clientWidth: number;
+  getAnimations(): { playState: string }[];
+  classList: { contains(name: string): boolean };
+  /** The layout box, before transforms, against the offset parent. */
+  offsetLeft: number;
+  offsetTop: number;
+  offsetWidth: number;
+  offsetHeight: number;
 }
 
 export interface PageGlobals {
@@ -16,9 +26,11 @@ export interface PageGlobals {
     querySelectorAll(selector: string): ArrayLike<PageElement>;
     activeElement: PageElement | null;
     documentElement: { scrollWidth: number };
+    scrollingElement: { scrollWidth: number; clientWidth: number } | null;
   };
   innerWidth: number;
   innerHeight: number;
   scrollY: number;
-  getComputedStyle(el: PageElement): { fontSize: string };
+  scrollTo(x: number, y: number): void;
+  getComputedStyle(el: PageElement): { fontSize: string; overflowX: string; display: string; opacity: string };
 }

@@ -88,6 +88,8 @@ export interface Picture {
   database: DatabaseSide | null;
   /** A full hold-time bar: the leak detection threshold, else DEFAULT_HOLD_SCALE_MS. */
   holdScaleMs: number;
+  /** More than COMPACT_PAST_LANES lanes: one line each, TOKENS_DRAWN_COMPACT tokens each. */
+  compact: boolean;
 }
 
 /** Up to this many slots in the whole picture, lanes draw large tiles (labelled, with hold bars). */
@@ -96,6 +98,11 @@ export const LARGE_SLOTS_MAX = 40;
 export const SMALL_SLOTS_MAX = 200;
 /** Waiting tokens drawn per lane; the rest of the line is "+N more". */
 export const TOKENS_DRAWN = 12;
+/** Past this many lanes, each takes one line so that all fit one screen (instances, a sweep). */
+const COMPACT_PAST_LANES = 3;
+/** A compact lane's line holds this many tokens in one row beside its count; twelve wrapped,
+    and six instances' lanes grew the picture past a 720-pixel screen. */
+export const TOKENS_DRAWN_COMPACT = 6;
 /** A full hold-time bar without a leak threshold: holds of seconds stand out against queries of milliseconds. */
 export const DEFAULT_HOLD_SCALE_MS = 5_000;
 
@@ -121,7 +128,7 @@ interface LineAcc {
 }
 
 /** One pass over the whole line (10k waiters), bucketed by pool, keeping only each head. */
-function linesByPool(s: Snapshot): Map<string, LineAcc> {
+function linesByPool(s: Snapshot, drawn: number): Map<string, LineAcc> {
   const lines = new Map<string, LineAcc>();
   for (const id of s.waiting) {
     const b = s.borrowers[id];
@@ -132,7 +139,7 @@ function linesByPool(s: Snapshot): Map<string, LineAcc> {
       lines.set(b.poolId, acc);
     }
     acc.count++;
-    if (acc.tokens.length < TOKENS_DRAWN) acc.tokens.push({ id, label: b.label, since: b.enqueuedAt });
+    if (acc.tokens.length < drawn) acc.tokens.push({ id, label: b.label, since: b.enqueuedAt });
   }
   return lines;
 }
@@ -146,7 +153,9 @@ function scaleOf(lane: number, picture: number): SlotScale {
 /** The picture of a snapshot; ages are left as times, for the view's ticking clock. */
 export function buildPicture(s: Snapshot): Picture {
   const instanceIndex = new Map((s.instances?.poolIds ?? []).map((id, i) => [id, i] as const));
-  const lines = linesByPool(s);
+  const shown = Object.values(s.pools).filter((p) => p.status !== 'ended');
+  const compact = shown.length > COMPACT_PAST_LANES;
+  const lines = linesByPool(s, compact ? TOKENS_DRAWN_COMPACT : TOKENS_DRAWN);
   const join = joinServerView(s);
   const byPool = new Map<string, Slot[]>();
   const sessionsByPool = new Map<string, number>();
@@ -173,7 +182,6 @@ export function buildPicture(s: Snapshot): Picture {
     if (join?.byConnection[c.id]?.session) sessionsByPool.set(c.poolId, (sessionsByPool.get(c.poolId) ?? 0) + 1);
   }
 
-  const shown = Object.values(s.pools).filter((p) => p.status !== 'ended');
   // Connections closing or broken still take their place until they are gone.
   const freeOf = (p: PoolView) => Math.max(0, p.settings.max - (byPool.get(p.id) ?? []).filter((x) => x.state !== 'closing' && x.state !== 'broken').length);
   const slotsOf = (p: PoolView) => (byPool.get(p.id)?.length ?? 0) + freeOf(p);
@@ -214,5 +222,5 @@ export function buildPicture(s: Snapshot): Picture {
   lanes.sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || (instanceIndex.get(a.poolId) ?? 0) - (instanceIndex.get(b.poolId) ?? 0));
   const server = s.server;
   const database = server && join ? { sessions: join.total, capacity: capacityOf(join.total, server.maxConnections, server.reserved) } : null;
-  return { lanes, database, holdScaleMs: s.leakThresholdMs > 0 ? s.leakThresholdMs : DEFAULT_HOLD_SCALE_MS };
+  return { lanes, database, holdScaleMs: s.leakThresholdMs > 0 ? s.leakThresholdMs : DEFAULT_HOLD_SCALE_MS, compact };
 }
