@@ -10,7 +10,7 @@ const url = process.env.APP_DB_URL;
 
 async function pgFleet() {
   const pg = require('pg');
-  const pool = new pg.Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 200, idleTimeoutMillis: 0, application_name: process.env.APP_NAME });
+  const pool = new pg.Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 0, application_name: process.env.APP_NAME });
   const held = await pool.connect();
   await held.query('SELECT 1');
   const dirty = await pool.connect();
@@ -18,6 +18,9 @@ async function pgFleet() {
   dirty.release();
   const a = await pool.connect();
   const b = await pool.connect();
+  // pg-pool reads its timeout at each connect: opening connections on a loaded machine gets
+  // 10 s, the deliberate timeout of a borrower waiting on a full pool 200 ms.
+  pool.options.connectionTimeoutMillis = 200;
   await pool.connect().catch((e) => console.log('timed out:', e.message));
   await a.query('ROLLBACK');
   a.release();

@@ -3,7 +3,7 @@
 // HOLD_MS: how long the leaky step holds its connection (a leak Poolscope should flag here).
 const pg = require('pg');
 
-const pool = new pg.Pool({ connectionString: process.env.APP_DB_URL, max: 2, connectionTimeoutMillis: 400, idleTimeoutMillis: 30000 });
+const pool = new pg.Pool({ connectionString: process.env.APP_DB_URL, max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30000 });
 const seen = [];
 for (const name of ['connect', 'acquire', 'release', 'remove']) pool.on(name, () => seen.push(name));
 const out = (...parts) => console.log(parts.join(' '));
@@ -35,6 +35,9 @@ async function main() {
 
   const a = await pool.connect();
   const b = await pool.connect();
+  // pg-pool reads its timeout at each connect: opening connections on a loaded machine gets
+  // 10 s, the deliberate timeouts of borrowers waiting on a full pool 400 ms.
+  pool.options.connectionTimeoutMillis = 400;
   await pool.connect().catch((e) => out('third', e.message));
   out('waiting', pool.waitingCount);
   a.release();
