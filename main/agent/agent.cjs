@@ -3,8 +3,9 @@
 // attach.mjs by `node --import`: it hooks pg and mysql2 as they are required (the
 // require-in-the-middle library, as OpenTelemetry's instrumentations do; an ESM app's
 // `import 'pg'` reaches the same CommonJS files) and sends what their pools do to
-// Poolscope. Nothing it does may throw into the app: every step runs in guard(), and the
-// first failure of each kind is reported once on stderr and to Poolscope.
+// Poolscope. Nothing it does may throw into the app: every step runs in guard() or catches
+// and reports (report), and the first failure of each kind is reported once on stderr and to
+// Poolscope.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -26,23 +27,25 @@ function start() {
   const rec = new Recorder();
   const channel = new Channel(rec);
   const reported = new Set();
+  const report = (err) => {
+    const message = `agent error (the app is unaffected, this observation is lost): ${err && err.message}`;
+    if (reported.has(message)) return;
+    reported.add(message);
+    channel.warn(message);
+    rec.note(message);
+  };
   const guard = (fn) => {
     try {
       return fn();
     } catch (err) {
-      const message = `agent error (the app is unaffected, this observation is lost): ${err && err.message}`;
-      if (!reported.has(message)) {
-        reported.add(message);
-        channel.warn(message);
-        rec.note(message);
-      }
+      report(err);
       return undefined;
     }
   };
   // Pool metrics (docs/metrics.md): only when `poolscope attach --metrics-*` asked for them.
   if (process.env.POOLSCOPE_METRICS_OTLP || process.env.POOLSCOPE_METRICS_PORT) guard(() => require('./metrics.cjs').watchRecorder(rec, guard, channel.warn));
-  const pg = pgState(rec, guard);
-  const mysql = mysqlState(rec, guard);
+  const pg = pgState(rec, guard, report);
+  const mysql = mysqlState(rec, guard, report);
   const tarn = tarnState(rec, guard, pg, mysql);
   if (budgetRefused) {
     channel.warn(budgetRefused);

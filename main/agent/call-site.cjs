@@ -127,7 +127,7 @@ function format(frame, file, line, column, prepare) {
   return name ? `${name} (${short}:${row})` : `${short}:${row}`;
 }
 
-/** Whether a borrower's site is one where no capture was made (its rows may be folded: fold-served.cjs). */
+/** Whether a borrower's site is one where no capture was made (its rows may be folded: recorder.cjs). */
 function unsampled(site) {
   return site === NOT_SAMPLED || site === UNKNOWN;
 }

@@ -9,8 +9,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { threadId } = require('node:worker_threads');
-const { budget, resolve, unsampled, watch } = require('./call-site.cjs');
-const { foldServed } = require('./fold-served.cjs');
+const { budget, resolve, watch } = require('./call-site.cjs');
 const { K } = require('./recorder.cjs');
 const { statementText } = require('./statement-text.cjs');
 
@@ -49,6 +48,16 @@ function readAttachFile(file) {
 /** Passwords in URLs on the command line stay in the app. */
 function scrubUrls(text) {
   return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1@');
+}
+
+/** Agent times go out to the microsecond. */
+function ms(t) {
+  return Math.round(t * 1000) / 1000;
+}
+
+/** The connection a row is about (-1: none). */
+function connOf(kind, a, b) {
+  return kind === K.OPEN || kind === K.ACQUIRE || kind === K.RELEASE ? b : kind === K.CLOSE || kind === K.STATEMENT || kind === K.FINISHED || kind === K.TX ? a : -1;
 }
 
 class Channel {
@@ -146,20 +155,33 @@ class Channel {
   }
 
   /**
-   * The rows not sent yet, as the wire carries them: borrowers served clean without a call site
-   * folded (fold-served.cjs), call sites and statements as text. Empties the ring.
+   * The rows not sent yet, as the wire carries them: call sites and statements as text, and each
+   * connection's SERVED rows (recorder.cjs) with no other row of that connection or a failure
+   * between as one, their waits in order, as Poolscope's event log folds them. Empties the ring.
    */
   take() {
     const rows = [];
-    this.rec.drain((kind, t, a, b, c, ref) => {
-      rows.push([kind, Math.round(t * 1000) / 1000, a, b, c, ref]);
+    const serving = new Map(); // conn → its SERVED row still taking borrowers
+    this.rec.drain((kind, t, a, b, c, ref, w) => {
+      if (kind === K.SERVED) {
+        const row = serving.get(a);
+        if (row !== undefined) {
+          row[3] += b;
+          row[4] += c;
+          row[5][0].push(ms(w));
+          if (ref !== null) row[5][1] = ref;
+          return;
+        }
+        const fresh = [kind, ms(t), a, b, c, [[ms(w)], ref]];
+        serving.set(a, fresh);
+        rows.push(fresh);
+        return;
+      }
+      if (kind === K.FAIL || kind === K.POOL_ENDED) serving.clear();
+      else serving.delete(connOf(kind, a, b));
+      rows.push([kind, ms(t), a, b, c, kind === K.ENQUEUE ? resolve(ref) : kind === K.STATEMENT ? statementText(ref) : ref]);
     });
-    const events = foldServed(rows, unsampled);
-    for (const row of events) {
-      if (row[0] === K.ENQUEUE) row[5] = resolve(row[5]);
-      else if (row[0] === K.STATEMENT) row[5] = statementText(row[5]);
-    }
-    return events;
+    return rows;
   }
 
   /** Everything live now: pools, open connections, outstanding borrowers. */
@@ -174,7 +196,7 @@ class Channel {
       notes: rec.notes,
       pools: [...rec.pools.values()].map((p) => ({ id: p.id, info: p.info, status: p.status })),
       conns: [...rec.conns.values()].map((c) => ({ id: c.id, pool: c.pool, serverId: c.serverId, tx: c.tx })),
-      borrowers: [...rec.borrowers.values()].map((b) => ({
+      borrowers: [...rec.borrowers()].map((b) => ({
         id: b.id,
         pool: b.pool,
         site: resolve(b.site),

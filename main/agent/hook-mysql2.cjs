@@ -36,13 +36,16 @@ function mysqlInfo(config, driver, member = null) {
   };
 }
 
-function mysqlState(rec, guard) {
+/** Marks our own callback wrappers, which mysql2 may hand to getConnection() again for a waiter. */
+const FORWARDED = Symbol('poolscope.forwarded');
+
+function mysqlState(rec, guard, report) {
   return {
     rec,
     guard,
+    report,
     pools: new WeakMap(), // base pool → pool id
     conns: new WeakMap(), // pool connection → connection record
-    forwarded: new WeakSet(), // our own callback wrappers, when mysql2 re-dispatches a waiter
     adding: null, // the member id a PoolCluster's add() is making a pool for
     driver: 'mysql2',
   };
@@ -59,36 +62,41 @@ function poolIdOf(s, pool) {
 
 function patchMysqlPool(BasePool, s) {
   const proto = BasePool.prototype;
-  const { rec, guard } = s;
+  const { rec, guard, report } = s;
   const getConnection = proto.getConnection;
   const releaseConnection = proto.releaseConnection;
   const end = proto.end;
 
+  // The wrappers on the request's path catch their own errors rather than pass a closure to
+  // guard(): they run on every borrow.
   proto.getConnection = function poolscopeGetConnection(cb) {
-    if (typeof cb !== 'function' || s.forwarded.has(cb) || this._closed) return getConnection.apply(this, arguments);
-    const b = guard(() => rec.enqueue(poolIdOf(s, this), capture(poolscopeGetConnection)));
-    if (b === undefined) return getConnection.apply(this, arguments);
+    if (typeof cb !== 'function' || cb[FORWARDED] === true || this._closed) return getConnection.apply(this, arguments);
+    let b;
+    try {
+      b = rec.enqueue(poolIdOf(s, this), capture(poolscopeGetConnection));
+    } catch (err) {
+      report(err);
+      return getConnection.apply(this, arguments);
+    }
     const pool = this;
     const answered = function (err, connection) {
-      guard(() => settle(s, pool, b, err, connection));
+      try {
+        settle(s, pool, b, err, connection);
+      } catch (error) {
+        report(error);
+      }
       return cb.apply(this, arguments);
     };
-    s.forwarded.add(answered);
+    answered[FORWARDED] = true;
     return getConnection.call(this, answered);
   };
 
   proto.releaseConnection = function (connection) {
-    guard(() => {
-      const conn = s.conns.get(connection);
-      if (conn === undefined) return;
-      const gone = !connection._pool;
-      const b = conn.holder;
-      if (b !== null) rec.release(b, conn.tx !== 0, gone);
-      if (gone) {
-        s.conns.delete(connection);
-        rec.closeConn(conn, this._closed ? 'pool ended' : b !== null ? 'destroyed' : connection._fatalError ? 'error' : 'idle timeout');
-      }
-    });
+    try {
+      released(s, this, connection);
+    } catch (err) {
+      report(err);
+    }
     return releaseConnection.apply(this, arguments);
   };
 
@@ -105,6 +113,18 @@ function patchMysqlPool(BasePool, s) {
       if (err) throw err;
     });
   };
+}
+
+function released(s, pool, connection) {
+  const conn = s.conns.get(connection);
+  if (conn === undefined) return;
+  const gone = !connection._pool;
+  const b = conn.holder;
+  if (b !== null) s.rec.release(b, conn.tx !== 0, gone);
+  if (gone) {
+    s.conns.delete(connection);
+    s.rec.closeConn(conn, pool._closed ? 'pool ended' : b !== null ? 'destroyed' : connection._fatalError ? 'error' : 'idle timeout');
+  }
 }
 
 function settle(s, pool, b, err, connection) {
@@ -140,12 +160,18 @@ function patchMysqlPoolCluster(PoolCluster, s) {
 /** Each statement a pool connection runs, and the transaction flag its OK packets carry. */
 function patchMysqlConnection(BaseConnection, s) {
   const proto = BaseConnection.prototype;
-  const { rec, guard } = s;
+  const { rec, report } = s;
   const addCommand = proto.addCommand;
 
   proto.addCommand = function (cmd) {
     const conn = s.conns.get(this);
-    if (conn !== undefined && cmd && typeof cmd.sql === 'string') guard(() => observe(rec, conn, cmd));
+    if (conn !== undefined && cmd && typeof cmd.sql === 'string') {
+      try {
+        observe(rec, conn, cmd);
+      } catch (err) {
+        report(err);
+      }
+    }
     return addCommand.apply(this, arguments);
   };
 }

@@ -4,12 +4,17 @@
 // clients (an added 'error' listener would swallow an error the app would crash on), no
 // callback or promise is replaced (pg-pool finds a timed-out waiter by its callback, and a
 // promise we chained onto would count as handled). Borrowers are followed through the
-// waiter records pg-pool makes for them, connections through its clients.
+// waiter records pg-pool makes for them, connections through its clients. The wrappers on
+// the request's path catch their own errors (s.report) rather than pass a closure to guard():
+// they run several times per request.
 
 const os = require('node:os');
 const { capture } = require('./call-site.cjs');
 
 const TX = { I: 0, T: 1, E: 2 };
+/** On pg-pool's waiter record (internal to the pool, made per connect()): its borrower. */
+const BORROWER = Symbol('poolscope.borrower');
+const TIMED_OUT = Symbol('poolscope.timedOut');
 
 function pgInfo(options, driver) {
   const o = options ?? {};
@@ -45,12 +50,13 @@ function pgInfo(options, driver) {
 }
 
 /** Shared between the pool's and the client's wrappers, which work together. */
-function pgState(rec, guard) {
+function pgState(rec, guard, report) {
   return {
     rec,
     guard,
+    report,
     pools: new WeakMap(), // pg-pool instance → pool id
-    items: new WeakMap(), // pg-pool's waiter record → borrower
+    itemProto: null, // pg-pool's waiter record's prototype, once its timedOut is followed
     clients: new WeakMap(), // pg Client → connection record
     connectMs: new WeakMap(), // pg Client → how long its connect took
     asking: null, // the borrower whose connect() is running
@@ -68,26 +74,41 @@ function poolIdOf(s, pool) {
   return id;
 }
 
-function tag(s, item, b, pool) {
-  if (s.items.has(item)) return;
-  s.items.set(item, b);
-  if (!pool.options.connectionTimeoutMillis) return;
-  // pg-pool marks a waiter timed out, then answers it: the mark is the moment.
-  let timedOut = item.timedOut;
-  Object.defineProperty(item, 'timedOut', {
+function tag(s, item, b) {
+  if (item[BORROWER] !== undefined) return;
+  item[BORROWER] = b;
+  const proto = Object.getPrototypeOf(item);
+  if (proto !== s.itemProto) followTimeouts(s, proto);
+}
+
+/**
+ * pg-pool marks a waiter timed out, then answers it: the mark is the moment. An accessor on
+ * the waiter records' prototype sees the mark (pg-pool assigns it; no record has it as its
+ * own), so nothing is added per connect().
+ */
+function followTimeouts(s, proto) {
+  s.itemProto = proto;
+  Object.defineProperty(proto, 'timedOut', {
     configurable: true,
-    enumerable: true,
-    get: () => timedOut,
-    set: (value) => {
-      timedOut = value;
-      if (value) s.guard(() => s.rec.fail(b, 'timeout exceeded when trying to connect', true));
+    get() {
+      return this[TIMED_OUT];
+    },
+    set(value) {
+      this[TIMED_OUT] = value;
+      const b = this[BORROWER];
+      if (!value || b === undefined) return;
+      try {
+        s.rec.fail(b, 'timeout exceeded when trying to connect', true);
+      } catch (err) {
+        s.report(err);
+      }
     },
   });
 }
 
 function patchPgPool(Pool, s) {
   const proto = Pool.prototype;
-  const { rec, guard } = s;
+  const { rec, guard, report } = s;
   const connect = proto.connect;
   const newClient = proto.newClient;
   const acquireClient = proto._acquireClient;
@@ -97,8 +118,13 @@ function patchPgPool(Pool, s) {
 
   proto.connect = function poolscopeConnect(_cb) {
     if (this.ending) return connect.apply(this, arguments);
-    const b = guard(() => rec.enqueue(poolIdOf(s, this), capture(poolscopeConnect)));
-    if (b === undefined) return connect.apply(this, arguments);
+    let b;
+    try {
+      b = rec.enqueue(poolIdOf(s, this), capture(poolscopeConnect));
+    } catch (err) {
+      report(err);
+      return connect.apply(this, arguments);
+    }
     const queue = this._pendingQueue;
     const before = queue.length;
     s.asking = b;
@@ -106,12 +132,18 @@ function patchPgPool(Pool, s) {
       return connect.apply(this, arguments);
     } finally {
       s.asking = null;
-      if (queue.length > before) guard(() => tag(s, queue[queue.length - 1], b, this));
+      if (queue.length > before) {
+        try {
+          tag(s, queue[queue.length - 1], b);
+        } catch (err) {
+          report(err);
+        }
+      }
     }
   };
 
   proto.newClient = function (item) {
-    if (s.asking !== null) guard(() => tag(s, item, s.asking, this));
+    if (s.asking !== null) guard(() => tag(s, item, s.asking));
     s.connecting = { pool: this, item, t: rec.now() };
     try {
       return newClient.apply(this, arguments);
@@ -121,26 +153,32 @@ function patchPgPool(Pool, s) {
   };
 
   proto._acquireClient = function (client, item, _idleListener, _isNew) {
-    guard(() => {
+    try {
       let conn = s.clients.get(client);
       if (conn === undefined) {
         conn = rec.openConn(poolIdOf(s, this), client.processID ?? null, s.connectMs.get(client) ?? null);
         s.clients.set(client, conn);
       }
-      const b = s.items.get(item);
+      const b = item[BORROWER];
       if (b !== undefined && !item.timedOut) rec.acquire(b, conn);
-    });
+    } catch (err) {
+      report(err);
+    }
     return acquireClient.apply(this, arguments);
   };
 
   proto.emit = function (name, a, b) {
-    if (name === 'release') guard(() => released(s, a, b));
-    else if (name === 'remove') guard(() => removed(s, this, a));
+    try {
+      if (name === 'release') released(s, a, b);
+      else if (name === 'remove') removed(s, this, a);
+    } catch (err) {
+      report(err);
+    }
     return emit.apply(this, arguments);
   };
 
   proto._pulseQueue = function () {
-    const result = pulseQueue.apply(this, arguments);
+    const result = pulseQueue.call(this);
     if (this.ended) {
       guard(() => {
         const id = s.pools.get(this);
@@ -184,7 +222,7 @@ function removed(s, pool, client) {
 /** pg's Client: how long a pool's connect took, each statement, the wire's transaction status. */
 function patchPgClient(Client, s) {
   const proto = Client.prototype;
-  const { rec, guard } = s;
+  const { rec, guard, report } = s;
   const connect = proto.connect;
   const pulse = proto._pulseQueryQueue;
   const ready = proto._handleReadyForQuery;
@@ -202,7 +240,7 @@ function patchPgClient(Client, s) {
           s.connectMs.set(client, rec.now() - pending.t);
           return;
         }
-        const b = s.items.get(pending.item);
+        const b = pending.item[BORROWER];
         if (b !== undefined && !pending.item.timedOut) {
           const limit = pending.pool.options.connectionTimeoutMillis;
           rec.fail(b, err.message, Boolean(limit) && rec.now() - pending.t >= limit);
@@ -218,7 +256,13 @@ function patchPgClient(Client, s) {
     const q = this._activeQuery;
     if (q && q !== before) {
       const conn = s.clients.get(this);
-      if (conn !== undefined) guard(() => rec.statement(conn, q.text));
+      if (conn !== undefined) {
+        try {
+          rec.statement(conn, q.text);
+        } catch (err) {
+          report(err);
+        }
+      }
     }
     return result;
   };
@@ -233,12 +277,13 @@ function patchPgClient(Client, s) {
   proto._handleReadyForQuery = function (msg) {
     const conn = s.clients.get(this);
     if (conn !== undefined) {
-      const q = this._activeQuery;
-      guard(() => {
-        if (q) rec.finished(conn, null);
+      try {
+        if (this._activeQuery) rec.finished(conn, null);
         const status = TX[msg?.status];
         if (status !== undefined) rec.tx(conn, status);
-      });
+      } catch (err) {
+        report(err);
+      }
     }
     return ready.apply(this, arguments);
   };

@@ -236,7 +236,7 @@ function watchRecorder(rec, guard, warn, config = metricsConfig()) {
       else g.used++;
     }
     const now = rec.now();
-    for (const b of rec.borrowers.values()) {
+    for (const b of rec.borrowers()) {
       const g = byPool.get(b.pool);
       if (!g) continue;
       if (b.conn === null) g.pending++;
@@ -272,10 +272,10 @@ function watchRecorder(rec, guard, warn, config = metricsConfig()) {
   });
   // Before the recorder forgets the borrower: a second report of the same end counts once.
   wrap('fail', (b, _message, timeout) => {
-    if (timeout && rec.borrowers.has(b.id) && attrs.has(b.pool)) metrics.timeout(attrs.get(b.pool));
+    if (timeout && b.live && attrs.has(b.pool)) metrics.timeout(attrs.get(b.pool));
   });
   wrap('release', (b, dirty) => {
-    if (!rec.borrowers.has(b.id) || !attrs.has(b.pool)) return;
+    if (!b.live || !attrs.has(b.pool)) return;
     if (b.conn !== null) metrics.useTime(attrs.get(b.pool), seconds(rec.now() - b.acquiredAt));
     if (dirty) metrics.dirtyReturn(attrs.get(b.pool));
   });

@@ -3,8 +3,18 @@
 // preallocated columns (no object per event), read out in batches by the channel off the
 // request's path. When the ring is full (Poolscope slow or away) new rows are dropped and
 // counted; the live registry below still lets the channel send the current state instead.
+//
+// A borrower with no call site captured (beyond the site budget, or before Poolscope was
+// reached) that is served, runs its statements outside a transaction and gives the
+// connection back clean, all before the channel takes the batch, with no borrower failing
+// meanwhile, is folded as it releases: its rows are blanked where they lie (each links to
+// the one before, so finding them costs no allocation) and one SERVED row takes their place.
+// Poolscope's event log folds such borrowers the same way (main/engine/event-folder.ts), so
+// what it shows does not change; what changes is the rows the channel turns into JSON and
+// Poolscope parses, per request (tests/bench/attach.ts). A borrower whose call site was
+// captured goes out whole: its line is what a recording or a test reads.
 
-const { NOT_SAMPLED } = require('./call-site.cjs');
+const { NOT_SAMPLED, unsampled } = require('./call-site.cjs');
 
 const CAPACITY = 16384;
 
@@ -22,17 +32,30 @@ const K = Object.freeze({
   POOL_ENDED: 11, // a: pool
   POOL: 12, // a: pool, ref: what the app configured (no password)
   NOTE: 13, // ref: a message for the person (a driver version left alone, an agent failure)
+  // 14: POOL_SITE, check-mode.cjs
+  SERVED: 15, // a: conn, b: statements run, c: statements failed, ref: last error or null, w: wait ms
 });
+/** A row blanked by a fold: skipped when the ring is read. */
+const FOLDED = 0;
 
 class Recorder {
-  constructor(capacity = CAPACITY) {
+  /** `foldable(site)`: whether a borrower enqueued with this site may be folded. */
+  constructor({ capacity = CAPACITY, foldable = unsampled } = {}) {
     this.capacity = capacity;
+    this.foldable = foldable;
     this.kind = new Uint8Array(capacity);
     this.t = new Float64Array(capacity);
     this.a = new Int32Array(capacity);
     this.b = new Int32Array(capacity);
     this.c = new Int32Array(capacity);
     this.ref = new Array(capacity).fill(null);
+    this.w = new Float64Array(capacity);
+    /** The row before this one of the same foldable borrower (-1: its first). */
+    this.link = new Int32Array(capacity);
+    /** Moves on whenever rows leave the ring (taken or dropped): a borrower folds only within one. */
+    this.batch = 0;
+    /** Moves on with each borrower that fails: a borrower folds only if none failed while it lived. */
+    this.failures = 0;
     this.head = 0; // next row to read
     this.size = 0;
     /** Rows dropped since the channel last sent the state (the receiver's picture is incomplete). */
@@ -42,7 +65,11 @@ class Recorder {
     // connections and outstanding borrowers.
     this.pools = new Map();
     this.conns = new Map();
-    this.borrowers = new Map();
+    // Outstanding borrowers, oldest first, linked through themselves: a Map gaining and losing
+    // a key per request reallocates its table every few operations (the engine's LinkedList
+    // says the same).
+    this.oldest = null;
+    this.newest = null;
     this.notes = [];
     this.nextPool = 0;
     this.nextConn = 0;
@@ -50,32 +77,43 @@ class Recorder {
     this.now = () => performance.now();
   }
 
-  write(kind, a, b, c, ref) {
+  /** Returns the row's place in the ring, or -1 when it was dropped. */
+  write(kind, a, b, c, ref, t = this.now()) {
     if (this.size === this.capacity) {
       this.totals.dropped++;
       this.droppedSinceSync++;
-      return;
+      this.batch++;
+      return -1;
     }
     const i = (this.head + this.size) % this.capacity;
     this.kind[i] = kind;
-    this.t[i] = this.now();
+    this.t[i] = t;
     this.a[i] = a;
     this.b[i] = b;
     this.c[i] = c;
     this.ref[i] = ref;
     this.size++;
+    return i;
   }
 
-  /** Hands every row to visit(kind, t, a, b, c, ref) in order and empties the ring. */
+  /** Hands every row to visit(kind, t, a, b, c, ref, w) in order and empties the ring. */
   drain(visit) {
+    if (this.size > 0) this.batch++;
     while (this.size > 0) {
       const i = this.head;
       const ref = this.ref[i];
       this.ref[i] = null;
       this.head = (i + 1) % this.capacity;
       this.size--;
-      visit(this.kind[i], this.t[i], this.a[i], this.b[i], this.c[i], ref);
+      if (this.kind[i] !== FOLDED) visit(this.kind[i], this.t[i], this.a[i], this.b[i], this.c[i], ref, this.w[i]);
     }
+  }
+
+  /** A foldable borrower's row `i` joins its chain (a dropped row, -1, moved the batch on: it cannot fold). */
+  chain(b, i) {
+    if (i < 0) return;
+    this.link[i] = b.last;
+    b.last = i;
   }
 
   /** Rows not yet sent are superseded by a state sync: counted as dropped. */
@@ -118,50 +156,121 @@ class Recorder {
 
   closeConn(conn, reason) {
     if (!this.conns.delete(conn.id)) return;
+    if (conn.holder !== null) conn.holder.foldable = false;
     this.write(K.CLOSE, conn.id, 0, 0, reason);
+  }
+
+  /** The outstanding borrowers, oldest first. */
+  *borrowers() {
+    for (let b = this.oldest; b !== null; b = b.next) yield b;
+  }
+
+  /** Ends a borrower's record; false if it had ended already. */
+  forget(b) {
+    if (!b.live) return false;
+    b.live = false;
+    if (b.prev !== null) b.prev.next = b.next;
+    else this.oldest = b.next;
+    if (b.next !== null) b.next.prev = b.prev;
+    else this.newest = b.prev;
+    b.prev = b.next = null;
+    return true;
   }
 
   /** A borrower asks: its record lives until it is served and releases, or fails. */
   enqueue(pool, site) {
-    const b = { id: ++this.nextBorrower, pool, t: this.now(), site, conn: null, acquiredAt: 0 };
+    const t = this.now();
+    const b = {
+      id: ++this.nextBorrower,
+      pool,
+      t,
+      site,
+      conn: null,
+      acquiredAt: 0,
+      live: true,
+      prev: this.newest,
+      next: null,
+      // What a fold needs (release()).
+      foldable: false,
+      batch: this.batch,
+      failures: this.failures,
+      last: -1,
+      started: 0,
+      running: 0,
+      errors: 0,
+      lastError: null,
+    };
     this.totals.borrowers++;
     if (site === NOT_SAMPLED) this.totals.notSampled++;
-    this.borrowers.set(b.id, b);
-    this.write(K.ENQUEUE, pool, b.id, 0, site);
+    if (this.newest !== null) this.newest.next = b;
+    else this.oldest = b;
+    this.newest = b;
+    const i = this.write(K.ENQUEUE, pool, b.id, 0, site, t);
+    if (i >= 0 && this.foldable(site)) {
+      b.foldable = true;
+      this.chain(b, i);
+    }
     return b;
   }
 
   acquire(b, conn) {
+    const t = this.now();
     b.conn = conn;
-    b.acquiredAt = this.now();
+    b.acquiredAt = t;
+    if (conn.holder !== null) conn.holder.foldable = false;
     conn.holder = b;
-    this.write(K.ACQUIRE, b.id, conn.id, 0, null);
+    const i = this.write(K.ACQUIRE, b.id, conn.id, 0, null, t);
+    if (b.foldable) this.chain(b, i);
   }
 
   fail(b, message, timeout) {
-    if (!this.borrowers.delete(b.id)) return;
+    if (!this.forget(b)) return;
+    this.failures++;
     this.write(K.FAIL, b.id, 0, timeout ? 1 : 0, message);
   }
 
   release(b, dirty, destroyed) {
-    if (!this.borrowers.delete(b.id)) return;
+    if (!this.forget(b)) return;
     const conn = b.conn;
     if (conn && conn.holder === b) conn.holder = null;
+    const clean = !dirty && !destroyed && conn !== null && b.running === 0;
+    if (clean && b.foldable && b.batch === this.batch && b.failures === this.failures) {
+      for (let i = b.last; i >= 0; i = this.link[i]) this.kind[i] = FOLDED;
+      const i = this.write(K.SERVED, conn.id, b.started, b.errors, b.lastError);
+      if (i >= 0) this.w[i] = b.acquiredAt - b.t;
+      return;
+    }
     this.write(K.RELEASE, b.id, conn ? conn.id : 0, (dirty ? 1 : 0) | (destroyed ? 2 : 0), null);
   }
 
   statement(conn, sql) {
     this.totals.statements++;
-    this.write(K.STATEMENT, conn.id, 0, 0, sql);
+    const i = this.write(K.STATEMENT, conn.id, 0, 0, sql);
+    const h = conn.holder;
+    if (h !== null && h.foldable) {
+      this.chain(h, i);
+      h.started++;
+      h.running++;
+    }
   }
 
   finished(conn, error) {
-    this.write(K.FINISHED, conn.id, 0, 0, error);
+    const i = this.write(K.FINISHED, conn.id, 0, 0, error);
+    const h = conn.holder;
+    if (h !== null && h.foldable) {
+      this.chain(h, i);
+      h.running--;
+      if (error !== null) {
+        h.errors++;
+        h.lastError = error;
+      }
+    }
   }
 
   tx(conn, status) {
     if (conn.tx === status) return;
     conn.tx = status;
+    if (conn.holder !== null) conn.holder.foldable = false;
     this.write(K.TX, conn.id, status, 0, null);
   }
 }

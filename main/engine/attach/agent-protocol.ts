@@ -20,7 +20,10 @@ export const ROW = {
   NOTE: 13,
   /** Where the app created a pool (main/agent/check-mode.cjs), for `poolscope check`. */
   POOL_SITE: 14,
-  /** A borrower served clean within one batch, its rows folded (main/agent/fold-served.cjs). */
+  /**
+   * Borrowers served clean on one connection within one batch, their rows folded
+   * (main/agent/recorder.cjs): b statements, c failed, ref [waits ms in order, last error].
+   */
   SERVED: 15,
 } as const;
 
@@ -88,6 +91,21 @@ function isRow(v: unknown): v is Row {
   );
 }
 export const rowSchema = z.custom<Row>(isRow, 'not a row: [kind 1-15, time, a, b, c, ref]');
+
+const MAX_WAITS = 100_000;
+
+/**
+ * A SERVED row's waits, each a borrower's (null: not a SERVED ref). An agent of an earlier
+ * release sends one borrower per row, its wait a number: the desktop app and a project's
+ * `poolscope attach` need not be the same release.
+ */
+export function servedWaits(ref: unknown): number[] | null {
+  if (!Array.isArray(ref) || ref.length !== 2) return null;
+  const w: unknown = ref[0];
+  const waits = typeof w === 'number' ? [w] : Array.isArray(w) && w.length > 0 && w.length <= MAX_WAITS ? (w as unknown[]) : null;
+  if (waits === null) return null;
+  return waits.map((x) => (typeof x === 'number' && x > 0 && x <= MAX_TIME ? x : 0));
+}
 
 /** A borrower's site when the agent's site budget was spent (main/agent/call-site.cjs). */
 export const NOT_SAMPLED = 'not sampled';

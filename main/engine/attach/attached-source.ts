@@ -4,7 +4,7 @@ import { redactUrls } from '../errors';
 import type { Clock } from '../clock';
 import type { EventLog } from '../event-log';
 import { statementTexts } from '../statement-text';
-import { NOT_SAMPLED, type PoolInfo, ROW, type Row, type Sync, poolInfoSchema } from './agent-protocol';
+import { NOT_SAMPLED, type PoolInfo, ROW, type Row, type Sync, poolInfoSchema, servedWaits } from './agent-protocol';
 
 // One attached process: turns its agent's rows into the engine's own events, so its pools'
 // connections, borrowers, statements, leak flags and timeout diagnoses go through the same
@@ -147,16 +147,17 @@ export class AttachedSource {
       }
       case ROW.SERVED: {
         const conn = this.#conns.get(a);
-        if (!conn || !Array.isArray(ref)) return;
-        const [waitMs, lastError] = ref as unknown[];
+        const waits = servedWaits(ref);
+        if (!conn || waits === null) return;
+        const lastError = (ref as unknown[])[1];
         const started = Math.max(0, b);
         const now = this.#clock.now();
         log.emit(
           {
             type: 'borrower.summary',
             connId: conn.id,
-            served: 1,
-            waits: [typeof waitMs === 'number' && waitMs > 0 ? waitMs : 0],
+            served: waits.length,
+            waits,
             started,
             errors: Math.min(started, Math.max(0, c)),
             lastError: typeof lastError === 'string' ? redactUrls(lastError).slice(0, 1_000) : null,
