@@ -77,8 +77,8 @@ class Recorder {
     this.now = () => performance.now();
   }
 
-  /** Returns the row's place in the ring, or -1 when it was dropped. */
-  write(kind, a, b, c, ref, t = this.now()) {
+  /** Returns the row's place in the ring, or -1 when it was dropped. `t`: now, unless given. */
+  write(kind, a, b, c, ref, t) {
     if (this.size === this.capacity) {
       this.totals.dropped++;
       this.droppedSinceSync++;
@@ -87,7 +87,8 @@ class Recorder {
     }
     const i = (this.head + this.size) % this.capacity;
     this.kind[i] = kind;
-    this.t[i] = t;
+    // Read the clock only for a row that is kept: with nothing listening the ring stays full.
+    this.t[i] = t === undefined ? this.now() : t;
     this.a[i] = a;
     this.b[i] = b;
     this.c[i] = c;
