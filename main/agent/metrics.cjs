@@ -7,15 +7,17 @@
 //
 // Off unless asked for: the SDK is required only when metrics start. Gauges are observable
 // (read from the source's live state when a collection runs); per event only a counter add
-// or a histogram record. Export never holds the app: the scrape server and its sockets are
-// unref'd, an OTLP request times out, is tried once and its socket is unref'd, and an
-// unreachable collector costs nothing that grows (a failed export is dropped; the SDK keeps
-// one cumulative aggregate per pool and attribute set, whatever the collector does).
+// or a histogram record, the histograms aggregated by our own code (histograms.cjs). Export
+// never holds the app: the scrape server and its sockets are unref'd, an OTLP request times
+// out, is tried once and its socket is unref'd, and an unreachable collector costs nothing
+// that grows (a failed export is dropped; one cumulative aggregate is kept per pool and
+// attribute set, whatever the collector does).
 
 const http = require('node:http');
 const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
+const { Histograms } = require('./histograms.cjs');
 
 const POOL_NAME = 'db.client.connection.pool.name';
 const STATE = 'db.client.connection.state';
@@ -106,6 +108,10 @@ function startPoolMetrics({ otlp = null, port = null, host = '127.0.0.1', interv
     'process.runtime.name': 'nodejs',
     'process.runtime.version': process.versions.node,
   });
+  const { AggregationTemporality, DataPointType, InstrumentType } = require('@opentelemetry/sdk-metrics');
+  const { ValueType } = require('@opentelemetry/api');
+  const histograms = new Histograms({ AggregationTemporality, DataPointType, InstrumentType, ValueType }, SECONDS);
+  const metricProducers = [histograms.producer(resource)];
   const readers = [];
   const closers = [];
   let server = null;
@@ -113,7 +119,7 @@ function startPoolMetrics({ otlp = null, port = null, host = '127.0.0.1', interv
     const { PrometheusExporter } = require('@opentelemetry/exporter-prometheus');
     // Our own server around the exporter's handler: the exporter's unrefs its listener but
     // not a scraper's kept-alive sockets, which would hold the app's exit.
-    const exporter = new PrometheusExporter({ preventServerStart: true, withResourceConstantLabels: /^(service\.name|host\.name|process\.pid)$/ });
+    const exporter = new PrometheusExporter({ preventServerStart: true, withResourceConstantLabels: /^(service\.name|host\.name|process\.pid)$/, metricProducers });
     readers.push(exporter);
     server = http.createServer((req, res) => {
       if (req.method === 'GET' && (req.url || '').split('?')[0] === '/metrics') exporter.getMetricsRequestHandler(req, res);
@@ -127,13 +133,12 @@ function startPoolMetrics({ otlp = null, port = null, host = '127.0.0.1', interv
   }
   if (otlp !== null) {
     const exporter = new OtlpJsonExporter(otlp, OTLP_TIMEOUT_MS);
-    readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs, exportTimeoutMillis: Math.min(OTLP_TIMEOUT_MS, intervalMs) }));
+    readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs, exportTimeoutMillis: Math.min(OTLP_TIMEOUT_MS, intervalMs), metricProducers }));
   }
   const provider = new MeterProvider({ resource, readers });
   closers.push(() => provider.shutdown());
   const meter = provider.getMeter('poolscope');
 
-  const { ValueType } = require('@opentelemetry/api');
   // Counts of connections and requests are whole numbers (OTLP's asInt).
   const gauge = (name, unit, description) => meter.createObservableUpDownCounter(name, { unit, description, valueType: ValueType.INT });
   const count = gauge('db.client.connection.count', '{connection}', 'The number of connections that are currently in state described by the state attribute.');
@@ -160,21 +165,20 @@ function startPoolMetrics({ otlp = null, port = null, host = '127.0.0.1', interv
     [count, idleMax, idleMin, max, pending, leaked, orphans],
   );
 
-  const histogram = (name, description) => meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: SECONDS } });
   const timeouts = meter.createCounter('db.client.connection.timeouts', { unit: '{timeout}', valueType: ValueType.INT, description: 'The number of connection timeouts that have occurred trying to obtain a connection from the pool.' });
   const dirty = meter.createCounter('poolscope.connection.dirty_returns', { unit: '{connection}', valueType: ValueType.INT, description: 'Connections returned to the pool inside an open transaction.' });
-  const createTime = histogram('db.client.connection.create_time', 'The time it took to create a new connection.');
-  const waitTime = histogram('db.client.connection.wait_time', 'The time it took to obtain an open connection from the pool.');
-  const useTime = histogram('db.client.connection.use_time', 'The time between borrowing a connection and returning it to the pool.');
+  const createTime = histograms.add('db.client.connection.create_time', 'The time it took to create a new connection.', POOL_NAME);
+  const waitTime = histograms.add('db.client.connection.wait_time', 'The time it took to obtain an open connection from the pool.', POOL_NAME);
+  const useTime = histograms.add('db.client.connection.use_time', 'The time between borrowing a connection and returning it to the pool.', POOL_NAME);
 
   return {
     /** The attributes of a pool's every data point: its name (unique in the process). */
     attrsFor: (name) => Object.freeze({ [POOL_NAME]: name }),
     timeout: (attrs) => timeouts.add(1, attrs),
     dirtyReturn: (attrs) => dirty.add(1, attrs),
-    createTime: (attrs, seconds) => createTime.record(seconds, attrs),
-    waitTime: (attrs, seconds) => waitTime.record(seconds, attrs),
-    useTime: (attrs, seconds) => useTime.record(seconds, attrs),
+    createTime,
+    waitTime,
+    useTime,
     /** The scrape endpoint's address once it listens (null without one, or when it could not). */
     listening: () => {
       const a = server && server.address();
