@@ -95,4 +95,4 @@ class Histograms {
   }
 }
 
-module.exports = { Histograms, hrTime };
+module.exports = { Histograms };
