@@ -62,6 +62,9 @@ describe('the pool histograms', () => {
     for (let i = 0; i < 100; i++) record(Object.freeze({ [NAME]: 'reused' }), 0.002);
     const reader = new Reader({ metricProducers: [ours.producer(resourceFromAttributes({}))] });
     new MeterProvider({ readers: [reader] });
-    expect(Object.keys(await collected(reader))).toEqual(['reused']);
+    const got = await collected(reader);
+    expect(Object.keys(got)).toEqual(['reused']);
+    // One series holding all hundred records (a series per attribute object would hold one each).
+    expect(got.reused).toMatchObject({ count: 100 });
   });
 });
