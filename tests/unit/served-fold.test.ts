@@ -184,6 +184,17 @@ describe("the agent's fold of borrowers served clean", () => {
     expect(received(sent(script))).toEqual(received(sent(script, AS_RECORDED)));
   });
 
+  it("reads an earlier agent's rows, one borrower per SERVED row with its wait as a number", () => {
+    const [rows] = sent(({ served, conns: [c1] }) => {
+      served(c1!);
+      served(c1!);
+    });
+    const [served] = rows!.slice(3);
+    expect(served![5]).toEqual([[0.5, 0.5], null]);
+    const oneEach: Row[] = [[...served!.slice(0, 3), 1, 0, [0.5, null]] as Row, [...served!.slice(0, 3), 1, 0, [0.5, null]] as Row];
+    expect(received([[...rows!.slice(0, 3), ...oneEach]])).toEqual(received([rows!]));
+  });
+
   it('folds only within the batch: a borrower still holding when it is taken goes out as recorded', () => {
     const script: Script = ({ rec, pool: p, conns: [c1], take }) => {
       const b = rec.enqueue(p, NOT_SAMPLED);
