@@ -56,7 +56,8 @@ function pgState(rec, guard, report) {
     guard,
     report,
     pools: new WeakMap(), // pg-pool instance → pool id
-    itemProto: null, // pg-pool's waiter record's prototype, once its timedOut is followed
+    itemProto: null, // the waiter record prototype seen last (the check on the request's path)
+    followed: new WeakSet(), // waiter record prototypes whose timedOut is followed (one per pg-pool copy)
     clients: new WeakMap(), // pg Client → connection record
     connectMs: new WeakMap(), // pg Client → how long its connect took
     asking: null, // the borrower whose connect() is running
@@ -88,6 +89,8 @@ function tag(s, item, b) {
  */
 function followTimeouts(s, proto) {
   s.itemProto = proto;
+  if (s.followed.has(proto)) return;
+  s.followed.add(proto);
   Object.defineProperty(proto, 'timedOut', {
     configurable: true,
     get() {
