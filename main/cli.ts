@@ -173,7 +173,7 @@ async function watch(target: Target): Promise<void> {
 
   engine.log.subscribe((ev) => {
     if (ev.type === 'embedded.progressed') say(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
-  });
+  }, { summaries: true });
   try {
     await engine.start();
   } catch (err) {
@@ -233,7 +233,7 @@ async function web(target: Target, port: number, open: boolean, metricsOpts: Met
 
   engine.log.subscribe((ev) => {
     if (ev.type === 'embedded.progressed') say(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
-  });
+  }, { summaries: true });
   // Listen first: a taken port fails at once, not after the database started. Nobody has
   // the URL (the token) before the engine is up and the line below is printed.
   try {

@@ -202,7 +202,8 @@ export type PoolEventBody =
     }
   /**
    * Borrowers that came and went on one connection within one chunk, folded by the event
-   * log's EventFolder: each enqueued, acquired this connection, ran its statements outside a
+   * log's EventFolder, or as they released by the recorder our own pools and attached apps
+   * record through (main/agent/recorder.cjs): each enqueued, acquired this connection, ran its statements outside a
    * transaction and released it clean, and no other event of the connection came
    * between. Folding it leaves the snapshot as the raw events would: the counters, the
    * acquire-wait histogram (one entry per wait) and the connection idle since `releasedAt`.

@@ -18,13 +18,13 @@ const { pgState, patchPgPool, patchPgClient, poolIdOf: pgPoolIdOf } = require('.
 const { mysqlState, patchMysqlPool, patchMysqlPoolCluster, patchMysqlConnection, poolIdOf: mysqlPoolIdOf } = require('./hook-mysql2.cjs');
 const { tarnState, knexPatches, patchTarnPool } = require('./hook-tarn.cjs');
 const { constructed, writeRowsAtExit } = require('./check-mode.cjs');
-const { budget, budgetRefused } = require('./call-site.cjs');
+const { budget, budgetRefused, unsampled, NOT_SAMPLED } = require('./call-site.cjs');
 
 const STARTED = Symbol.for('poolscope.agent');
 
 function start() {
   if (globalThis[STARTED]) return globalThis[STARTED];
-  const rec = new Recorder();
+  const rec = new Recorder({ foldable: unsampled, notSampled: NOT_SAMPLED });
   const channel = new Channel(rec);
   const reported = new Set();
   const report = (err) => {

@@ -13,8 +13,9 @@
 // what it shows does not change; what changes is the rows the channel turns into JSON and
 // Poolscope parses, per request (tests/bench/attach.ts). A borrower whose call site was
 // captured goes out whole: its line is what a recording or a test reads.
-
-const { NOT_SAMPLED, unsampled } = require('./call-site.cjs');
+//
+// Poolscope's own pools record through this same ring (main/engine/pool/pool-rows.ts), which
+// is why it requires nothing: the engine bundles it.
 
 const CAPACITY = 16384;
 
@@ -39,10 +40,16 @@ const K = Object.freeze({
 const FOLDED = 0;
 
 class Recorder {
-  /** `foldable(site)`: whether a borrower enqueued with this site may be folded. */
-  constructor({ capacity = CAPACITY, foldable = unsampled } = {}) {
+  /**
+   * `foldable(site)`: whether a borrower enqueued with this site may be folded. `notSampled`: the
+   * site that counts a borrower as not sampled. `onFull()`: called when a row finds the ring full,
+   * to empty it (Poolscope's own pools, which must lose nothing); without it the row is dropped.
+   */
+  constructor({ capacity = CAPACITY, foldable = () => false, notSampled = null, onFull = null } = {}) {
     this.capacity = capacity;
     this.foldable = foldable;
+    this.notSampledSite = notSampled;
+    this.onFull = onFull;
     this.kind = new Uint8Array(capacity);
     this.t = new Float64Array(capacity);
     this.a = new Int32Array(capacity);
@@ -79,6 +86,7 @@ class Recorder {
 
   /** Returns the row's place in the ring, or -1 when it was dropped. `t`: now, unless given. */
   write(kind, a, b, c, ref, t) {
+    if (this.size === this.capacity && this.onFull !== null) this.onFull();
     if (this.size === this.capacity) {
       this.totals.dropped++;
       this.droppedSinceSync++;
@@ -202,7 +210,7 @@ class Recorder {
       lastError: null,
     };
     this.totals.borrowers++;
-    if (site === NOT_SAMPLED) this.totals.notSampled++;
+    if (site === this.notSampledSite) this.totals.notSampled++;
     if (this.newest !== null) this.newest.next = b;
     else this.oldest = b;
     this.newest = b;

@@ -31,9 +31,12 @@ export class EngineHost {
   constructor(target: string | undefined, savedTargetsFile: string, knownHostsFile: string) {
     const engine = new Engine({ target, knownHosts: { ownFile: knownHostsFile } });
     this.service = new PoolscopeService(engine, { saved: new SavedTargets(savedTargetsFile, safeStorageBox) });
-    engine.log.subscribe((ev) => {
-      if (ev.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
-    });
+    engine.log.subscribe(
+      (ev) => {
+        if (ev.type === 'embedded.progressed') console.log(`poolscope: embedded PostgreSQL ${ev.phase}: ${ev.message}`);
+      },
+      { summaries: true },
+    );
     // As the browser host does: agents find this app through the attach file.
     this.#agents = startAttachServer({ log: engine.log, clock: engine.clock, newPoolId: () => engine.newPoolId() }).catch((err: unknown) => {
       console.error(`poolscope: apps cannot attach to this window: ${messageOf(err)}`);

@@ -3,6 +3,7 @@ import { reduce } from '../../shared/reducer';
 import { emptySnapshot, type Snapshot } from '../../shared/snapshot';
 import type { Clock, TimerHandle } from './clock';
 import { EventFolder } from './event-folder';
+import { PoolRows } from './pool/pool-rows';
 
 export type EventListener = (e: PoolEvent) => void;
 /** A folded chunk of events (see EventFolder) and the seq of the last event it covers. */
@@ -11,6 +12,7 @@ export type ChunkListener = (events: readonly PoolEvent[], to: number) => void;
 interface Subscriber {
   readonly listener: EventListener;
   readonly after: number;
+  readonly summaries: boolean;
 }
 
 // How long events may wait to be folded, and how many: the live snapshot folds on read
@@ -31,6 +33,14 @@ const FOLD_AT = 4_096;
  * PostgreSQL `SELECT 1`, one client: from 96–97% of the bare pool's throughput to
  * 98–101%). Events reach every listener in seq order, and an event a listener emits
  * comes after the one it was handed.
+ *
+ * Our own pools' borrowers, statements and releases are not events when they happen: they
+ * are rows in the attach agent's ring (`rows`, pool/pool-rows.ts), read into events in order
+ * before anything emitted after them, when the log folds and whenever a reader needs them.
+ * A borrower served clean between two reads is folded there, as it releases, into its
+ * connection's `borrower.summary`, and never becomes an event of its own, unless a listener
+ * that wants every event is subscribed (a recording, a test: subscribe() without
+ * `summaries`, or everyEvent()); then the rows are read at the end of each turn instead.
  *
  * Folding is deferred further and done in chunks: events are folded when the snapshot
  * is read, or FOLD_AFTER_MS after the first unfolded one, whichever comes first, so a
@@ -55,15 +65,34 @@ export class EventLog {
   /** Emitted, not yet delivered; kept from turn to turn. The first one in schedules delivery. */
   readonly #undelivered: PoolEvent[] = [];
   #delivering = false;
-  readonly #deliverNow = () => this.deliver();
+  readonly #deliverNow = () => this.#deliverStamped();
+  #readScheduled = false;
+  readonly #readNow = () => {
+    this.#readScheduled = false;
+    this.deliver();
+  };
   /** The last seq handed to the folder and listeners. */
   #delivered = 0;
   /** The last seq folded into #live. */
   #folded = 0;
   #foldTimer: TimerHandle | null = null;
+  /** Subscribers that need every borrower's own events: while there are any, none is folded. */
+  #wantEveryEvent = 0;
+  /** Our own pools' borrowers, statements and releases, as rows (pool-rows.ts); read in order before anything emitted after them. */
+  readonly rows: PoolRows;
 
   constructor(clock: Clock) {
     this.#clock = clock;
+    this.rows = new PoolRows({
+      now: () => clock.now(),
+      foldable: () => this.#wantEveryEvent === 0,
+      stamp: (body, t) => this.#stamp(body, t),
+      wrote: () => {
+        // Nothing folds while someone wants every event: the rows go out at the end of the turn.
+        if (this.#wantEveryEvent > 0) this.#readSoon();
+        else if (this.#foldTimer === null) this.#armFold();
+      },
+    });
   }
 
   /**
@@ -73,6 +102,11 @@ export class EventLog {
    * clock for its own figures (a wait, a hold): the hot path reads it once per event.
    */
   emit(body: PoolEventBody, t = this.#clock.now()): PoolEvent {
+    if (this.rows.pending) this.rows.read();
+    return this.#stamp(body, t);
+  }
+
+  #stamp(body: PoolEventBody, t: number): PoolEvent {
     const e = body as PoolEvent;
     e.seq = ++this.#seq;
     e.t = t;
@@ -81,8 +115,21 @@ export class EventLog {
     return e;
   }
 
-  /** Hands the events emitted so far to the folder and to listeners, in order (see the class comment for when). */
+  #readSoon(): void {
+    if (this.#readScheduled) return;
+    this.#readScheduled = true;
+    setImmediate(this.#readNow);
+  }
+
+  /** Hands the events emitted so far, rows written included, to the folder and to listeners, in order. */
   deliver(): void {
+    if (this.rows.pending) this.rows.read();
+    this.#deliverStamped();
+  }
+
+  // At the end of a turn: the events stamped so far; rows wait for the fold, so that a borrower
+  // served within it folds (see the class comment).
+  #deliverStamped(): void {
     // Called again from a listener (one that reads the snapshot) or from the fold below: the loop goes on.
     if (this.#delivering) return;
     this.#delivering = true;
@@ -135,20 +182,40 @@ export class EventLog {
 
   /**
    * Every event emitted while subscribed, in order (handed over as the class comment says).
+   * `summaries`: the listener accepts borrowers served clean as their connection's
+   * `borrower.summary` (it reads the snapshot, or follows borrowers only while they hold);
+   * without it, no borrower is folded while it listens.
    * From inside a delivery (a listener subscribing another, or leaving), a new listener
    * gets the events emitted after it subscribed, and one that leaves gets nothing more.
    */
-  subscribe(listener: EventListener): () => void {
+  subscribe(listener: EventListener, opts: { summaries?: boolean } = {}): () => void {
     // Events emitted before it subscribed are not its own (a delivery under way may still
     // hold some); those emitted before it unsubscribes are.
     this.deliver();
-    const s: Subscriber = { listener, after: this.#seq };
+    const s: Subscriber = { listener, after: this.#seq, summaries: opts.summaries === true };
     this.#subscribers.add(s);
+    const release = s.summaries ? () => {} : this.everyEvent();
     return () => {
       this.deliver();
-      this.#subscribers.delete(s);
+      if (this.#subscribers.delete(s)) release();
     };
   }
+
+  /**
+   * Until the returned function is called, no borrower is folded: every one's own events are
+   * emitted (for a listener that needs them only some of the time). Rows already written are
+   * read first, so a borrower asking now is sent whole too.
+   */
+  everyEvent(): () => void {
+    if (this.rows.pending) this.rows.read();
+    this.#wantEveryEvent++;
+    let held = true;
+    return () => {
+      if (held) this.#wantEveryEvent--;
+      held = false;
+    };
+  }
+
 
   /** Folded chunks, in order, each ending at `to` (transports: see Coalescer). */
   subscribeFolded(listener: ChunkListener): () => void {
@@ -163,7 +230,7 @@ export class EventLog {
 
   /** The live snapshot itself, for engine code that only reads it. */
   get live(): Readonly<Snapshot> {
-    if (this.#folded < this.#seq) this.fold();
+    if (this.#folded < this.#seq || this.rows.pending) this.fold();
     return this.#live;
   }
 }

@@ -1,6 +1,9 @@
 import type { Clock, TimerHandle } from './clock';
 import type { EventLog } from './event-log';
 
+/** A threshold this long or longer is never reached by a borrower the log folds. */
+const FOLDED_HOLD_MS = 1_000;
+
 /**
  * HikariCP's leakDetectionThreshold: a borrower that holds its connection longer than
  * the threshold is flagged (borrower.flagged, with its call site in the snapshot), and
@@ -12,18 +15,29 @@ export class LeakDetector {
   #thresholdMs = 0;
   #timer: TimerHandle | null = null;
   #dueAt = Infinity;
-  readonly #unsubscribe: () => void;
+  #unsubscribe: () => void;
 
   constructor(log: EventLog, clock: Clock) {
     this.#log = log;
     this.#clock = clock;
-    this.#unsubscribe = log.subscribe((e) => {
-      if (e.type === 'borrower.acquired' && this.#thresholdMs > 0) this.#schedule(e.t + this.#thresholdMs);
-    });
+    this.#unsubscribe = this.#listen(0);
+  }
+
+  // A borrower folded into a summary (EventLog) held its connection within one fold's interval,
+  // tens of milliseconds: below FOLDED_HOLD_MS every borrower must be seen.
+  #listen(thresholdMs: number): () => void {
+    return this.#log.subscribe(
+      (e) => {
+        if (e.type === 'borrower.acquired' && this.#thresholdMs > 0) this.#schedule(e.t + this.#thresholdMs);
+      },
+      { summaries: thresholdMs === 0 || thresholdMs >= FOLDED_HOLD_MS },
+    );
   }
 
   /** 0 turns detection off. */
   set(thresholdMs: number): void {
+    this.#unsubscribe();
+    this.#unsubscribe = this.#listen(thresholdMs);
     this.#thresholdMs = thresholdMs;
     this.#log.emit({ type: 'leak.thresholdset', thresholdMs });
     this.#cancel();

@@ -84,7 +84,7 @@ export class PoolscopeService {
       }
       else if (e.type === 'connection.opened' && e.serverId !== null) this.#ourIds.add(e.serverId);
       else if (e.type === 'server.observed') this.#forgetGone(e.sessions);
-    });
+    }, { summaries: true });
     if (engine.targetSpec) void this.#watchServer();
     const saved = () => {
       if (!this.#saved) throw new PoolscopeError('bad-target', 'This host keeps no saved targets.');

@@ -14,7 +14,7 @@ import type { Snapshot } from '../../shared/snapshot';
 const require = createRequire(import.meta.url);
 const { Recorder, K } = require('../../main/agent/recorder.cjs');
 const { Channel } = require('../../main/agent/channel.cjs');
-const { NOT_SAMPLED } = require('../../main/agent/call-site.cjs');
+const { NOT_SAMPLED, unsampled } = require('../../main/agent/call-site.cjs');
 
 interface Conn { id: number }
 interface Borrower { id: number }
@@ -53,7 +53,8 @@ const AS_RECORDED = { foldable: () => false };
 /** The rows the agent sends for `script`: folding as it runs, unless `options` say nothing is foldable (the rows as recorded). */
 function sent(script: Script, options: { foldable?: () => boolean; capacity?: number } = {}): Row[][] {
   let now = 0;
-  const rec: Rec = new Recorder(options);
+  // As the agent makes it (agent.cjs): a borrower whose call site was not captured may fold.
+  const rec: Rec = new Recorder({ foldable: unsampled, notSampled: NOT_SAMPLED, ...options });
   rec.now = () => now;
   const channel = new Channel(rec, { file: '/nonexistent', warn: () => {} });
   const batches: Row[][] = [];

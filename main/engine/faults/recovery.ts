@@ -36,47 +36,58 @@ export class RecoveryWatch {
   #nextId = 0;
   #stopped = false;
   readonly #unsubscribe: () => void;
+  /** Held while an outage is measured: every failed statement is its own event then. */
+  #everyEvent: (() => void) | null = null;
 
   constructor(engine: Engine) {
     this.#engine = engine;
     this.#clock = engine.clock;
-    this.#unsubscribe = engine.log.subscribe((e) => {
-      if (this.#windows.size === 0) return;
-      switch (e.type) {
-        case 'borrower.enqueued':
-          if (e.label === PROBE_LABEL) this.#probes.add(e.borrowerId);
-          return;
-        case 'borrower.acquired':
-          if (this.#probes.has(e.borrowerId)) this.#probeConns.add(e.connId);
-          return;
-        case 'borrower.released':
-          if (this.#probes.delete(e.borrowerId)) this.#probeConns.delete(e.connId);
-          return;
-        case 'borrower.cancelled':
-          this.#probes.delete(e.borrowerId);
-          return;
-        case 'borrower.failed':
-        case 'borrower.timedout':
-          if (this.#probes.delete(e.borrowerId)) return;
-          this.#count((w) => this.#fail(w, e.message));
-          return;
-        case 'statement.finished':
-          if (e.error !== null && !this.#probeConns.has(e.connId)) this.#count((w) => this.#fail(w, e.error as string));
-          return;
-        case 'connection.opened':
-          this.#count((w) => w.recovery.opened++);
-          return;
-        case 'connection.closed':
-          if (e.reason === 'error' || e.reason === 'terminated by server') this.#count((w) => w.recovery.lost++);
-          return;
-      }
-    });
+    // Outside an outage the log may fold served borrowers (EventLog); a summary delivered
+    // after one began still counts its failures, under its last error.
+    this.#unsubscribe = engine.log.subscribe(
+      (e) => {
+        if (this.#windows.size === 0) return;
+        switch (e.type) {
+          case 'borrower.enqueued':
+            if (e.label === PROBE_LABEL) this.#probes.add(e.borrowerId);
+            return;
+          case 'borrower.acquired':
+            if (this.#probes.has(e.borrowerId)) this.#probeConns.add(e.connId);
+            return;
+          case 'borrower.released':
+            if (this.#probes.delete(e.borrowerId)) this.#probeConns.delete(e.connId);
+            return;
+          case 'borrower.cancelled':
+            this.#probes.delete(e.borrowerId);
+            return;
+          case 'borrower.failed':
+          case 'borrower.timedout':
+            if (this.#probes.delete(e.borrowerId)) return;
+            this.#count((w) => this.#fail(w, e.message));
+            return;
+          case 'statement.finished':
+            if (e.error !== null && !this.#probeConns.has(e.connId)) this.#count((w) => this.#fail(w, e.error as string));
+            return;
+          case 'connection.opened':
+            this.#count((w) => w.recovery.opened++);
+            return;
+          case 'connection.closed':
+            if (e.reason === 'error' || e.reason === 'terminated by server') this.#count((w) => w.recovery.lost++);
+            return;
+          case 'borrower.summary':
+            if (e.lastError !== null) this.#count((w) => this.#fail(w, e.lastError as string, e.errors));
+            return;
+        }
+      },
+      { summaries: true },
+    );
   }
 
   /** An outage starts now; `lift` ends it. Returns its id. */
   begin(kind: FaultKind, detail: string): number {
     const faultId = ++this.#nextId;
     const startedAt = this.#clock.now();
+    this.#everyEvent ??= this.#engine.log.everyEvent();
     this.#windows.set(faultId, {
       recovery: { faultId, kind, detail, startedAt, clearedAt: null, servedAt: null, failures: [], lost: 0, opened: 0, socketsLeftOpen: null },
       failures: new Map(),
@@ -113,17 +124,23 @@ export class RecoveryWatch {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unsubscribe();
+    this.#quiet();
     await Promise.all(this.#running);
     this.#windows.clear();
+  }
+
+  #quiet(): void {
+    this.#everyEvent?.();
+    this.#everyEvent = null;
   }
 
   #count(fn: (w: Window) => void): void {
     for (const w of this.#windows.values()) if (w.recovery.servedAt === null) fn(w);
   }
 
-  #fail(w: Window, message: string): void {
+  #fail(w: Window, message: string, count = 1): void {
     const key = failureGroup(message);
-    w.failures.set(key, (w.failures.get(key) ?? 0) + 1);
+    w.failures.set(key, (w.failures.get(key) ?? 0) + count);
   }
 
   async #finish(w: Window): Promise<void> {
@@ -135,6 +152,7 @@ export class RecoveryWatch {
     }
     r.failures = [...w.failures].map(([message, count]) => ({ message, count })).sort((a, b) => b.count - a.count);
     this.#windows.delete(r.faultId);
+    if (this.#windows.size === 0) this.#quiet();
     if (!this.#stopped) this.#engine.log.emit({ type: 'fault.recovered', ...r });
   }
 

@@ -35,9 +35,12 @@ export class Comparison {
     const engine = this.#engine;
     const perRequest = engine.openSide({ max: concurrency, acquireTimeoutMs: 10_000 });
     this.#perRequest = perRequest;
-    this.#unsubscribe = engine.log.subscribe((e) => {
-      if (e.type === 'connection.opened' && e.connId.startsWith(`${perRequest.id}.`)) this.#handshakes.push(e.handshake);
-    });
+    this.#unsubscribe = engine.log.subscribe(
+      (e) => {
+        if (e.type === 'connection.opened' && e.connId.startsWith(`${perRequest.id}.`)) this.#handshakes.push(e.handshake);
+      },
+      { summaries: true },
+    );
     engine.log.emit({ type: 'compare.changed', running: true, concurrency, query, perRequestPoolId: perRequest.id });
     let site: string | null = null; // captured once: every request borrows from here
     const serve = (pool: () => InstrumentedPool, destroy: boolean) => (label: string) =>

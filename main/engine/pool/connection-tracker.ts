@@ -2,6 +2,7 @@ import type { CloseReason, PoolSettings, TlsSession, TxStatus } from '../../../s
 import type { Clock } from '../clock';
 import { type Scrubber, messageOf } from '../errors';
 import type { EventLog } from '../event-log';
+import type { RowConn } from '../../agent/recorder.cjs';
 
 /** What the engine knows of one physical connection, beside the driver's object. */
 export interface ConnRecord {
@@ -25,6 +26,8 @@ export interface ConnRecord {
   /** Set when the cause of a coming close is known before the socket ends. */
   reason: CloseReason | null;
   lastError: string | null;
+  /** Its record in the log's rows (pool-rows.ts), from its first borrower on. */
+  row: RowConn | null;
 }
 
 // PostgreSQL's admin_shutdown / crash_shutdown / cannot_connect_now, MariaDB's
@@ -84,6 +87,7 @@ export class ConnectionTracker {
       tx: 'idle',
       reason: null,
       lastError: null,
+      row: null,
     };
     this.#open.add(rec);
     this.#log.emit({ type: 'connection.connecting', poolId: this.#poolId, connId: rec.id });
@@ -182,6 +186,7 @@ export class ConnectionTracker {
     rec.closed = true;
     const reason = rec.reason ?? this.#inferReason(rec);
     this.#log.emit({ type: 'connection.closed', connId: rec.id, reason, error: rec.lastError });
+    if (rec.row !== null) this.#log.rows.closeConn(rec.row);
   }
 
   /** Resolves when every socket this pool opened has closed, or after `ms`; returns how many are still open. */

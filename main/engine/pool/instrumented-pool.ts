@@ -6,6 +6,7 @@ import { describeConnectError } from '../connect-errors';
 import { PoolscopeError, type Scrubber, messageOf } from '../errors';
 import type { EventLog } from '../event-log';
 import { LinkedList } from '../linked-list';
+import type { RowBorrower } from '../../agent/recorder.cjs';
 import { Borrower } from './borrower';
 import { type TargetSpec, specScrubber } from '../target-spec';
 import type { ConnectionTracker } from './connection-tracker';
@@ -124,23 +125,9 @@ export class InstrumentedPool<C = unknown> {
   }
 
   borrow(opts: BorrowOptions = {}): Promise<Lease<C>> {
-    const id = `${this.id}.b${++this.#nextBorrower}`;
     const site = opts.site ?? callSite(this.borrow);
     const enqueuedAt = this.#clock.now();
     const timeoutMs = this.settings.acquireTimeoutMs;
-    this.#log.emit(
-      {
-        type: 'borrower.enqueued',
-        poolId: this.id,
-        borrowerId: id,
-        label: opts.label ?? 'borrower',
-        site,
-        deadline: timeoutMs > 0 ? enqueuedAt + timeoutMs : null,
-      },
-      enqueuedAt,
-    );
-    if (this.#ended) return Promise.reject(this.#fail(id, enqueuedAt, new PoolscopeError('pool-ended', 'The pool has ended; no new borrowers are served.')));
-
     const deadline = this.settings.acquireTimeoutByEngine && timeoutMs > 0 ? enqueuedAt + timeoutMs : Infinity;
     // The executor runs at once: both are set before they are read.
     let resolve!: (lease: Lease<C>) => void;
@@ -149,7 +136,13 @@ export class InstrumentedPool<C = unknown> {
       resolve = yes;
       reject = no;
     });
-    const b = new Borrower(id, enqueuedAt, deadline, reject, opts.owner ?? null);
+    const shownDeadline = timeoutMs > 0 ? enqueuedAt + timeoutMs : null;
+    const b = new Borrower(`${this.id}.b${++this.#nextBorrower}`, this.id, opts.label ?? 'borrower', site, enqueuedAt, deadline, shownDeadline, reject, opts.owner ?? null);
+    b.row = this.#log.rows.enqueue(b);
+    if (this.#ended) {
+      b.waiting = false;
+      return Promise.reject(this.#fail(b, new PoolscopeError('pool-ended', 'The pool has ended; no new borrowers are served.')));
+    }
     this.#waiting.push(b);
     if (deadline < Infinity && this.#deadlineTimer === null) this.#armDeadline(deadline);
 
@@ -163,7 +156,7 @@ export class InstrumentedPool<C = unknown> {
       if (err || conn === undefined) {
         const e = err ?? new Error('the driver returned no connection');
         if (this.#driver.isAcquireTimeout(e)) this.#answerTimeoutSoon(b);
-        else this.#refuse(b, this.#fail(id, enqueuedAt, describeConnectError(e, this.#spec, this.#via)));
+        else this.#refuse(b, this.#fail(b, describeConnectError(e, this.#spec, this.#via)));
         return;
       }
       resolve(this.#hand(b, conn));
@@ -235,6 +228,7 @@ export class InstrumentedPool<C = unknown> {
         for (let i = from; i < to; i++) {
           const b = leaving[i] as Borrower;
           const waitedMs = now - b.enqueuedAt;
+          this.#unanswered(b);
           this.#log.emit({ type: 'borrower.cancelled', borrowerId: b.id, waitedMs, reason });
           b.reject(new PoolscopeError('cancelled', `Cancelled after ${Math.round(waitedMs)} ms in the waiting line: ${reason}.`));
         }
@@ -327,7 +321,7 @@ export class InstrumentedPool<C = unknown> {
       this.#log.emit({ type: 'pool.ending', poolId: this.id });
       this.#tracker.poolEnding();
       for (let b = this.#waiting.first; b !== null; b = this.#waiting.first) {
-        this.#refuse(b, this.#fail(b.id, b.enqueuedAt, new PoolscopeError('pool-ended', 'The pool ended while this borrower waited for a connection.')));
+        this.#refuse(b, this.#fail(b, new PoolscopeError('pool-ended', 'The pool ended while this borrower waited for a connection.')));
       }
       for (const b of [...this.#holding]) b.lease?.destroy();
       await this.#driver.end();
@@ -345,9 +339,9 @@ export class InstrumentedPool<C = unknown> {
     const rec = this.#driver.record(conn);
     this.#leaveLine(b);
     this.#tracker.acquired(rec);
-    const now = this.#clock.now();
-    this.#log.emit({ type: 'borrower.acquired', borrowerId: b.id, connId: rec.id, waitedMs: now - b.enqueuedAt }, now);
-    const lease = new Lease<C>(this.#leaseContext, b, conn, rec, now);
+    rec.row ??= this.#log.rows.openConn(rec.id);
+    this.#log.rows.acquire(b.row as RowBorrower, rec.row);
+    const lease = new Lease<C>(this.#leaseContext, b, conn, rec);
     b.lease = lease;
     this.#holding.push(b);
     return lease;
@@ -371,15 +365,22 @@ export class InstrumentedPool<C = unknown> {
     const now = this.#clock.now();
     const waitedMs = now - b.enqueuedAt;
     // The borrower is still in the line: the others are all but it.
+    this.#unanswered(b);
     const diagnosis = diagnoseTimeout(this.#log.live, this.id, this.#waiting.size - 1, now);
     const message = timeoutMessage(this.target.display, waitedMs, diagnosis, this.settings.acquireTimeoutByEngine);
     this.#log.emit({ type: 'borrower.timedout', borrowerId: b.id, waitedMs, message, diagnosis });
     return new PoolscopeError('acquire-timeout', message);
   }
 
-  #fail(borrowerId: string, enqueuedAt: number, err: PoolscopeError): PoolscopeError {
+  #fail(b: Borrower, err: PoolscopeError): PoolscopeError {
     const message = this.#scrub(messageOf(err));
-    this.#log.emit({ type: 'borrower.failed', borrowerId, waitedMs: this.#clock.now() - enqueuedAt, message });
+    this.#unanswered(b);
+    this.#log.emit({ type: 'borrower.failed', borrowerId: b.id, waitedMs: this.#clock.now() - b.enqueuedAt, message });
     return err;
+  }
+
+  /** Its record in the rows ends; the caller says how it was answered. */
+  #unanswered(b: Borrower): void {
+    if (b.row !== null) this.#log.rows.unanswered(b.row);
   }
 }

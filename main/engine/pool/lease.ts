@@ -2,6 +2,7 @@ import type { TlsSession, TxStatus } from '../../../shared/events';
 import type { Clock } from '../clock';
 import { PoolscopeError, type Scrubber, messageOf } from '../errors';
 import type { EventLog } from '../event-log';
+import type { RowBorrower, RowConn } from '../../agent/recorder.cjs';
 import type { Borrower } from './borrower';
 import type { ConnRecord, ConnectionTracker } from './connection-tracker';
 import type { Driver, QueryResult } from './driver';
@@ -29,7 +30,6 @@ export class Lease<C = unknown> {
   readonly #conn: C;
   readonly #rec: ConnRecord;
   readonly #ctx: LeaseContext<C>;
-  readonly #acquiredAt: number;
   #done = false;
 
   /** What the server presented to this connection's TLS handshake; null without TLS. */
@@ -37,14 +37,13 @@ export class Lease<C = unknown> {
     return this.#rec.tls;
   }
 
-  constructor(ctx: LeaseContext<C>, borrower: Borrower, conn: C, rec: ConnRecord, acquiredAt: number) {
+  constructor(ctx: LeaseContext<C>, borrower: Borrower, conn: C, rec: ConnRecord) {
     this.#ctx = ctx;
     this.#borrower = borrower;
     this.borrowerId = borrower.id;
     this.connId = rec.id;
     this.#conn = conn;
     this.#rec = rec;
-    this.#acquiredAt = acquiredAt;
   }
 
   get done(): boolean {
@@ -61,9 +60,10 @@ export class Lease<C = unknown> {
 
   query(sql: string, params?: readonly unknown[]): Promise<QueryResult> {
     if (this.#done) return Promise.reject(new PoolscopeError('lease-ended', 'This connection was already released; borrow again to run a statement.'));
-    const { driver, log, clock } = this.#ctx;
-    const started = clock.now();
-    log.emit({ type: 'statement.started', connId: this.connId, sql: this.#ctx.text(sql) }, started);
+    const { driver, log } = this.#ctx;
+    // Set when the connection was handed out (InstrumentedPool#hand).
+    const row = this.#rec.row as RowConn;
+    log.rows.statement(row, this.#ctx.text(sql));
     return new Promise((resolve, reject) => {
       // Drivers may answer twice (pg after a value it could not serialise, mysql2 after a
       // query timeout): the first answer is the statement's, a second one is ignored.
@@ -71,10 +71,9 @@ export class Lease<C = unknown> {
       const done = (err: Error | null, result?: QueryResult) => {
         if (answered) return;
         answered = true;
-        const now = clock.now();
         const error = err ? this.#ctx.scrub(messageOf(err)) : null;
         if (err && driver.isFatal(err)) this.#ctx.tracker.broken(this.#rec, err);
-        log.emit({ type: 'statement.finished', connId: this.connId, ms: now - started, error }, now);
+        log.rows.finished(row, error);
         this.#syncTx(sql);
         if (err) reject(err);
         else resolve(result as QueryResult);
@@ -110,19 +109,8 @@ export class Lease<C = unknown> {
     this.#done = true;
     const { log, clock, tracker } = this.#ctx;
     this.#ctx.done(this.#borrower);
-    const now = clock.now();
-    log.emit(
-      {
-        type: 'borrower.released',
-        borrowerId: this.borrowerId,
-        connId: this.connId,
-        heldMs: now - this.#acquiredAt,
-        dirty: !destroyed && this.#rec.tx !== 'idle' && !this.#rec.broken,
-        destroyed,
-      },
-      now,
-    );
-    tracker.released(this.#rec, now);
+    log.rows.release(this.#borrower.row as RowBorrower, !destroyed && this.#rec.tx !== 'idle' && !this.#rec.broken, destroyed);
+    tracker.released(this.#rec, clock.now());
     return true;
   }
 

@@ -468,10 +468,14 @@ export class ScenarioRunner {
     if (now.ok) return Promise.resolve(now);
     return new Promise((resolve) => {
       let last = now;
-      const unsubscribe = this.#log.subscribe(() => {
-        last = evaluate(this.#log.live, c, this.#base);
-        if (last.ok) finish(last);
-      });
+      // It reads the snapshot, which summaries keep as whole events would.
+      const unsubscribe = this.#log.subscribe(
+        () => {
+          last = evaluate(this.#log.live, c, this.#base);
+          if (last.ok) finish(last);
+        },
+        { summaries: true },
+      );
       const timer = this.#clock.setTimer(() => finish(last), timeoutMs);
       const finish = (r: typeof last | null) => {
         unsubscribe();
