@@ -4,7 +4,8 @@
 // ours carries esbuild's keepNames wrapper, which alone cost the inspected side several µs
 // per request. Drivers and other packages stay external.
 // `-- --baseline DIR`: the host process is also bundled against DIR's main/ (another
-// checkout, e.g. a worktree of main), and the clients part measures both side by side.
+// checkout, e.g. a worktree of main), and the clients part measures both side by side; so is
+// DIR's tests/bench/workload.ts, whose inspected pool the overhead part runs as a third side.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -35,6 +36,8 @@ if (typeof values.baseline === 'string') {
     },
   };
   await build({ ...common, entryPoints: [hostEntry], outfile: join(root, 'out/bench/clients-host-baseline.mjs'), plugins: [fromBaseline] });
+  // The overhead part's third side: the baseline's own inspected pool, in the same process.
+  await build({ ...common, entryPoints: [join(base, 'tests/bench/workload.ts')], outfile: join(root, 'out/bench/workload-baseline.mjs') });
 }
 const child = spawn(process.execPath, ['--expose-gc', outfile, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

@@ -6,7 +6,7 @@ import { type ClientsRow, type HostEntry, measureClients, thisTreeHost } from '.
 import type { BenchConfig } from './config';
 import { type TaxRow, measureTax } from './connection-tax';
 import { type MachineInfo, machineInfo } from './machine';
-import { type OverheadRow, measureOverhead } from './overhead';
+import { type BaselinePool, type OverheadRow, measureOverhead } from './overhead';
 import { ensureBuilt } from './page';
 import { type PipelineResult, measurePipeline } from './pipeline';
 import { startServers } from './servers';
@@ -39,6 +39,8 @@ export interface BenchOptions {
   baselineHost?: HostEntry;
   /** Another checkout's attach agent, for the attach part (same flag). */
   baselineAgent?: string;
+  /** Another checkout's inspected pool, for the overhead part (same flag). */
+  baselinePool?: BaselinePool;
 }
 
 export async function runBench(cfg: BenchConfig, log: (line: string) => void = () => {}, opts: BenchOptions = {}): Promise<BenchReport> {
@@ -48,7 +50,7 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
   try {
     const machine = machineInfo(servers);
     const overhead: OverheadRow[] = [];
-    for (const server of servers.list) overhead.push(...(await measureOverhead(cfg.overhead, server, log)));
+    for (const server of servers.list) overhead.push(...(await measureOverhead(cfg.overhead, server, log, opts.baselinePool)));
     const attach: AttachRow[] = [];
     for (const server of servers.list) attach.push(...(await measureAttach(cfg.overhead, server, log, opts.baselineAgent)));
     const tax: TaxRow[] = [];
@@ -70,6 +72,18 @@ export async function runBench(cfg: BenchConfig, log: (line: string) => void = (
 export async function runViewBench(cfg: BenchConfig, log: (line: string) => void): Promise<ViewResult> {
   await ensureBuilt();
   return measureView(cfg.view, log);
+}
+
+/** The overhead part alone (`npm run bench -- --only overhead`), on both servers. */
+export async function runOverheadBench(cfg: BenchConfig, log: (line: string) => void, opts: BenchOptions = {}): Promise<OverheadRow[]> {
+  const servers = await startServers();
+  try {
+    const overhead: OverheadRow[] = [];
+    for (const server of servers.list) overhead.push(...(await measureOverhead(cfg.overhead, server, log, opts.baselinePool)));
+    return overhead;
+  } finally {
+    await servers.stop();
+  }
 }
 
 /** The attach part alone (`npm run bench -- --only attach`), on both servers. */

@@ -6,6 +6,9 @@ import type { EngineKind } from '../../shared/events';
 import type { BenchConfig } from './config';
 import type { BenchServer } from './servers';
 import { type Query, type RunResult, type SideFigures, barePool, closedLoop, figures, inspectedPool } from './workload';
+
+/** Another checkout's inspected pool (its tests/bench/workload.ts, bundled by scripts/bench.mjs). */
+export type BaselinePool = (spec: BenchServer['spec'], max: number, query: Query) => { request(): Promise<void>; end(): Promise<void> };
 import { round } from './stats';
 
 export interface OverheadRow {
@@ -18,29 +21,34 @@ export interface OverheadRow {
   throughputRatio: number;
   /** inspected p50 − bare p50, microseconds. */
   addedP50Us: number;
+  /** The baseline checkout's inspected pool in the same rounds (`--baseline DIR`). */
+  baseline?: { inspected: SideFigures; throughputRatio: number };
 }
 
-export async function measureOverhead(cfg: BenchConfig['overhead'], server: BenchServer, log: (line: string) => void): Promise<OverheadRow[]> {
+export async function measureOverhead(cfg: BenchConfig['overhead'], server: BenchServer, log: (line: string) => void, baselinePool?: BaselinePool): Promise<OverheadRow[]> {
   const rows: OverheadRow[] = [];
   for (const query of ['select1', 'point'] as const) {
-    const bare = barePool(server.spec, cfg.poolMax, query);
-    const inspected = inspectedPool(server.spec, cfg.poolMax, query);
+    const pools = {
+      bare: barePool(server.spec, cfg.poolMax, query),
+      inspected: inspectedPool(server.spec, cfg.poolMax, query),
+      ...(baselinePool ? { baseline: baselinePool(server.spec, cfg.poolMax, query) } : {}),
+    };
+    const sides = Object.keys(pools) as (keyof typeof pools)[];
     try {
       for (const concurrency of cfg.concurrency) {
-        // Both pools open their connections before anything is timed.
-        await closedLoop(bare.request, concurrency, cfg.warmSeconds);
-        await closedLoop(inspected.request, concurrency, cfg.warmSeconds);
-        const runs = { bare: [] as RunResult[], inspected: [] as RunResult[] };
+        // Every pool opens its connections before anything is timed.
+        for (const side of sides) await closedLoop(pools[side]!.request, concurrency, cfg.warmSeconds);
+        const runs = Object.fromEntries(sides.map((side) => [side, [] as RunResult[]])) as Record<(typeof sides)[number], RunResult[]>;
         for (let r = 0; r < cfg.rounds; r++) {
-          // Alternate who goes first, so a drift in the machine's load favours neither.
-          const order = r % 2 === 0 ? (['bare', 'inspected'] as const) : (['inspected', 'bare'] as const);
-          for (const side of order) {
-            const pool = side === 'bare' ? bare : inspected;
-            runs[side].push(await closedLoop(pool.request, concurrency, cfg.runSeconds));
+          // Each side goes first in turn, so a drift in the machine's load favours none.
+          for (let k = 0; k < sides.length; k++) {
+            const side = sides[(k + r) % sides.length]!;
+            runs[side].push(await closedLoop(pools[side]!.request, concurrency, cfg.runSeconds));
           }
         }
         const b = figures(runs.bare);
         const i = figures(runs.inspected);
+        const base = runs.baseline ? figures(runs.baseline) : null;
         const row: OverheadRow = {
           engine: server.engine,
           query,
@@ -49,12 +57,13 @@ export async function measureOverhead(cfg: BenchConfig['overhead'], server: Benc
           inspected: i,
           throughputRatio: round(i.perSecond / b.perSecond, 4),
           addedP50Us: round(i.p50Us - b.p50Us, 1),
+          ...(base ? { baseline: { inspected: base, throughputRatio: round(base.perSecond / b.perSecond, 4) } } : {}),
         };
-        log(`overhead ${server.engine} ${query} c=${concurrency}: bare ${b.perSecond}/s p50 ${b.p50Us} µs, inspected ${i.perSecond}/s p50 ${i.p50Us} µs, ratio ${row.throughputRatio}`);
+        log(`overhead ${server.engine} ${query} c=${concurrency}: bare ${b.perSecond}/s p50 ${b.p50Us} µs, inspected ${i.perSecond}/s p50 ${i.p50Us} µs, ratio ${row.throughputRatio}${row.baseline ? `; baseline inspected ${base!.perSecond}/s, ratio ${row.baseline.throughputRatio}` : ''}`);
         rows.push(row);
       }
     } finally {
-      await Promise.all([bare.end(), inspected.end()]);
+      await Promise.all(sides.map((side) => pools[side]!.end()));
     }
   }
   return rows;

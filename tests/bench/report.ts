@@ -2,6 +2,7 @@
 
 import { type AttachRow, SITE_BUDGET } from './attach';
 import type { BenchReport } from './bench';
+import type { OverheadRow } from './overhead';
 import { DELAY_LIMIT_MS } from './pipeline';
 import { LONG_TASK_MS, type ViewResult } from './view';
 
@@ -25,11 +26,7 @@ export const TARGETS = {
 };
 
 export function checkTargets(r: BenchReport): TargetCheck[] {
-  const checks: TargetCheck[] = [];
-  const worstRatio = Math.min(...r.overhead.map((o) => o.throughputRatio));
-  const worstAdded = Math.max(...r.overhead.map((o) => o.addedP50Us));
-  checks.push({ target: `inspected throughput >= ${TARGETS.throughputRatio * 100}% of bare, every row`, measured: `worst ${(worstRatio * 100).toFixed(1)}%`, met: worstRatio >= TARGETS.throughputRatio });
-  checks.push({ target: `added p50 <= ${TARGETS.addedP50Us} µs, every row`, measured: `worst ${worstAdded} µs`, met: worstAdded <= TARGETS.addedP50Us });
+  const checks = overheadChecks(r.overhead);
   checks.push(...attachChecks(r.attach));
   const p = r.pipeline;
   checks.push({
@@ -72,6 +69,15 @@ export function viewChecks(v: ViewResult): TargetCheck[] {
   ];
 }
 
+export function overheadChecks(rows: OverheadRow[]): TargetCheck[] {
+  const worstRatio = Math.min(...rows.map((o) => o.throughputRatio));
+  const worstAdded = Math.max(...rows.map((o) => o.addedP50Us));
+  return [
+    { target: `inspected throughput >= ${TARGETS.throughputRatio * 100}% of bare, every row`, measured: `worst ${(worstRatio * 100).toFixed(1)}%`, met: worstRatio >= TARGETS.throughputRatio },
+    { target: `added p50 <= ${TARGETS.addedP50Us} µs, every row`, measured: `worst ${worstAdded} µs`, met: worstAdded <= TARGETS.addedP50Us },
+  ];
+}
+
 export function attachChecks(rows: AttachRow[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const a of rows) {
@@ -99,6 +105,17 @@ export function formatView(v: ViewResult): string {
 }
 
 /** The attach part's table, and the baseline agent's beside this tree's when it was measured. */
+export function formatOverhead(rows: OverheadRow[]): string {
+  const base = rows.some((o) => o.baseline);
+  return [
+    `Overhead: bare driver pool vs the same pool inspected${base ? ', and inspected by the baseline checkout' : ''} (closed loop, interleaved runs)`,
+    table(
+      ['server', 'query', 'conc.', 'bare /s', 'inspected /s', 'ratio', ...(base ? ['baseline /s', 'ratio'] : []), 'bare p50 µs', 'insp. p50 µs', 'added p50 µs', 'bare p99 µs', 'insp. p99 µs'],
+      rows.map((o) => [o.engine, o.query, o.concurrency, n(o.bare.perSecond), n(o.inspected.perSecond), pct(o.throughputRatio), ...(base ? [n(o.baseline?.inspected.perSecond ?? 0), o.baseline ? pct(o.baseline.throughputRatio) : '-'] : []), n(o.bare.p50Us), n(o.inspected.p50Us), n(o.addedP50Us), n(o.bare.p99Us), n(o.inspected.p99Us)]),
+    ),
+  ].join('\n');
+}
+
 export function formatAttach(rows: AttachRow[]): string {
   const out = [
     `Attach: the app's own pool (SELECT 1, pool of 10) bare, with the agent watched by Poolscope (its default site budget of ${SITE_BUDGET}/s, and every call site), with the agent and nothing listening, sending to a sink that discards, and with nothing listening and pool metrics on; Poolscope's own CPU per request while it watched`,
@@ -124,13 +141,7 @@ export function formatReport(r: BenchReport): string {
   const m = r.machine;
   const out: string[] = [];
   out.push(`Poolscope bench (${r.config}, ${r.seconds} s) on ${m.cpu}, ${m.cores} cores, load ${m.loadAverage}, Node ${m.node}; PostgreSQL ${m.servers.postgres}, MariaDB/MySQL ${m.servers.mysql}`);
-  out.push('', 'Overhead: bare driver pool vs the same pool inspected (closed loop, interleaved runs)');
-  out.push(
-    table(
-      ['server', 'query', 'conc.', 'bare /s', 'inspected /s', 'ratio', 'bare p50 µs', 'insp. p50 µs', 'added p50 µs', 'bare p99 µs', 'insp. p99 µs'],
-      r.overhead.map((o) => [o.engine, o.query, o.concurrency, n(o.bare.perSecond), n(o.inspected.perSecond), `${(o.throughputRatio * 100).toFixed(1)}%`, n(o.bare.p50Us), n(o.inspected.p50Us), n(o.addedP50Us), n(o.bare.p99Us), n(o.inspected.p99Us)]),
-    ),
-  );
+  out.push('', formatOverhead(r.overhead));
   out.push('', formatAttach(r.attach));
   out.push('', 'Connection tax: a new connection per request vs the pool (SELECT 1)');
   out.push(

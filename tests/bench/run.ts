@@ -1,18 +1,20 @@
-// npm run bench [-- --quick] [--out FILE] [--baseline DIR] [--only attach|view]: every part on both
+// npm run bench [-- --quick] [--out FILE] [--baseline DIR] [--only overhead|attach|view]: every part on both
 // servers, a table on stdout and the report (with the targets checked) in docs/bench/latest.json.
 // --baseline: the clients part also measures the browser host of another checkout (DIR,
 // e.g. `git worktree add /tmp/base main`), which scripts/bench.mjs bundled next to this file,
-// and the attach part DIR's agent (DIR needs its node_modules).
-// --only attach|view: that part alone, its table and targets on stdout (latest.json is left as it is).
+// the overhead part DIR's inspected pool as a third side (bundled likewise) and the attach part
+// DIR's agent (DIR needs its node_modules).
+// --only overhead|attach|view: that part alone, its table and targets on stdout (latest.json is left as it is).
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { missingChromium } from '../e2e/helpers/chromium';
-import { runAttachBench, runBench, runViewBench } from './bench';
+import { runAttachBench, runBench, runOverheadBench, runViewBench } from './bench';
 import { FULL, QUICK } from './config';
-import { type TargetCheck, attachChecks, checkTargets, formatAttach, formatReport, formatView, viewChecks } from './report';
+import type { BaselinePool } from './overhead';
+import { type TargetCheck, attachChecks, checkTargets, formatAttach, formatOverhead, formatReport, formatView, overheadChecks, viewChecks } from './report';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, baseline: { type: 'string' }, only: { type: 'string' } } });
 // `npm run bench --quick` (without the `--`) reaches us only as npm's config variable.
@@ -25,8 +27,14 @@ if (baselineAgent !== undefined && !existsSync(baselineAgent)) {
   console.error(`bench: --baseline ${values.baseline} has no main/agent/agent.cjs`);
   process.exit(2);
 }
+const baselineWorkload = path.join(import.meta.dirname, 'workload-baseline.mjs');
+if (values.baseline !== undefined && !existsSync(baselineWorkload)) {
+  console.error(`bench: --baseline needs ${baselineWorkload}: run the bench with npm run bench, which bundles it`);
+  process.exit(2);
+}
+const baselinePool = values.baseline === undefined ? undefined : ((await import(baselineWorkload)) as { inspectedPool: BaselinePool }).inspectedPool;
 // The view and soak parts drive the page in Chromium: say so now, not minutes in.
-const noBrowser = values.only === 'attach' ? null : missingChromium();
+const noBrowser = values.only === 'attach' || values.only === 'overhead' ? null : missingChromium();
 if (noBrowser !== null) {
   console.error(`bench: the view and soak parts need Chromium, and there is ${noBrowser}`);
   process.exit(2);
@@ -36,14 +44,17 @@ if (values.only !== undefined) {
     console.log(table);
     for (const c of checks) console.log(`${c.met ? 'met' : 'NOT MET'}: ${c.target}: ${c.measured}`);
   };
-  if (values.only === 'attach') {
+  if (values.only === 'overhead') {
+    const rows = await runOverheadBench(cfg, log, { baselinePool });
+    print(formatOverhead(rows), overheadChecks(rows));
+  } else if (values.only === 'attach') {
     const rows = await runAttachBench(cfg, log, { baselineAgent });
     print(formatAttach(rows), attachChecks(rows));
   } else if (values.only === 'view') {
     const view = await runViewBench(cfg, log);
     print(formatView(view), viewChecks(view));
   } else {
-    console.error(`bench: --only takes one part, attach or view (got ${values.only})`);
+    console.error(`bench: --only takes one part, overhead, attach or view (got ${values.only})`);
     process.exit(2);
   }
   process.exit(0);
@@ -57,7 +68,7 @@ if (values.baseline !== undefined && !existsSync(baselineFile)) {
   process.exit(2);
 }
 const baselineHost = values.baseline === undefined ? undefined : { label: `baseline ${values.baseline}`, file: baselineFile };
-const report = await runBench(cfg, log, { baselineHost, baselineAgent });
+const report = await runBench(cfg, log, { baselineHost, baselineAgent, baselinePool });
 const targets = checkTargets(report);
 await mkdir(path.dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify({ ...report, targets }, null, 2)}\n`);
