@@ -9,7 +9,7 @@ import { type MachineInfo, machineInfo } from './machine';
 import { type BaselinePool, type OverheadRow, measureOverhead } from './overhead';
 import { ensureBuilt } from './page';
 import { type PipelineResult, measurePipeline } from './pipeline';
-import { startServers } from './servers';
+import { type BenchServer, startServers } from './servers';
 import { type SoakResult, measureSoak } from './soak';
 import { type RecordingStopResult, measureRecordingStop } from './recording-stop';
 import { type SpikeRow, measureSpikes } from './spikes';
@@ -75,24 +75,22 @@ export async function runViewBench(cfg: BenchConfig, log: (line: string) => void
 }
 
 /** The overhead part alone (`npm run bench -- --only overhead`), on both servers. */
-export async function runOverheadBench(cfg: BenchConfig, log: (line: string) => void, opts: BenchOptions = {}): Promise<OverheadRow[]> {
-  const servers = await startServers();
-  try {
-    const overhead: OverheadRow[] = [];
-    for (const server of servers.list) overhead.push(...(await measureOverhead(cfg.overhead, server, log, opts.baselinePool)));
-    return overhead;
-  } finally {
-    await servers.stop();
-  }
+export function runOverheadBench(cfg: BenchConfig, log: (line: string) => void, opts: BenchOptions = {}): Promise<OverheadRow[]> {
+  return onEachServer((server) => measureOverhead(cfg.overhead, server, log, opts.baselinePool));
 }
 
 /** The attach part alone (`npm run bench -- --only attach`), on both servers. */
-export async function runAttachBench(cfg: BenchConfig, log: (line: string) => void, opts: BenchOptions = {}): Promise<AttachRow[]> {
+export function runAttachBench(cfg: BenchConfig, log: (line: string) => void, opts: BenchOptions = {}): Promise<AttachRow[]> {
+  return onEachServer((server) => measureAttach(cfg.overhead, server, log, opts.baselineAgent));
+}
+
+/** One part's rows on each server in turn, the servers started for it and stopped after. */
+async function onEachServer<R>(measure: (server: BenchServer) => Promise<R[]>): Promise<R[]> {
   const servers = await startServers();
   try {
-    const attach: AttachRow[] = [];
-    for (const server of servers.list) attach.push(...(await measureAttach(cfg.overhead, server, log, opts.baselineAgent)));
-    return attach;
+    const rows: R[] = [];
+    for (const server of servers.list) rows.push(...(await measure(server)));
+    return rows;
   } finally {
     await servers.stop();
   }
