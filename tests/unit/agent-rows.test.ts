@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentMessageSchema } from '../../main/engine/attach/agent-protocol';
+import { agentMessageSchema, servedWaits } from '../../main/engine/attach/agent-protocol';
 
 // The agent's rows on the wire ([kind, t, a, b, c, ref], main/agent/recorder.cjs), checked
 // by hand in agent-protocol.ts: a batch with one row the protocol does not have is refused whole.
@@ -28,5 +28,13 @@ describe("the agent's rows", () => {
     ['a row that is an object', { kind: 4 }],
   ])('refuse a batch with %s', (_what, bad) => {
     expect(events([...good, bad]).success).toBe(false);
+  });
+
+  it("reads a SERVED row's waits, an earlier agent's single number too, and shows a wait that is no time as 0", () => {
+    expect(servedWaits([[0.5, 2, 7.25], null])).toEqual([0.5, 2, 7.25]);
+    expect(servedWaits([3, 'boom'])).toEqual([3]);
+    expect(servedWaits([[1, -5, 'x', 1e20, null], null])).toEqual([1, 0, 0, 0, 0]);
+    expect(servedWaits([[], null])).toBeNull();
+    expect(servedWaits('0.5')).toBeNull();
   });
 });

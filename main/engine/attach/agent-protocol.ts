@@ -104,7 +104,12 @@ export function servedWaits(ref: unknown): number[] | null {
   const w: unknown = ref[0];
   const waits = typeof w === 'number' ? [w] : Array.isArray(w) && w.length > 0 && w.length <= MAX_WAITS ? (w as unknown[]) : null;
   if (waits === null) return null;
-  return waits.map((x) => (typeof x === 'number' && x > 0 && x <= MAX_TIME ? x : 0));
+  // In place: the array is the parsed line's own, and this runs once per borrower served.
+  for (let i = 0; i < waits.length; i++) {
+    const x = waits[i];
+    if (!(typeof x === 'number' && x > 0 && x <= MAX_TIME)) waits[i] = 0;
+  }
+  return waits as number[];
 }
 
 /** A borrower's site when the agent's site budget was spent (main/agent/call-site.cjs). */
