@@ -181,7 +181,7 @@ function patchPgPool(Pool, s) {
   };
 
   proto._pulseQueue = function () {
-    const result = pulseQueue.call(this);
+    const result = pulseQueue.apply(this, arguments);
     if (this.ended) {
       guard(() => {
         const id = s.pools.get(this);

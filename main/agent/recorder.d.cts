@@ -1,6 +1,5 @@
 // The recorder's types, for the engine, which records its own pools through it (main/engine/pool/pool-rows.ts).
 
-export declare const CAPACITY: number;
 export declare const K: Readonly<{
   OPEN: 1;
   CLOSE: 2;
@@ -37,7 +36,6 @@ export declare class Recorder {
   now: () => number;
   readonly size: number;
   drain(visit: RowVisitor): void;
-  addPool(info: unknown): number;
   openConn(pool: number, serverId: number | null, connectMs: number): RowConn;
   closeConn(conn: RowConn, reason: string): void;
   enqueue(pool: number, site: unknown): RowBorrower;
