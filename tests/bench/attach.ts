@@ -22,24 +22,31 @@ import { startAttachServer } from '../../main/engine/attach/attach-server';
 import type { TargetSpec } from '../../main/engine/target-spec';
 import type { BenchConfig } from './config';
 import type { BenchServer } from './servers';
-import { round } from './stats';
+import { quartiles, round } from './stats';
 import { freePort } from '../integration/helpers/free-port';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const APP = join(ROOT, 'tests', 'bench', 'attach-app.cjs');
 const AGENT = join(ROOT, 'main', 'agent', 'agent.cjs');
-const SIDES = ['bare', 'watched', 'allSites', 'alone', 'sink', 'metrics'] as const;
+const SIDES = ['bare', 'bareAgain', 'watched', 'allSites', 'alone', 'sink', 'metrics'] as const;
 /** The agent's default site budget (main/agent/site-budget.cjs), which the watched side runs with. */
 export const SITE_BUDGET = 100;
 type Side = (typeof SIDES)[number];
 type AnySide = Side | 'baselineWatched' | 'baselineAlone';
 
+/** A side's per-round ratios to the bare side: their median and interquartile range. */
+export interface Ratio {
+  median: number;
+  low: number;
+  high: number;
+}
+
 /** The baseline agent's sides of a row, against the same bare side. */
 export interface AttachBaseline {
   perSecond: { watched: number; alone: number };
   cpuUsPerRequest: { watched: number; alone: number };
-  watchedRatio: number;
-  aloneRatio: number;
+  watchedRatio: Ratio;
+  aloneRatio: Ratio;
 }
 
 export interface AttachRow {
@@ -57,12 +64,14 @@ export interface AttachRow {
    * competes with the app and the database.
    */
   poolscopeCpuUsPerRequest: Record<Side, number>;
+  /** The second bare copy over the first: what the machine's noise alone reads (100% on a quiet one). */
+  noiseRatio: Ratio;
   /** watched / bare, allSites / bare, alone / bare, sink / bare, metrics / bare. */
-  watchedRatio: number;
-  allSitesRatio: number;
-  aloneRatio: number;
-  sinkRatio: number;
-  metricsRatio: number;
+  watchedRatio: Ratio;
+  allSitesRatio: Ratio;
+  aloneRatio: Ratio;
+  sinkRatio: Ratio;
+  metricsRatio: Ratio;
   /** Events the watched agents dropped (Poolscope too slow): 0 means the picture was complete. */
   dropped: number;
   /** The watched side's borrowers whose call sites were not sampled (beyond the budget), so far. */
@@ -135,6 +144,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
   writeFileSync(join(dir, 'sink.json'), JSON.stringify({ port: (sink.address() as AddressInfo).port, token: 'sink' }), { mode: 0o600 });
   const apps: Partial<Record<AnySide, AppProcess>> = {
     bare: new AppProcess(driver, env, null),
+    bareAgain: new AppProcess(driver, env, null),
     watched: new AppProcess(driver, watched, AGENT),
     allSites: new AppProcess(driver, { ...watched, POOLSCOPE_SITE_BUDGET: 'all' }, AGENT),
     alone: new AppProcess(driver, alone, AGENT),
@@ -149,6 +159,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
       for (const side of sides) await apps[side]!.run(concurrency, cfg.warmSeconds);
       await attached(engine, baselineAgent ? 3 : 2);
       const sum = Object.fromEntries(sides.map((s) => [s, { requests: 0, seconds: 0, cpuUs: 0, poolscopeCpuUs: 0 }])) as Record<AnySide, SideSum>;
+      const perRound = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<AnySide, number[]>;
       for (let r = 0; r < cfg.rounds; r++) {
         // Each side goes first in turn, so a drift in the machine's load favours none.
         const order = sides.map((_, i) => sides[(i + r) % sides.length]!);
@@ -160,8 +171,13 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
           sum[side].requests += res.requests;
           sum[side].seconds += res.seconds;
           sum[side].cpuUs += res.cpuUs;
+          perRound[side].push(res.requests / res.seconds);
         }
       }
+      const ratio = (side: AnySide): Ratio => {
+        const q = quartiles(perRound[side].map((v, r) => v / perRound.bare[r]!));
+        return { median: round(q.median, 4), low: round(q.low, 4), high: round(q.high, 4) };
+      };
       const perSecond = Object.fromEntries(sides.map((s) => [s, round(sum[s].requests / sum[s].seconds, 1)])) as Record<AnySide, number>;
       const perRequest = (field: 'cpuUs' | 'poolscopeCpuUs') => Object.fromEntries(sides.map((s) => [s, round(sum[s][field] / Math.max(1, sum[s].requests), 1)])) as Record<AnySide, number>;
       const cpuUs = perRequest('cpuUs');
@@ -175,11 +191,12 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
         perSecond: pick(perSecond),
         cpuUsPerRequest: pick(cpuUs),
         poolscopeCpuUsPerRequest: pick(poolscopeCpuUs),
-        watchedRatio: round(perSecond.watched / perSecond.bare, 4),
-        allSitesRatio: round(perSecond.allSites / perSecond.bare, 4),
-        aloneRatio: round(perSecond.alone / perSecond.bare, 4),
-        sinkRatio: round(perSecond.sink / perSecond.bare, 4),
-        metricsRatio: round(perSecond.metrics / perSecond.bare, 4),
+        noiseRatio: ratio('bareAgain'),
+        watchedRatio: ratio('watched'),
+        allSitesRatio: ratio('allSites'),
+        aloneRatio: ratio('alone'),
+        sinkRatio: ratio('sink'),
+        metricsRatio: ratio('metrics'),
         dropped,
         notSampled,
         ...(baselineAgent
@@ -187,15 +204,16 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
               baseline: {
                 perSecond: { watched: perSecond.baselineWatched, alone: perSecond.baselineAlone },
                 cpuUsPerRequest: { watched: cpuUs.baselineWatched, alone: cpuUs.baselineAlone },
-                watchedRatio: round(perSecond.baselineWatched / perSecond.bare, 4),
-                aloneRatio: round(perSecond.baselineAlone / perSecond.bare, 4),
+                watchedRatio: ratio('baselineWatched'),
+                aloneRatio: ratio('baselineAlone'),
               },
             }
           : {}),
       };
       const cpu = row.cpuUsPerRequest;
-      log(`attach ${driver} c=${concurrency}: bare ${perSecond.bare}/s, watched (site budget ${SITE_BUDGET}/s) ${perSecond.watched}/s (${row.watchedRatio}, ${notSampled} borrowers not sampled so far), watched with every call site ${perSecond.allSites}/s (${row.allSitesRatio}), nothing listening ${perSecond.alone}/s (${row.aloneRatio}), to a sink ${perSecond.sink}/s (${row.sinkRatio}), with metrics ${perSecond.metrics}/s (${row.metricsRatio}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.allSites} / ${cpu.alone} / ${cpu.sink} / ${cpu.metrics}; Poolscope's CPU µs/request bare ${poolscopeCpuUs.bare}, watched ${poolscopeCpuUs.watched}, every site ${poolscopeCpuUs.allSites}; ${dropped} dropped`);
-      if (row.baseline) log(`attach ${driver} c=${concurrency}, baseline agent: watched ${perSecond.baselineWatched}/s (${row.baseline.watchedRatio}), nothing listening ${perSecond.baselineAlone}/s (${row.baseline.aloneRatio}); CPU µs/request ${cpuUs.baselineWatched} / ${cpuUs.baselineAlone}`);
+      const m = (r: Ratio) => r.median;
+      log(`attach ${driver} c=${concurrency} (ratios: medians of per-round ratios): bare ${perSecond.bare}/s, bare again ${perSecond.bareAgain}/s (${m(row.noiseRatio)}), watched (site budget ${SITE_BUDGET}/s) ${perSecond.watched}/s (${m(row.watchedRatio)}, ${notSampled} borrowers not sampled so far), watched with every call site ${perSecond.allSites}/s (${m(row.allSitesRatio)}), nothing listening ${perSecond.alone}/s (${m(row.aloneRatio)}), to a sink ${perSecond.sink}/s (${m(row.sinkRatio)}), with metrics ${perSecond.metrics}/s (${m(row.metricsRatio)}); CPU µs/request ${cpu.bare} / ${cpu.watched} / ${cpu.allSites} / ${cpu.alone} / ${cpu.sink} / ${cpu.metrics}; Poolscope's CPU µs/request bare ${poolscopeCpuUs.bare}, watched ${poolscopeCpuUs.watched}, every site ${poolscopeCpuUs.allSites}; ${dropped} dropped`);
+      if (row.baseline) log(`attach ${driver} c=${concurrency}, baseline agent: watched ${perSecond.baselineWatched}/s (${m(row.baseline.watchedRatio)}), nothing listening ${perSecond.baselineAlone}/s (${m(row.baseline.aloneRatio)}); CPU µs/request ${cpuUs.baselineWatched} / ${cpuUs.baselineAlone}`);
       rows.push(row);
     }
   } finally {

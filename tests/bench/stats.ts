@@ -41,6 +41,13 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
+/** The median and the interquartile range (nearest-rank 25th and 75th percentiles) of `xs`. */
+export function quartiles(xs: readonly number[]): { low: number; median: number; high: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const rank = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
+  return { low: rank(0.25), median: median(s), high: rank(0.75) };
+}
+
 export const round = (v: number, digits = 2): number => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
