@@ -1,10 +1,12 @@
-// npm run bench [-- --quick] [--out FILE] [--baseline DIR] [--only overhead|attach|view]: every part on both
+// npm run bench [-- --quick] [--out FILE] [--baseline DIR] [--only overhead|attach|view] [--rounds N]: every part on both
 // servers, a table on stdout and the report (with the targets checked) in docs/bench/latest.json.
 // --baseline: the clients part also measures the browser host of another checkout (DIR,
 // e.g. `git worktree add /tmp/base main`), which scripts/bench.mjs bundled next to this file,
 // the overhead part DIR's inspected pool as a third side (bundled likewise) and the attach part
 // DIR's agent (DIR needs its node_modules).
 // --only overhead|attach|view: that part alone, its table and targets on stdout (latest.json is left as it is).
+// --rounds N: the overhead and attach parts' interleaved rounds (15, quick 6): on a noisy machine
+// more rounds narrow the medians, at a second per side per round.
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -16,10 +18,16 @@ import { FULL, QUICK } from './config';
 import type { BaselinePool } from './overhead';
 import { type TargetCheck, attachChecks, checkTargets, formatAttach, formatOverhead, formatReport, formatView, overheadChecks, viewChecks } from './report';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, baseline: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, baseline: { type: 'string' }, only: { type: 'string' }, rounds: { type: 'string' } } });
 // `npm run bench --quick` (without the `--`) reaches us only as npm's config variable.
 const quick = values.quick || process.env.npm_config_quick === 'true';
-const cfg = quick ? QUICK : FULL;
+const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1)) {
+  console.error(`bench: --rounds takes a whole number from 1 (got ${values.rounds})`);
+  process.exit(2);
+}
+const preset = quick ? QUICK : FULL;
+const cfg = rounds === undefined ? preset : { ...preset, overhead: { ...preset.overhead, rounds } };
 const out = path.resolve(values.out ?? path.join(import.meta.dirname, '../../docs/bench/latest.json'));
 const log = (line: string) => console.error(`  ${line}`);
 const baselineAgent = values.baseline === undefined ? undefined : path.resolve(values.baseline, 'main/agent/agent.cjs');
