@@ -22,7 +22,7 @@ import { startAttachServer } from '../../main/engine/attach/attach-server';
 import type { TargetSpec } from '../../main/engine/target-spec';
 import type { BenchConfig } from './config';
 import type { BenchServer } from './servers';
-import { quartiles, round } from './stats';
+import { type Ratio, ratioOf, round } from './stats';
 import { freePort } from '../integration/helpers/free-port';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -33,13 +33,6 @@ const SIDES = ['bare', 'bareAgain', 'watched', 'allSites', 'alone', 'sink', 'met
 export const SITE_BUDGET = 100;
 type Side = (typeof SIDES)[number];
 type AnySide = Side | 'baselineWatched' | 'baselineAlone';
-
-/** A side's per-round ratios to the bare side: their median and interquartile range. */
-export interface Ratio {
-  median: number;
-  low: number;
-  high: number;
-}
 
 /** The baseline agent's sides of a row, against the same bare side. */
 export interface AttachBaseline {
@@ -174,10 +167,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
           perRound[side].push(res.requests / res.seconds);
         }
       }
-      const ratio = (side: AnySide): Ratio => {
-        const q = quartiles(perRound[side].map((v, r) => v / perRound.bare[r]!));
-        return { median: round(q.median, 4), low: round(q.low, 4), high: round(q.high, 4) };
-      };
+      const ratio = (side: AnySide): Ratio => ratioOf(perRound[side], perRound.bare);
       const perSecond = Object.fromEntries(sides.map((s) => [s, round(sum[s].requests / sum[s].seconds, 1)])) as Record<AnySide, number>;
       const perRequest = (field: 'cpuUs' | 'poolscopeCpuUs') => Object.fromEntries(sides.map((s) => [s, round(sum[s][field] / Math.max(1, sum[s].requests), 1)])) as Record<AnySide, number>;
       const cpuUs = perRequest('cpuUs');

@@ -1,15 +1,17 @@
 // Part 1: what the instrumentation costs. For every server, statement and concurrency,
-// the bare pool and the inspected one take turns (bare, inspected, inspected, bare, ...)
-// so that whatever else the machine does hits both sides alike.
+// the bare pool, a second bare pool and the inspected one take turns, each going first in
+// turn, so that whatever else the machine does hits all sides alike. The second bare pool's
+// ratio to the first is the machine's own noise; ratios are medians of the rounds' own
+// ratios to bare, with their interquartile range (as the attach part's).
 
 import type { EngineKind } from '../../shared/events';
 import type { BenchConfig } from './config';
 import type { BenchServer } from './servers';
+import { type Ratio, ratioOf, round } from './stats';
 import { type Query, type RunResult, type SideFigures, barePool, closedLoop, figures, inspectedPool } from './workload';
 
 /** Another checkout's inspected pool (its tests/bench/workload.ts, bundled by scripts/bench.mjs). */
 export type BaselinePool = (spec: BenchServer['spec'], max: number, query: Query) => { request(): Promise<void>; end(): Promise<void> };
-import { round } from './stats';
 
 export interface OverheadRow {
   engine: EngineKind;
@@ -17,12 +19,14 @@ export interface OverheadRow {
   concurrency: number;
   bare: SideFigures;
   inspected: SideFigures;
+  /** The second bare pool over the first: what the machine's noise alone reads. */
+  noiseRatio: Ratio;
   /** inspected / bare throughput. */
-  throughputRatio: number;
+  throughputRatio: Ratio;
   /** inspected p50 − bare p50, microseconds. */
   addedP50Us: number;
   /** The baseline checkout's inspected pool in the same rounds (`--baseline DIR`). */
-  baseline?: { inspected: SideFigures; throughputRatio: number };
+  baseline?: { inspected: SideFigures; throughputRatio: Ratio };
 }
 
 export async function measureOverhead(cfg: BenchConfig['overhead'], server: BenchServer, log: (line: string) => void, baselinePool?: BaselinePool): Promise<OverheadRow[]> {
@@ -30,6 +34,7 @@ export async function measureOverhead(cfg: BenchConfig['overhead'], server: Benc
   for (const query of ['select1', 'point'] as const) {
     const pools = {
       bare: barePool(server.spec, cfg.poolMax, query),
+      bareAgain: barePool(server.spec, cfg.poolMax, query),
       inspected: inspectedPool(server.spec, cfg.poolMax, query),
       ...(baselinePool ? { baseline: baselinePool(server.spec, cfg.poolMax, query) } : {}),
     };
@@ -49,17 +54,20 @@ export async function measureOverhead(cfg: BenchConfig['overhead'], server: Benc
         const b = figures(runs.bare);
         const i = figures(runs.inspected);
         const base = runs.baseline ? figures(runs.baseline) : null;
+        const perSecond = (side: (typeof sides)[number]) => runs[side]!.map((x) => x.requests / x.seconds);
+        const ratio = (side: (typeof sides)[number]) => ratioOf(perSecond(side), perSecond('bare'));
         const row: OverheadRow = {
           engine: server.engine,
           query,
           concurrency,
           bare: b,
           inspected: i,
-          throughputRatio: round(i.perSecond / b.perSecond, 4),
+          noiseRatio: ratio('bareAgain'),
+          throughputRatio: ratio('inspected'),
           addedP50Us: round(i.p50Us - b.p50Us, 1),
-          ...(base ? { baseline: { inspected: base, throughputRatio: round(base.perSecond / b.perSecond, 4) } } : {}),
+          ...(base ? { baseline: { inspected: base, throughputRatio: ratio('baseline') } } : {}),
         };
-        log(`overhead ${server.engine} ${query} c=${concurrency}: bare ${b.perSecond}/s p50 ${b.p50Us} µs, inspected ${i.perSecond}/s p50 ${i.p50Us} µs, ratio ${row.throughputRatio}${row.baseline ? `; baseline inspected ${base!.perSecond}/s, ratio ${row.baseline.throughputRatio}` : ''}`);
+        log(`overhead ${server.engine} ${query} c=${concurrency}: bare ${b.perSecond}/s p50 ${b.p50Us} µs, inspected ${i.perSecond}/s p50 ${i.p50Us} µs, ratio ${row.throughputRatio.median} (bare again ${row.noiseRatio.median})${row.baseline ? `; baseline inspected ${base!.perSecond}/s, ratio ${row.baseline.throughputRatio.median}` : ''}`);
         rows.push(row);
       }
     } finally {

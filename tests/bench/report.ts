@@ -1,9 +1,10 @@
 // The issue's targets checked against one report, and the report as text tables.
 
-import { type AttachRow, type Ratio, SITE_BUDGET } from './attach';
+import { type AttachRow, SITE_BUDGET } from './attach';
 import type { BenchReport } from './bench';
 import type { OverheadRow } from './overhead';
 import { DELAY_LIMIT_MS } from './pipeline';
+import type { Ratio } from './stats';
 import { LONG_TASK_MS, type ViewResult } from './view';
 
 export interface TargetCheck {
@@ -70,10 +71,14 @@ export function viewChecks(v: ViewResult): TargetCheck[] {
 }
 
 export function overheadChecks(rows: OverheadRow[]): TargetCheck[] {
-  const worstRatio = Math.min(...rows.map((o) => o.throughputRatio));
+  const worst = rows.reduce((a, o) => (o.throughputRatio.median < a.throughputRatio.median ? o : a));
   const worstAdded = Math.max(...rows.map((o) => o.addedP50Us));
   return [
-    { target: `inspected throughput >= ${TARGETS.throughputRatio * 100}% of bare, every row`, measured: `worst ${(worstRatio * 100).toFixed(1)}%`, met: worstRatio >= TARGETS.throughputRatio },
+    {
+      target: `inspected throughput >= ${TARGETS.throughputRatio * 100}% of bare (median of per-round ratios), every row`,
+      measured: `worst ${spread(worst.throughputRatio)} (${worst.engine} ${worst.query}, ${worst.concurrency} clients; bare against itself ${spread(worst.noiseRatio)})`,
+      met: worst.throughputRatio.median >= TARGETS.throughputRatio,
+    },
     { target: `added p50 <= ${TARGETS.addedP50Us} µs, every row`, measured: `worst ${worstAdded} µs`, met: worstAdded <= TARGETS.addedP50Us },
   ];
 }
@@ -111,10 +116,10 @@ export function formatView(v: ViewResult): string {
 export function formatOverhead(rows: OverheadRow[]): string {
   const base = rows.some((o) => o.baseline);
   return [
-    `Overhead: bare driver pool vs the same pool inspected${base ? ', and inspected by the baseline checkout' : ''} (closed loop, interleaved runs)`,
+    `Overhead: bare driver pool vs the same pool inspected${base ? ', and inspected by the baseline checkout' : ''}, and a second bare pool (the machine's noise); closed loop, interleaved runs; ratios are medians of the rounds' own ratios to bare (IQR: the middle half of those)`,
     table(
-      ['server', 'query', 'conc.', 'bare /s', 'inspected /s', 'ratio', ...(base ? ['baseline /s', 'ratio'] : []), 'bare p50 µs', 'insp. p50 µs', 'added p50 µs', 'bare p99 µs', 'insp. p99 µs'],
-      rows.map((o) => [o.engine, o.query, o.concurrency, n(o.bare.perSecond), n(o.inspected.perSecond), pct(o.throughputRatio), ...(base ? [n(o.baseline?.inspected.perSecond ?? 0), o.baseline ? pct(o.baseline.throughputRatio) : '-'] : []), n(o.bare.p50Us), n(o.inspected.p50Us), n(o.addedP50Us), n(o.bare.p99Us), n(o.inspected.p99Us)]),
+      ['server', 'query', 'conc.', 'bare /s', 'bare again', 'inspected /s', 'ratio', ...(base ? ['baseline /s', 'ratio'] : []), 'bare p50 µs', 'insp. p50 µs', 'added p50 µs', 'bare p99 µs', 'insp. p99 µs'],
+      rows.map((o) => [o.engine, o.query, o.concurrency, n(o.bare.perSecond), spread(o.noiseRatio), n(o.inspected.perSecond), spread(o.throughputRatio), ...(base ? [n(o.baseline?.inspected.perSecond ?? 0), o.baseline ? spread(o.baseline.throughputRatio) : '-'] : []), n(o.bare.p50Us), n(o.inspected.p50Us), n(o.addedP50Us), n(o.bare.p99Us), n(o.inspected.p99Us)]),
     ),
   ].join('\n');
 }

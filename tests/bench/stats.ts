@@ -48,6 +48,19 @@ export function quartiles(xs: readonly number[]): { low: number; median: number;
   return { low: rank(0.25), median: median(s), high: rank(0.75) };
 }
 
+/** A side's ratios to bare, one per interleaved round: their median and interquartile range. */
+export interface Ratio {
+  median: number;
+  low: number;
+  high: number;
+}
+
+/** `side[r] / bare[r]` for each round r, summed up as a Ratio. */
+export function ratioOf(side: readonly number[], bare: readonly number[]): Ratio {
+  const q = quartiles(side.map((v, r) => v / (bare[r] as number)));
+  return { median: round(q.median, 4), low: round(q.low, 4), high: round(q.high, 4) };
+}
+
 export const round = (v: number, digits = 2): number => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -26,7 +26,10 @@ describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke con
         expect(finitePositive(side.p50Us)).toBe(true);
         expect(side.p99Us).toBeGreaterThanOrEqual(side.p50Us);
       }
-      expect(finitePositive(o.throughputRatio)).toBe(true);
+      for (const r of [o.noiseRatio, o.throughputRatio]) {
+        expect(finitePositive(r.median)).toBe(true);
+        expect(r.low <= r.median && r.median <= r.high).toBe(true);
+      }
       expect(Number.isFinite(o.addedP50Us)).toBe(true);
     }
 
