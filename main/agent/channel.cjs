@@ -10,7 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { threadId } = require('node:worker_threads');
 const { budget, resolve, watch } = require('./call-site.cjs');
-const { K } = require('./recorder.cjs');
+const { K, connOf } = require('./recorder.cjs');
 const { statementText } = require('./statement-text.cjs');
 
 const FLUSH_MS = 50;
@@ -53,11 +53,6 @@ function scrubUrls(text) {
 /** Agent times go out to the microsecond. */
 function ms(t) {
   return Math.round(t * 1000) / 1000;
-}
-
-/** The connection a row is about (-1: none). */
-function connOf(kind, a, b) {
-  return kind === K.OPEN || kind === K.ACQUIRE || kind === K.RELEASE ? b : kind === K.CLOSE || kind === K.STATEMENT || kind === K.FINISHED || kind === K.TX ? a : -1;
 }
 
 class Channel {

@@ -40,6 +40,11 @@ const K = Object.freeze({
   // 14: POOL_SITE, check-mode.cjs
   SERVED: 15, // a: conn, b: statements run, c: statements failed, ref: last error or null, w: wait ms
 });
+/** The connection a row is about (-1: none). */
+function connOf(kind, a, b) {
+  return kind === K.OPEN || kind === K.ACQUIRE || kind === K.RELEASE ? b : kind === K.CLOSE || kind === K.STATEMENT || kind === K.FINISHED || kind === K.TX ? a : -1;
+}
+
 /** A row blanked by a fold: skipped when the ring is read. */
 const FOLDED = 0;
 
@@ -288,4 +293,4 @@ class Recorder {
   }
 }
 
-module.exports = { Recorder, K, CAPACITY };
+module.exports = { Recorder, K, CAPACITY, connOf };

@@ -17,6 +17,9 @@ export declare const K: Readonly<{
   SERVED: 15;
 }>;
 
+/** The connection a row is about (-1: none). */
+export declare function connOf(kind: number, a: number, b: number): number;
+
 /** One open connection, as the recorder follows it. */
 export interface RowConn {
   readonly id: number;

@@ -216,7 +216,6 @@ export class EventLog {
     };
   }
 
-
   /** Folded chunks, in order, each ending at `to` (transports: see Coalescer). */
   subscribeFolded(listener: ChunkListener): () => void {
     this.#chunkListeners.add(listener);

@@ -42,7 +42,7 @@ export function median(xs: readonly number[]): number {
 }
 
 /** The median and the interquartile range (nearest-rank 25th and 75th percentiles) of `xs`. */
-export function quartiles(xs: readonly number[]): { low: number; median: number; high: number } {
+function quartiles(xs: readonly number[]): { low: number; median: number; high: number } {
   const s = [...xs].sort((a, b) => a - b);
   const rank = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
   return { low: rank(0.25), median: median(s), high: rank(0.75) };

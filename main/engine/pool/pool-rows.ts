@@ -1,5 +1,5 @@
 import type { EventOf, PoolEvent, PoolEventBody } from '../../../shared/events';
-import { K, Recorder, type RowBorrower, type RowConn } from '../../agent/recorder.cjs';
+import { K, Recorder, type RowBorrower, type RowConn, connOf } from '../../agent/recorder.cjs';
 
 type Served = EventOf<'borrower.summary'>;
 
@@ -121,7 +121,7 @@ export class PoolRows {
   }
 
   #row(kind: number, t: number, a: number, b: number, c: number, ref: unknown, w: number): void {
-    if (kind !== K.SERVED) this.#serving.delete(kind === K.ACQUIRE || kind === K.RELEASE ? b : a);
+    if (kind !== K.SERVED) this.#serving.delete(connOf(kind, a, b));
     switch (kind) {
       case K.ENQUEUE: {
         const s = ref as RowSubject;
