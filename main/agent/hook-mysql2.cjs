@@ -157,27 +157,54 @@ function patchMysqlPoolCluster(PoolCluster, s) {
   };
 }
 
-/** Each statement a pool connection runs, and the transaction flag its OK packets carry. */
+/** The command addCommand is handing to mysql2, its statement's row not written yet. */
+let handing = null;
+
+/**
+ * Each statement a pool connection runs, and the transaction flag its OK packets carry. The
+ * statement's row is written once mysql2 has the command (and has written it to the server, when
+ * the connection was free), as pg's hook does: at 1 client the time between a result and the
+ * next statement's write is the request's path, and the server's turn is not.
+ */
 function patchMysqlConnection(BaseConnection, s) {
   const proto = BaseConnection.prototype;
-  const { rec, report } = s;
+  const { report } = s;
   const addCommand = proto.addCommand;
 
   proto.addCommand = function (cmd) {
     const conn = s.conns.get(this);
-    if (conn !== undefined && cmd && typeof cmd.sql === 'string') {
-      try {
-        observe(rec, conn, cmd);
-      } catch (err) {
-        report(err);
-      }
+    if (conn === undefined || !cmd || typeof cmd.sql !== 'string') return addCommand.apply(this, arguments);
+    const outer = handing;
+    handing = cmd;
+    try {
+      follow(s, conn, cmd);
+    } catch (err) {
+      report(err);
     }
-    return addCommand.apply(this, arguments);
+    try {
+      return addCommand.apply(this, arguments);
+    } finally {
+      if (handing === cmd) started(s, conn, cmd);
+      handing = outer;
+    }
   };
 }
 
-function observe(rec, conn, cmd) {
-  rec.statement(conn, cmd.sql);
+function started(s, conn, cmd) {
+  handing = null;
+  try {
+    s.rec.statement(conn, cmd.sql);
+  } catch (err) {
+    s.report(err);
+  }
+}
+
+/**
+ * The command's end. A command that throws as mysql2 starts it is failed through its callback
+ * before addCommand returns (handlePacket's catch): its statement's row is written first.
+ */
+function follow(s, conn, cmd) {
+  const { rec } = s;
   const done = cmd.onResult;
   if (typeof done !== 'function') {
     cmd.once('end', () => rec.finished(conn, null));
@@ -185,6 +212,7 @@ function observe(rec, conn, cmd) {
   }
   cmd.onResult = function (err, rows) {
     try {
+      if (handing === cmd) started(s, conn, cmd);
       rec.finished(conn, err ? String(err.message) : null);
       if (rows && typeof rows.serverStatus === 'number') rec.tx(conn, rows.serverStatus & IN_TRANS ? 1 : 0);
     } catch {
