@@ -148,6 +148,7 @@ export async function measureAttach(cfg: BenchConfig['overhead'], server: BenchS
   const sides = Object.keys(apps) as AnySide[];
   const rows: AttachRow[] = [];
   try {
+    for (const side of sides) await apps[side]!.run(8, cfg.attachWarmSeconds);
     for (const concurrency of cfg.concurrency.filter((c) => c <= 8)) {
       for (const side of sides) await apps[side]!.run(concurrency, cfg.warmSeconds);
       await attached(engine, baselineAgent ? 3 : 2);
