@@ -214,26 +214,32 @@ describe.each(ENGINES)('faults on $engine', ({ engine, skip }) => {
     const own = engine === 'mysql' ? await startTlsMariadb(inject('certificates')) : null;
     onTestFinished(() => own?.stop());
     const target = own?.url('');
-    const { engine: e, rec, call } = await serve(engine, { max: 100, acquireTimeoutMs: 150 }, target);
+    // The pool proves it answers at start, before any latency, within this timeout: 150 ms failed
+    // that proof once on a loaded CI machine. A second is ample for it and still shorter than any
+    // handshake once each way takes 700 ms.
+    const { engine: e, rec, call } = await serve(engine, { max: 100, acquireTimeoutMs: 1_000 }, target);
     const a = await admin(engine, target);
     const before = new Set((await a.admin<{ id: number }>(engine === 'postgres' ? "SELECT pid AS id FROM pg_stat_activity WHERE backend_type = 'client backend'" : 'SELECT ID AS id FROM information_schema.PROCESSLIST')).map((r) => Number(r.id)));
-    // Every handshake needs several round trips of 50 ms each way: longer than the borrowers wait.
-    await call('fault.set', { latencyMs: 50 });
+    // Every handshake needs at least one round trip, 1.4 s: longer than the borrowers wait.
+    await call('fault.set', { latencyMs: 700 });
     const outcomes = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => e.pool.borrow({ label: `impatient ${i}` })));
     for (const o of outcomes) if (o.status === 'fulfilled') o.value.release();
-    expect(outcomes.filter((o) => o.status === 'rejected').length).toBeGreaterThanOrEqual(90);
+    // The connection that answered at start serves one of them; no new one can.
+    expect(outcomes.filter((o) => o.status === 'rejected').length).toBeGreaterThanOrEqual(99);
     await call('fault.set', { latencyMs: 0 });
-    // Let late handshakes land (or be cut) and the monitor read the server twice more.
-    await sleep(3_000);
-    const seq = e.log.live.seq;
-    await rec.waitFor('server.observed', (x) => x.seq > seq);
-    const join = joinServerView(e.log.live);
-    expect(join?.orphans).toEqual([]);
-    const known = new Set(Object.values(e.log.live.connections).map((c) => c.serverId));
-    const sessions = await a.admin<{ id: number }>(engine === 'postgres' ? "SELECT pid AS id FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = 'poolscope'" : "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Daemon'");
-    const unknown = sessions.map((r) => Number(r.id)).filter((id) => !known.has(id) && !before.has(id) && id !== e.log.live.server?.monitorId);
-    // The admin connection itself was open before; on MySQL nothing tags sessions, so anything new and unknown is an orphan.
-    expect(unknown).toEqual([]);
+    // Late handshakes land (or are cut) and a session ends on the server a moment after its
+    // socket closes: read until the monitor's view and the server's list both have no stranger.
+    const strangers = async () => {
+      const seq = e.log.live.seq;
+      await rec.waitFor('server.observed', (x) => x.seq > seq);
+      const join = joinServerView(e.log.live);
+      const known = new Set(Object.values(e.log.live.connections).map((c) => c.serverId));
+      const sessions = await a.admin<{ id: number }>(engine === 'postgres' ? "SELECT pid AS id FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = 'poolscope'" : "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Daemon'");
+      // The admin connection itself was open before; on MySQL nothing tags sessions, so anything new and unknown is an orphan.
+      const unknown = sessions.map((r) => Number(r.id)).filter((id) => !known.has(id) && !before.has(id) && id !== e.log.live.server?.monitorId);
+      return { orphans: join?.orphans ?? 'no view of the server', unknown };
+    };
+    await expect.poll(strangers, { timeout: 20_000, interval: 500 }).toEqual({ orphans: [], unknown: [] });
     rec.expectConsistent();
   });
 });
@@ -252,15 +258,19 @@ describe('latency through the proxy (PostgreSQL)', () => {
         return xs[Math.floor(xs.length / 2)] ?? NaN;
       };
       const served = (side: 'pooled' | 'perRequest') => stats.reduce((n, s) => n + s[side].ok, 0);
-      return { tax: p50('perRequest') - p50('pooled'), throughputRatio: served('pooled') / served('perRequest') };
+      const handshakes = stats.flatMap((s) => (s.handshake ? [s.handshake.totalMs] : [])).sort((a, b) => a - b);
+      return { tax: p50('perRequest') - p50('pooled'), throughputRatio: served('pooled') / served('perRequest'), handshakeMs: handshakes[Math.floor(handshakes.length / 2)] ?? NaN };
     };
     const direct = await measure();
     await call('fault.set', { latencyMs: 20 });
     const remote = await measure();
-    console.info(`connection tax p50: ${direct.tax.toFixed(2)} ms direct, ${remote.tax.toFixed(2)} ms at 20 ms latency; pooled/per-request throughput ${direct.throughputRatio.toFixed(1)}x vs ${remote.throughputRatio.toFixed(1)}x`);
-    // Each handshake round trip now costs 40 ms more and a new connection makes at least one: the
-    // tax grows by that, whatever the machine's load adds to both measurements (116 ms here).
-    expect(remote.tax - direct.tax).toBeGreaterThan(30);
+    console.info(
+      `connection tax p50: ${direct.tax.toFixed(2)} ms direct, ${remote.tax.toFixed(2)} ms at 20 ms latency (handshake ${direct.handshakeMs.toFixed(1)} vs ${remote.handshakeMs.toFixed(1)} ms); pooled/per-request throughput ${direct.throughputRatio.toFixed(1)}x vs ${remote.throughputRatio.toFixed(1)}x`,
+    );
+    // Each round trip now costs 40 ms more and a new connection makes at least one (startup to
+    // ready): a bound the machine's load cannot break, as it could a difference between the two
+    // runs (116 ms here unloaded; -424 ms once, the direct run's handshakes slowed by a busy machine).
+    expect(remote.handshakeMs).toBeGreaterThanOrEqual(40);
     expect(remote.throughputRatio).toBeGreaterThan(1);
   });
 });
