@@ -130,8 +130,26 @@ class Recorder {
   /** A foldable borrower's row `i` joins its chain (a dropped row, -1, moved the batch on: it cannot fold). */
   chain(b, i) {
     if (i < 0) return;
+    if (b.last < 0) b.first = i;
     this.link[i] = b.last;
     b.last = i;
+    b.rows++;
+  }
+
+  /**
+   * Folds a borrower's rows into the SERVED row. When its rows are the newest in the ring (at 1
+   * client they always are) they give their places back, so a borrower served clean takes one
+   * place rather than five: the ring the app writes and the channel reads stays small (a few
+   * cache lines a request, not a few dozen), and holds five times the borrowers before it drops.
+   */
+  fold(b) {
+    const end = this.head + this.size;
+    if (b.last === (end - 1) % this.capacity && (end - b.first + this.capacity) % this.capacity === b.rows) {
+      for (let i = b.first, n = 0; n < b.rows; i = (i + 1) % this.capacity, n++) this.ref[i] = null;
+      this.size -= b.rows;
+      return;
+    }
+    for (let i = b.last; i >= 0; i = this.link[i]) this.kind[i] = FOLDED;
   }
 
   /** Rows not yet sent are superseded by a state sync: counted as dropped. */
@@ -212,7 +230,9 @@ class Recorder {
       foldable: false,
       batch: this.batch,
       failures: this.failures,
+      first: -1,
       last: -1,
+      rows: 0,
       started: 0,
       running: 0,
       errors: 0,
@@ -253,7 +273,7 @@ class Recorder {
     if (conn && conn.holder === b) conn.holder = null;
     const clean = !dirty && !destroyed && conn !== null && b.running === 0;
     if (clean && b.foldable && b.batch === this.batch && b.failures === this.failures) {
-      for (let i = b.last; i >= 0; i = this.link[i]) this.kind[i] = FOLDED;
+      this.fold(b);
       const i = this.write(K.SERVED, conn.id, b.started, b.errors, b.lastError);
       if (i >= 0) this.w[i] = b.acquiredAt - b.t;
       return;

@@ -208,6 +208,36 @@ describe("the agent's fold of borrowers served clean", () => {
     expect(kinds(batches[1]!)).toEqual([K.RELEASE]);
   });
 
+  it('folds borrowers whose rows interleave, as they do with several clients', () => {
+    const script: Script = ({ rec, pool: p, conns: [c1, c2] }) => {
+      const first = rec.enqueue(p, NOT_SAMPLED);
+      rec.acquire(first, c1!);
+      const second = rec.enqueue(p, NOT_SAMPLED);
+      rec.acquire(second, c2!);
+      rec.statement(c1!, 'SELECT 1');
+      rec.statement(c2!, 'SELECT 2');
+      rec.finished(c1!, null);
+      rec.release(first, false, false);
+      rec.finished(c2!, 'boom');
+      rec.release(second, false, false);
+    };
+    const [rows] = sent(script);
+    expect(kinds(rows!).slice(3)).toEqual([K.SERVED, K.SERVED]);
+    expect(received(sent(script))).toEqual(received(sent(script, AS_RECORDED)));
+  });
+
+  it('gives a folded borrower\'s places in the ring back: served one after another, each takes one', () => {
+    // Three of the twelve places hold the pool and its connections; the five borrowers' rows as
+    // recorded take twenty-five, and with the places given back never more than eight at once.
+    const script: Script = ({ served, conns: [c1] }) => {
+      for (let i = 0; i < 5; i++) served(c1!);
+    };
+    const [rows] = sent(script, { capacity: 12 });
+    expect(kinds(rows!).slice(3)).toEqual([K.SERVED]);
+    expect(rows![3]![5]).toEqual([[0.5, 0.5, 0.5, 0.5, 0.5], null]);
+    expect(received(sent(script, { capacity: 12 }))).toEqual(received(sent(script, AS_RECORDED)));
+  });
+
   it('folds nothing whose rows the ring dropped', () => {
     // The pool and its two connections take three of the five rows.
     const [rows] = sent(({ served, conns: [c1] }) => served(c1!), { capacity: 5 });
