@@ -40,6 +40,7 @@ const pool = makePool();
 async function closedLoop(concurrency, seconds) {
   let requests = 0;
   let failed = 0;
+  let firstError;
   const cpu = process.cpuUsage();
   const started = performance.now();
   const until = started + seconds * 1000;
@@ -48,14 +49,15 @@ async function closedLoop(concurrency, seconds) {
       try {
         await pool.request();
         requests++;
-      } catch {
+      } catch (err) {
         failed++;
+        firstError ??= err instanceof Error ? err.message : String(err);
       }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));
   const used = process.cpuUsage(cpu);
-  return { requests, failed, seconds: (performance.now() - started) / 1000, cpuUs: used.user + used.system };
+  return { requests, failed, firstError, seconds: (performance.now() - started) / 1000, cpuUs: used.user + used.system };
 }
 
 const lines = readline.createInterface({ input: process.stdin });

@@ -15,11 +15,19 @@ export interface BenchConfig {
     /** Pool size of both sides (the app's default). */
     poolMax: number;
     /**
-     * Seconds each attached app copy serves 8 clients before the attach part's first timed run:
-     * V8 keeps optimising an app's code (and the agent's) for about its first 90,000 requests,
-     * 15 s at 1 client here; measured, the copies are an app that has served for a while.
+     * Seconds each attached app copy serves its row's clients before the attach part's first
+     * timed run: V8 keeps optimising an app's code (and the agent's) for about its first 90,000
+     * requests, 3-6 s at 1 client pinned here; measured, the copies are an app that has served for
+     * a while.
      */
     attachWarmSeconds: number;
+    /**
+     * App copies per side in the attach part, taking its rounds in turn: one copy stays faster
+     * or slower than another of the same code by up to several percent for its whole life (7
+     * points between two copies with the same agent, nothing listening, in one pinned run), so a
+     * side measured on one copy carries that copy's luck.
+     */
+    attachCopies: number;
   };
   /** `appSeconds`: the app's comparison in all, split into one segment after each of the bench's rounds. */
   tax: { concurrency: number; runSeconds: number; rounds: number; appSeconds: number };
@@ -39,7 +47,7 @@ export const FULL: BenchConfig = {
   // Many short rounds rather than a few long ones: the machine's speed here changes from
   // one few-second spell to the next, and 5 s runs in 3 rounds put a whole spell on one side
   // (PostgreSQL SELECT 1 at 1 client read 74%, 88% and 100% in three runs of the same hot path).
-  overhead: { concurrency: [1, 8, 64], runSeconds: 1, rounds: 15, warmSeconds: 1, poolMax: 10, attachWarmSeconds: 10 },
+  overhead: { concurrency: [1, 8, 64], runSeconds: 1, rounds: 15, warmSeconds: 1, poolMax: 10, attachWarmSeconds: 10, attachCopies: 2 },
   tax: { concurrency: 2, runSeconds: 5, rounds: 3, appSeconds: 30 },
   pipeline: { rates: [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 400_000], stepSeconds: 5 },
   view: { connections: 500, waiting: 10_000, eventsPerSecond: 50_000, settleSeconds: 3, measureSeconds: 10 },
@@ -51,7 +59,7 @@ export const FULL: BenchConfig = {
 
 export const QUICK: BenchConfig = {
   name: 'quick',
-  overhead: { concurrency: [1, 8, 64], runSeconds: 0.5, rounds: 6, warmSeconds: 0.5, poolMax: 10, attachWarmSeconds: 3 },
+  overhead: { concurrency: [1, 8, 64], runSeconds: 0.5, rounds: 6, warmSeconds: 0.5, poolMax: 10, attachWarmSeconds: 3, attachCopies: 1 },
   // The app's panel reports once a second; a segment's first report is left out, and 5 s gave 3 reports in all: too few to compare at 20%.
   tax: { concurrency: 2, runSeconds: 2, rounds: 2, appSeconds: 10 },
   pipeline: { rates: [50_000, 100_000, 200_000, 300_000], stepSeconds: 2 },
@@ -65,7 +73,7 @@ export const QUICK: BenchConfig = {
 /** Tiny and fast: checks the harness, not the code it measures. */
 export const SMOKE: BenchConfig = {
   name: 'smoke',
-  overhead: { concurrency: [1, 2], runSeconds: 0.25, rounds: 1, warmSeconds: 0.1, poolMax: 2, attachWarmSeconds: 0.1 },
+  overhead: { concurrency: [1, 2], runSeconds: 0.25, rounds: 1, warmSeconds: 0.1, poolMax: 2, attachWarmSeconds: 0.1, attachCopies: 2 },
   // The app's comparison reports once both sides had their turn (about 1 s), and its first report is skipped.
   tax: { concurrency: 1, runSeconds: 0.4, rounds: 1, appSeconds: 3 },
   pipeline: { rates: [5_000, 10_000], stepSeconds: 0.5 },

@@ -89,7 +89,7 @@ export function attachChecks(rows: AttachRow[]): TargetCheck[] {
     const target = TARGETS.attachRatio[a.concurrency];
     if (target === undefined) continue;
     const w = a.watchedRatio;
-    checks.push({ target: `attached ${a.driver} app at ${a.concurrency} client(s), watched (site budget ${SITE_BUDGET}/s), >= ${target * 100}% of bare (median of per-round ratios)`, measured: `${spread(w)}; bare against itself ${spread(a.noiseRatio)}; every site ${pct(a.allSitesRatio.median)}, to a sink ${pct(a.sinkRatio.median)}, nothing listening ${pct(a.aloneRatio.median)}`, met: w.median >= target });
+    checks.push({ target: `attached ${a.driver} app at ${a.concurrency} client(s), watched (site budget ${SITE_BUDGET}/s), >= ${target * 100}% of bare (median of per-round ratios to both bare sides' mean)`, measured: `${spread(w)}${a.pinned ? ', pinned' : ''}; bare against itself ${spread(a.noiseRatio)}; every site ${pct(a.allSitesRatio.median)}, to a sink ${pct(a.sinkRatio.median)}, nothing listening ${pct(a.aloneRatio.median)}`, met: w.median >= target });
   }
   return checks;
 }
@@ -100,6 +100,7 @@ function table(head: string[], rows: (string | number)[][]): string {
   return lines.join('\n');
 }
 
+const cores = (a: AttachRow) => (a.pinned ? `app ${a.pinned.app}, Poolscope ${a.pinned.poolscope}` : 'any');
 const pct = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
 /** A median ratio with its interquartile range. */
 const spread = (r: Ratio) => `${pct(r.median)} (IQR ${(r.low * 100).toFixed(1)}–${pct(r.high)})`;
@@ -112,7 +113,7 @@ export function formatView(v: ViewResult): string {
   ].join('\n');
 }
 
-/** The attach part's table, and the baseline agent's beside this tree's when it was measured. */
+/** The overhead part's table, the baseline's inspected pool beside this tree's when it was measured. */
 export function formatOverhead(rows: OverheadRow[]): string {
   const base = rows.some((o) => o.baseline);
   return [
@@ -124,17 +125,18 @@ export function formatOverhead(rows: OverheadRow[]): string {
   ].join('\n');
 }
 
+/** The attach part's table, and the baseline agent's beside this tree's when it was measured. */
 export function formatAttach(rows: AttachRow[]): string {
   const out = [
-    `Attach: the app's own pool (SELECT 1, pool of 10) bare; a second bare copy (the machine's noise); with the agent watched by Poolscope (its default site budget of ${SITE_BUDGET}/s, and every call site); with the agent and nothing listening; sending to a sink that discards; with nothing listening and pool metrics on. Ratios: the median over interleaved rounds of each round's ratio to bare (IQR: the middle half of those). Poolscope's own CPU per request while it watched`,
+    `Attach: the app's own pool (SELECT 1, pool of 10) bare; a second bare copy (the machine's noise); with the agent watched by Poolscope (its default site budget of ${SITE_BUDGET}/s, and every call site); with the agent and nothing listening; sending to a sink that discards; with nothing listening and pool metrics on. Ratios: the median over interleaved rounds of each round's ratio to the mean of the two bare sides (bare again: to bare; IQR: the middle half of those). Poolscope's own CPU per request while it watched. Cores: where a row ran pinned, the core of the app copies and their own server, and Poolscope's (docs/attach.md)`,
     table(
-      ['driver', 'conc.', 'bare /s', 'bare again', 'watched', 'every site', 'alone', 'sink', 'metrics', 'CPU µs/req bare', 'watched', 'every site', 'alone', 'sink', 'metrics', 'Poolscope µs/req watched', 'every site', 'dropped', 'not sampled'],
-      rows.map((a) => [a.driver, a.concurrency, n(a.perSecond.bare), spread(a.noiseRatio), spread(a.watchedRatio), pct(a.allSitesRatio.median), pct(a.aloneRatio.median), pct(a.sinkRatio.median), pct(a.metricsRatio.median), n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.allSites), n(a.cpuUsPerRequest.alone), n(a.cpuUsPerRequest.sink), n(a.cpuUsPerRequest.metrics), n(a.poolscopeCpuUsPerRequest.watched), n(a.poolscopeCpuUsPerRequest.allSites), a.dropped, a.notSampled]),
+      ['driver', 'conc.', 'cores', 'bare /s', 'bare again', 'watched', 'every site', 'alone', 'sink', 'metrics', 'CPU µs/req bare', 'watched', 'every site', 'alone', 'sink', 'metrics', 'Poolscope µs/req watched', 'every site', 'dropped', 'not sampled'],
+      rows.map((a) => [a.driver, a.concurrency, cores(a), n(a.perSecond.bare), spread(a.noiseRatio), spread(a.watchedRatio), pct(a.allSitesRatio.median), pct(a.aloneRatio.median), pct(a.sinkRatio.median), pct(a.metricsRatio.median), n(a.cpuUsPerRequest.bare), n(a.cpuUsPerRequest.watched), n(a.cpuUsPerRequest.allSites), n(a.cpuUsPerRequest.alone), n(a.cpuUsPerRequest.sink), n(a.cpuUsPerRequest.metrics), n(a.poolscopeCpuUsPerRequest.watched), n(a.poolscopeCpuUsPerRequest.allSites), a.dropped, a.notSampled]),
     ),
   ];
   const compared = rows.filter((a) => a.baseline !== undefined);
   if (compared.length > 0) {
-    out.push('', 'Attach, this tree beside the baseline agent (same rounds, same bare side)');
+    out.push('', 'Attach, this tree beside the baseline agent (same rounds, same bare sides)');
     out.push(
       table(
         ['driver', 'conc.', 'watched ratio', 'baseline', 'alone ratio', 'baseline', 'CPU µs/req watched', 'baseline', 'alone', 'baseline'],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runBench } from '../bench/bench';
 import { SMOKE } from '../bench/config';
+import { currentCores, pinning } from '../bench/pinning';
 import { checkTargets, formatReport } from '../bench/report';
 import { chromiumAvailable } from '../e2e/helpers/chromium-gate';
 import { mysqlAvailable } from './helpers/servers';
@@ -11,6 +12,7 @@ const finitePositive = (v: number) => Number.isFinite(v) && v > 0;
 
 describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke configuration', () => {
   it('produces every figure on both servers', { timeout: 120_000 }, async () => {
+    const cores = pinning().pinning === null ? null : currentCores();
     const r = await runBench(SMOKE);
 
     expect(r.machine.cores).toBeGreaterThan(0);
@@ -35,14 +37,21 @@ describe.skipIf(!mysqlAvailable || !chromiumAvailable)('npm run bench, smoke con
 
     expect(r.attach.map((a) => a.driver)).toEqual(SMOKE.overhead.concurrency.flatMap(() => ['pg']).concat(SMOKE.overhead.concurrency.map(() => 'mysql2')));
     for (const a of r.attach) {
-      for (const side of ['bare', 'bareAgain', 'watched', 'allSites', 'alone', 'sink', 'metrics'] as const) expect(finitePositive(a.perSecond[side]) && finitePositive(a.cpuUsPerRequest[side])).toBe(true);
+      const row = `attach ${a.driver} at ${a.concurrency} client(s)`;
+      for (const side of ['bare', 'bareAgain', 'watched', 'allSites', 'alone', 'sink', 'metrics'] as const) {
+        expect(a.perSecond[side], `${row}, ${side}: requests a second`).toSatisfy(finitePositive);
+        expect(a.cpuUsPerRequest[side], `${row}, ${side}: CPU µs a request`).toSatisfy(finitePositive);
+      }
       for (const r of [a.noiseRatio, a.watchedRatio, a.allSitesRatio, a.aloneRatio, a.sinkRatio, a.metricsRatio]) {
-        expect(finitePositive(r.median)).toBe(true);
-        expect(r.low <= r.median && r.median <= r.high).toBe(true);
+        expect(r.median, `${row}: a ratio's median`).toSatisfy(finitePositive);
+        expect(r.low <= r.median && r.median <= r.high, `${row}: a ratio's IQR holds its median`).toBe(true);
       }
       // Poolscope's engine folds the watched sides' events: its CPU shows in their rows.
       expect(finitePositive(a.poolscopeCpuUsPerRequest.watched) && finitePositive(a.poolscopeCpuUsPerRequest.allSites)).toBe(true);
     }
+    // Where two cores can be pinned to, the 1-client rows were, and the bench gave them back.
+    expect(r.attach.map((a) => a.pinned !== null)).toEqual(r.attach.map((a) => cores !== null && a.concurrency === 1));
+    if (cores !== null) expect(currentCores()).toBe(cores);
 
     expect(r.tax.map((t) => t.engine)).toEqual(['postgres', 'mysql']);
     for (const t of r.tax) {
