@@ -51,7 +51,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     const acquiredBefore = snapshot().counters.acquired;
     await reveal(page, 'control-query');
     await page.getByTestId('control-query').selectOption('sleep');
-    await page.getByTestId('control-sleep-ms').fill('300');
+    await page.getByTestId('control-sleep-ms').fill('1000');
     // Warm the new pool first (10 sleeps), so the big spike meets 10 idle connections.
     await page.getByTestId('control-spike-count').fill('10');
     await page.getByTestId('control-spike').click();
@@ -59,7 +59,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await expect.poll(() => gauge('idle'), { timeout: 10_000 }).toBe(10);
     await page.getByTestId('control-spike-count').fill('50');
     await page.getByTestId('control-spike').click();
-    // Read both gauges together, often: the first wave holds its connections for 300 ms only.
+    // Read both gauges together, often: the first wave holds its connections for 1 s only.
     // (A function, not a string: the page's CSP forbids the eval a string predicate needs.)
     const gauges = () =>
       page.locator('[data-testid="gauge-waiting"], [data-testid="gauge-borrowed"]').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-testid')}=${el.textContent}`).sort().join(' '));
@@ -68,7 +68,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await expect.poll(() => gauge('waiting'), { timeout: 5_000 }).toBe(0);
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
     expect(snapshot().counters.timedOut).toBe(timedOutBefore);
-    expect(sent.filter((c) => c.cmd === 'load.spike').at(-1)?.req).toEqual({ count: 50, query: 'sleep', sleepMs: 300 });
+    expect(sent.filter((c) => c.cmd === 'load.spike').at(-1)?.req).toEqual({ count: 50, query: 'sleep', sleepMs: 1000 });
   });
 
   it('flags leaks that exhaust the pool, diagnoses the timeout, and a destroyed leak serves a borrower', async () => {

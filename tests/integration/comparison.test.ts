@@ -4,7 +4,6 @@ import { Engine } from '../../main/engine/engine';
 import { PoolscopeService } from '../../main/engine/service';
 import { Recorder } from './helpers/recorder';
 import { ENGINES, mysqlUrl, openServer, pgUrl } from './helpers/servers';
-import { sleep } from './helpers/start';
 
 /** The server's own count of sessions ever started: the proof a connection was opened. */
 async function sessionsStarted(engine: 'postgres' | 'mysql'): Promise<number> {
@@ -33,7 +32,9 @@ describe.each(ENGINES)('per-request connections versus the pool on $engine', ({ 
     const rec = new Recorder(service.engine);
     const before = await sessionsStarted(engine);
     expect(await service.handle('compare.start', { concurrency: 2, query: 'select1' })).toEqual({ ok: true, res: null });
-    await sleep(1_600);
+    // Until both sides served some (1.6 s here unloaded), however slow the machine.
+    const served = (k: 'pooled' | 'perRequest') => rec.of('compare.stats').reduce((n, s) => n + s[k].ok, 0);
+    await rec.waitFor('compare.stats', () => served('perRequest') >= 5 && served('pooled') > 0, 30_000);
     expect(await service.handle('compare.stop', undefined)).toEqual({ ok: true, res: null });
     const after = await sessionsStarted(engine);
 

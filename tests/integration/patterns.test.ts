@@ -3,7 +3,6 @@ import { Engine } from '../../main/engine/engine';
 import { PoolscopeService } from '../../main/engine/service';
 import { Recorder } from './helpers/recorder';
 import { ENGINES, mysqlUrl, pgUrl } from './helpers/servers';
-import { sleep } from './helpers/start';
 
 // The patterns are engine-neutral code, but BEGIN/COMMIT and the wire's transaction status
 // are not (pg's ReadyForQuery, mysql2's OK and EOF packets): run on both.
@@ -23,7 +22,8 @@ describe.each(ENGINES)('the long transaction next to its fix on $engine (demo sc
   it.skipIf(skip)('keeps connections pinned across the payment call in one pattern, and hardly at all in the other', async () => {
     const { s, rec } = await start(4);
     expect(await s.handle('pattern.start', { concurrency: 4, paymentMs: 200, emailMs: 100 })).toEqual({ ok: true, res: null });
-    await sleep(2_600);
+    // Four intervals after the warm-up (2.6 s here unloaded), however slow the machine.
+    await rec.waitFor('pattern.stats', () => rec.of('pattern.stats').length >= 5, 30_000);
     expect(await s.handle('pattern.stop', undefined)).toEqual({ ok: true, res: null });
     const stats = rec.of('pattern.stats').slice(1); // the first interval is the warm-up
     const mean = (f: (s: (typeof stats)[number]) => number) => stats.reduce((n, s) => n + f(s), 0) / stats.length;

@@ -464,7 +464,7 @@ describe('renderer WebSocket transport against the host', () => {
       // The host goes away and comes back on the same port with the same token.
       const { port, token } = host;
       await host.close();
-      await expect.poll(() => t.state).toBe('reconnecting');
+      await expect.poll(() => t.state, { timeout: 10_000 }).toBe('reconnecting');
       host = await startWebHost({ service, root, port, token });
       await expect.poll(() => t.state, { timeout: 10_000 }).toBe('open');
       expect(batches.some(isReconnectGap)).toBe(true);

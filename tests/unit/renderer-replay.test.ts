@@ -154,11 +154,23 @@ describe('replaying a recording', () => {
 
   it('seeks anywhere in 100k events without folding them all', () => {
     const s = session(100_000);
-    const replay = new Replay(recordingOf(s));
-    const started = performance.now();
+    // Counted, not timed: the events a seek reads (each folded one is read once).
+    let reads = 0;
+    let counting = false;
+    const events = new Proxy(s.events, {
+      get(list, key, receiver) {
+        if (counting && typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(list, key, receiver) as unknown;
+      },
+    });
+    const replay = new Replay(recordingOf({ ...s, events }));
+    counting = true;
     for (let i = 0; i < 100; i++) replay.at((s.events[(i * 7_919) % s.events.length] as PoolEvent).seq);
-    // A straight fold per seek would be ~100 x 100k reduces; checkpoints make it ~100 x 500.
-    expect((performance.now() - started) / 100).toBeLessThan(25);
+    // A straight fold per seek would read up to 100k; from the nearest checkpoint, at most one
+    // interval of them after a binary search for the seq.
+    expect(replay.checkpointEvery).toBeLessThanOrEqual(1_000);
+    expect(reads / 100).toBeLessThanOrEqual(replay.checkpointEvery + 2 * Math.ceil(Math.log2(s.events.length)));
+    expect(reads).toBeGreaterThan(0);
   });
 
   it('replays an empty recording as its initial snapshot', () => {

@@ -1,16 +1,17 @@
 // A burst of borrows on a pg.Pool, run under `poolscope attach --site-budget N` by
 // tests/integration/attach.test.ts and tests/e2e/attach.test.ts. All BURST borrowers ask
 // in one turn of the event loop (the budget cannot refill between them), each runs SELECT 1;
-// the last holds its connection HOLD_MS before releasing. Then SERIAL queries one after another
+// the last holds its connection HOLD_MS before releasing (hold.cjs). Then SERIAL queries one after another
 // (pool.query: borrowed, run and released, each within the agent's batch). Prints how many and exits 0.
 const pg = require('pg');
+const hold = require('./hold.cjs');
 
 const pool = new pg.Pool({ connectionString: process.env.APP_DB_URL, max: 2 });
 
 async function borrow(last) {
   const client = await pool.connect(); // BURST-LINE
   await client.query('SELECT 1');
-  if (last) await new Promise((r) => setTimeout(r, Number(process.env.HOLD_MS ?? 0)));
+  if (last) await hold();
   client.release();
 }
 

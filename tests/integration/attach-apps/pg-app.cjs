@@ -1,7 +1,8 @@
 // A small CommonJS app on pg.Pool, run by tests/integration/attach.test.ts with and without
 // the agent: it prints what it observes (results, errors, pool events in order) and exits 3.
-// HOLD_MS: how long the leaky step holds its connection (a leak Poolscope should flag here).
+// HOLD_MS: how long the leaky step holds its connection (a leak Poolscope should flag here; hold.cjs).
 const pg = require('pg');
+const hold = require('./hold.cjs');
 
 const pool = new pg.Pool({ connectionString: process.env.APP_DB_URL, max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30000 });
 const seen = [];
@@ -18,7 +19,7 @@ async function main() {
 
   const leaky = await pool.connect(); // LEAK-LINE
   await leaky.query('SELECT pg_sleep(0)');
-  await new Promise((r) => setTimeout(r, Number(process.env.HOLD_MS ?? 0)));
+  await hold();
   leaky.release();
 
   const tx = await pool.connect();
