@@ -58,6 +58,9 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       break;
     case 'load.changed':
       s.load = { running: e.running, concurrency: e.concurrency, rate: e.rate, query: e.query, sleepMs: e.sleepMs, leakOneIn: e.leakOneIn };
+      // A load started or changed: the latest interval was another load's (its last window after
+      // it stopped says 0 in flight). A stopped load keeps its last window.
+      if (e.running) s.loadStats = null;
       break;
     case 'compare.changed':
       s.comparison = { running: e.running, concurrency: e.concurrency, query: e.query, perRequestPoolId: e.perRequestPoolId, latest: s.comparison?.latest ?? null };

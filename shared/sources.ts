@@ -9,6 +9,11 @@ export function sourceOfPool(s: Snapshot, poolId: string): SourceView | null {
   return null;
 }
 
+/** How an attached app is named on screen: "app pid 4242", "app pid 4242 thread 2". */
+export function appName(src: SourceView): string {
+  return `app pid ${src.pid}${src.thread === null ? '' : ` thread ${src.thread}`}`;
+}
+
 /** The attached app a borrower's pool belongs to (the pool is the id's prefix, `p3.b7` → `p3`). */
 export function sourceOfBorrower(s: Snapshot, borrowerId: string): SourceView | null {
   const dot = borrowerId.indexOf('.');

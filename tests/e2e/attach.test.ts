@@ -2,10 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { inject } from 'vitest';
 import { type AttachServer, startAttachServer } from '../../main/engine/attach/attach-server';
-import { type App, REPO_ROOT, openApp } from './helpers/app';
+import { type App, REPO_ROOT, SHOTS, openApp } from './helpers/app';
+import { lanesSeen } from './helpers/lanes';
+import { screenshot } from './helpers/workspace';
 import { chromiumAvailable } from './helpers/chromium-gate';
 
 // An app under `poolscope attach` shown in the page: the Attached processes panel against
@@ -38,9 +40,11 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     await app.service.handle('leak.threshold', { ms: 400 });
     const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/poolscope.mjs'), 'attach', '--', process.execPath, APP], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), HOLD_MS: '8000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), HOLD_MS: 'stdin' },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // The app holds its leak until this test has read the screen (its stdin ends), or fails.
+    onTestFinished(() => void child.stdin?.end());
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -69,6 +73,17 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     await expect.poll(() => shown.locator('.site').textContent(), { timeout: 5_000 }).toBe(holder.site);
     await expect.poll(() => shown.getAttribute('class'), { timeout: 5_000 }).toContain('flagged');
 
+    // The picture's lane and the table's group name the app, the target beside it, at a
+    // projector's 1280x720: the target's URL wraps rather than run over the waiting line.
+    await page.setViewportSize({ width: 1280, height: 720 });
+    const lane = page.locator(`[data-testid="pool-lane"][data-pool-id="${poolId}"]`);
+    await expect.poll(() => lane.locator('.label').textContent({ timeout: 5_000 }), { timeout: 10_000 }).toBe(`app pid ${source.pid}`);
+    const { target } = live().pools[poolId]!;
+    expect(await lane.getByTestId('lane-detail').textContent()).toBe(`${target.host}:${target.port}/${target.database}`);
+    expect(await lane.getByTestId('lane-detail').getAttribute('title')).toBe(target.display);
+    expect((await lanesSeen(page)).flatMap((l) => l.overlaps)).toEqual([]);
+    await screenshot(page, path.join(SHOTS, 'attach.png'));
+
     // The connections table: the app's held connection offers no release or destroy (only the app
     // does that), terminating its session stays and says it acts on the server; a connection
     // Poolscope's own pool holds keeps all three.
@@ -79,6 +94,10 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     const ownRow = page.locator(`[data-testid="conn-row"][data-borrower-id="${ownLeak}"]`);
     await expect.poll(() => appRow.count(), { timeout: 10_000 }).toBe(1);
     await expect.poll(() => ownRow.count(), { timeout: 10_000 }).toBe(1);
+    const group = page.locator(`[data-testid="conn-pool-group"][data-pool-id="${poolId}"]`);
+    expect(await group.getAttribute('data-role')).toBe('app');
+    expect(await group.textContent()).toContain(`app pid ${source.pid}`);
+    expect(await group.getByTestId('control-end-pool').count()).toBe(0);
     expect(await appRow.getByTestId('control-release').count()).toBe(0);
     expect(await appRow.getByTestId('control-destroy').count()).toBe(0);
     const terminate = appRow.getByTestId('control-terminate');
@@ -90,6 +109,7 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     await ownRow.getByTestId('control-release').click();
     await expect.poll(() => ownRow.count(), { timeout: 10_000 }).toBe(0);
 
+    child.stdin?.end();
     expect(await exited, output).toBe(3);
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('detached');
     await expect.poll(() => shown.count(), { timeout: 5_000 }).toBe(0);
@@ -98,9 +118,10 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
   it('with a site budget, shows the unsampled holder as not sampled and the count the agent reported', async () => {
     const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/poolscope.mjs'), 'attach', '--site-budget', '5', '--', process.execPath, BURST_APP], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), BURST: '30', HOLD_MS: '6000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', APP_DB_URL: inject('pgUrl'), POOLSCOPE_ATTACH_FILE: path.join(dir, 'attach.json'), BURST: '30', HOLD_MS: 'stdin' },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    onTestFinished(() => void child.stdin?.end());
     let output = '';
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -122,6 +143,7 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     await expect.poll(() => row.getByTestId('attached-holder').locator('.site').textContent({ timeout: 5_000 }), { timeout: 10_000 }).toBe(holder.site);
     await expect.poll(() => row.getByTestId('attached-not-sampled').textContent({ timeout: 5_000 }), { timeout: 10_000 }).toContain(`Site budget 5/s: ${source.notSampled} borrowers not sampled`);
 
+    child.stdin?.end();
     expect(await exited, output).toBe(0);
     expect(output).toContain(`, ${source.notSampled} borrowers not sampled (site budget 5/s)`);
   });

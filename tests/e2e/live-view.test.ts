@@ -10,6 +10,7 @@ import { PoolscopeService } from '../../main/engine/service';
 import { type WebHost, startWebHost } from '../../main/web/web-host';
 import { launchChromium } from './helpers/chromium';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { lanesSeen } from './helpers/lanes';
 import { reveal, screenshot } from './helpers/workspace';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -81,11 +82,35 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
 
   it('shows the queue when borrowers outnumber the pool', async () => {
     await startLoad(30);
+    // The load panel's in-flight count as the engine counted it: 30. (That the stopped load's
+    // last window, 0 in flight, is cleared when this one starts is the reducer's unit test.)
+    const inFlight = page.getByTestId('load-stats').locator('div', { hasText: 'in flight' }).locator('dd');
+    const shownAndCounted = async () => ({ shown: await inFlight.textContent({ timeout: 5_000 }), counted: String(service.engine.snapshot().snapshot.loadStats?.inFlight) });
+    await expect.poll(shownAndCounted, { timeout: 10_000 }).toEqual({ shown: '30', counted: '30' });
     await expect.poll(() => gauge('waiting'), { timeout: 10_000 }).toBeGreaterThanOrEqual(15);
     await expect.poll(() => page.getByTestId('waiter-row').count(), { timeout: 5_000 }).toBeGreaterThan(0);
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(10);
     await reveal(page, 'waiter-row');
     await screenshot(page, path.join(shots, 'live-view.png'));
+    // At 1280 the picture is narrow enough that the line's count wraps: "20 waiting", "+N more"
+    // and "oldest …" each stay whole and inside the line's column (tokens move: not read here).
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await expect.poll(async () => (await lanesSeen(page)).flatMap((l) => l.overlaps.filter((o) => !o.includes('token'))), { timeout: 10_000 }).toEqual([]);
+    expect(await page.getByTestId('pool-lane').first().getByTestId('waiting-more').count()).toBe(1);
+    if (size) await page.setViewportSize(size);
+    // The wide chart's legend away from the cursor is a key (names, no "–" that reads as missing
+    // data); over the chart it gives the values at the cursor.
+    const legend = page.getByTestId('wide-chart').locator('.u-legend');
+    await page.mouse.move(0, 0);
+    expect(await legend.innerText()).not.toMatch(/–|--|Time/);
+    expect(await legend.innerText()).toMatch(/borrowed[\s\S]*idle[\s\S]*connecting[\s\S]*waiting/);
+    const plot = page.getByTestId('wide-chart').locator('.u-over');
+    const box = await plot.boundingBox();
+    if (!box) throw new Error('the wide chart has no plot area');
+    await page.mouse.move(box.x + box.width - 4, box.y + box.height / 2);
+    await expect.poll(() => legend.innerText(), { timeout: 5_000 }).toMatch(/borrowed:?\s*\d+/);
+    await page.mouse.move(0, 0);
     await stopLoad();
     await expect.poll(() => gauge('waiting'), { timeout: 5_000 }).toBe(0);
   });

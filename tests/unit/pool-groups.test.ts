@@ -14,7 +14,8 @@ const open = (poolId: string, n: number): PoolEvent[] => [
 ];
 
 describe('connections grouped under their pool', () => {
-  // p1 replaced by p2 (draining), p2 replaced by p3 (active), p4 a side pool; p1's rows opened first.
+  // p1 replaced by p2 (draining), p2 replaced by p3 (active), p4 a side pool, p5 an attached
+  // app's pool that is ending; p1's rows opened first.
   const s = reduceAll(emptySnapshot(), [
     ev({ type: 'pool.created', poolId: 'p1', target, settings: pgSettings() }),
     ev({ type: 'pool.verified', poolId: 'p1', serverVersion: '18', tls: null }),
@@ -30,15 +31,22 @@ describe('connections grouped under their pool', () => {
     ...open('p3', 4),
     ev({ type: 'pool.created', poolId: 'p4', target, settings: pgSettings() }),
     ...open('p4', 5),
+    ev({ type: 'source.attached', sourceId: 's1', pid: 4242, command: 'node server.js', runtime: 'Node v20.20.2', thread: 2 }),
+    ev({ type: 'pool.created', poolId: 'p5', target, settings: pgSettings() }),
+    ev({ type: 'source.pooled', sourceId: 's1', poolId: 'p5', driver: 'pg 8.23.1' }),
+    ...open('p5', 6),
+    ev({ type: 'pool.draining', poolId: 'p5', waiting: 0, holding: 0 }),
   ]);
   const view = buildView(s);
 
-  it('puts the active pool first, then replaced pools newest first, then side pools', () => {
+  it('puts the active pool first, then attached apps\' pools, then replaced pools newest first, then side pools', () => {
     const items = groupRows(view.connections, view.pools, 'p3', new Set());
     expect(items.map((i) => (i.kind === 'group' ? `${i.group.poolId}:${i.group.role}` : i.row.id))).toEqual([
       'p3:active',
       'p3.c3',
       'p3.c4',
+      'p5:app',
+      'p5.c6',
       'p2:replaced',
       'p2.c2',
       'p1:replaced',
@@ -46,6 +54,18 @@ describe('connections grouped under their pool', () => {
       'p4:side',
       'p4.c5',
     ]);
+  });
+
+  it("names an app's pool by its process and target, never as Poolscope's, even while it drains", () => {
+    const groups = groupRows(view.connections, view.pools, 'p3', new Set()).flatMap((i) => (i.kind === 'group' ? [i.group] : []));
+    expect(groups.map((g) => [g.poolId, g.label])).toEqual([
+      ['p3', 'active pool'],
+      ['p5', 'app pid 4242 thread 2'],
+      ['p2', 'replaced, draining'],
+      ['p1', 'replaced, draining'],
+      ['p4', "Poolscope's side pool"],
+    ]);
+    expect(groups.find((g) => g.poolId === 'p5')?.target).toBe(target.display);
   });
 
   it('hides a collapsed pool\'s rows and keeps its header with the count', () => {

@@ -77,6 +77,18 @@ describe('the shared reducer', () => {
     expect(s.counters.closed).toBe(CLOSED_KEPT + 5);
   });
 
+  it("shows no load interval from another load once one starts or changes; a stopped load keeps its last", () => {
+    const s = emptySnapshot();
+    const load = (running: boolean, concurrency: number) => ev({ type: 'load.changed', running, concurrency, rate: null, query: 'sleep', sleepMs: 300, leakOneIn: null });
+    const stats = (inFlight: number) => ev({ type: 'load.stats', intervalMs: 500, requests: 4, ok: 4, failed: 0, timedOut: 0, cancelled: 0, leaked: 0, shed: 0, inFlight, p50Ms: 300, p99Ms: 310 });
+    reduceAll(s, [load(true, 5), stats(5), load(false, 5), stats(0)]);
+    expect(s.loadStats?.inFlight).toBe(0);
+    reduce(s, load(true, 30));
+    expect(s.loadStats).toBeNull();
+    reduceAll(s, [stats(30), load(true, 10)]);
+    expect(s.loadStats).toBeNull();
+  });
+
   it('rebuilds the same snapshot from the same events (a replay is exact)', () => {
     const events = [
       ev({ type: 'pool.created', poolId: 'p1', target, settings }),

@@ -5,6 +5,8 @@ export interface PageElement {
   textContent: string | null;
   getAttribute(name: string): string | null;
   getBoundingClientRect(): { top: number; left: number; bottom: number; right: number; width: number; height: number };
+  /** One box per line an inline element takes. */
+  getClientRects(): ArrayLike<unknown>;
   closest(selector: string): PageElement | null;
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement>;

@@ -7,7 +7,7 @@
 
 import { type ConnState, type PoolCounts, type PoolView, type Snapshot, isBorrowedState, poolCounts } from '../../../../shared/snapshot';
 import { joinServerView } from '../../../../shared/server-join';
-import { sourceOfPool } from '../../../../shared/sources';
+import { appName, sourceOfPool } from '../../../../shared/sources';
 import { isLeakHolder } from '../store/view';
 import { type Capacity, capacityOf } from '../server/server-view';
 
@@ -59,8 +59,10 @@ export type SlotScale = 'large' | 'small' | 'grouped';
 export interface Lane {
   poolId: string;
   role: LaneRole;
-  /** What it is, in words: "pooled", "per request", "instance 3 of 8", "sweep: size 16". */
+  /** What it is, in words: "pooled", "per request", "instance 3 of 8", "sweep: size 16", "app pid 4242". */
   label: string;
+  /** An attached app's pool: its target under the label, without scheme and user (`full` has them). */
+  detail: { text: string; full: string } | null;
   status: PoolView['status'];
   counts: PoolCounts;
   scale: SlotScale;
@@ -110,14 +112,14 @@ const ROLE_ORDER: Record<LaneRole, number> = { pooled: 0, 'per-request': 1, inst
 
 const GROUP_ORDER: readonly SlotState[] = ['borrowed', 'in-transaction', 'in-failed-transaction', 'idle', 'connecting', 'closing', 'broken', 'empty'];
 
-function roleOf(s: Snapshot, p: PoolView, instanceIndex: ReadonlyMap<string, number>): { role: LaneRole; label: string } {
+function roleOf(s: Snapshot, p: PoolView, instanceIndex: ReadonlyMap<string, number>): { role: LaneRole; label: string; detail?: Lane['detail'] } {
   if (p.status === 'draining' || p.status === 'ending') return { role: 'draining', label: 'draining (old pool)' };
   if (p.id === s.comparison?.perRequestPoolId) return { role: 'per-request', label: 'per request' };
   const i = instanceIndex.get(p.id);
   if (i !== undefined) return { role: 'instance', label: `instance ${i + 1} of ${instanceIndex.size}` };
   if (p.id !== s.activePoolId && s.sweep?.running) return { role: 'sweep', label: `sweep: size ${p.settings.max}` };
   const app = sourceOfPool(s, p.id);
-  if (app !== null) return { role: 'pooled', label: `app pid ${app.pid}${app.thread === null ? '' : ` thread ${app.thread}`}: ${p.target.display}` };
+  if (app !== null) return { role: 'pooled', label: appName(app), detail: { text: p.target.display.replace(/^[a-z0-9+]+:\/\/[^@/]*@/, ''), full: p.target.display } };
   return { role: 'pooled', label: p.id === s.activePoolId ? 'pooled' : 'pooled (checking its target)' };
 }
 
@@ -188,7 +190,7 @@ export function buildPicture(s: Snapshot): Picture {
   const inPicture = shown.reduce((n, p) => n + slotsOf(p), 0);
   const lanes: Lane[] = [];
   for (const p of shown) {
-    const { role, label } = roleOf(s, p, instanceIndex);
+    const { role, label, detail = null } = roleOf(s, p, instanceIndex);
     const conns = byPool.get(p.id) ?? [];
     const free = freeOf(p);
     const scale = scaleOf(slotsOf(p), inPicture);
@@ -208,6 +210,7 @@ export function buildPicture(s: Snapshot): Picture {
       poolId: p.id,
       role,
       label,
+      detail,
       status: p.status,
       counts: poolCounts(s, p.id),
       scale,
