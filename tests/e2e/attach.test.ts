@@ -84,6 +84,18 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     expect((await lanesSeen(page)).flatMap((l) => l.overlaps)).toEqual([]);
     await screenshot(page, path.join(SHOTS, 'attach.png'));
 
+    // Beside the gauges (which count Poolscope's active pool), the line over every open pool
+    // counts the app's too: read in the same poll as the engine's pools, connections and line.
+    const allPools = async () => {
+      const s = live();
+      const open = Object.values(s.pools).filter((p) => p.status !== 'ended');
+      const conns = Object.values(s.connections).filter((c) => ['connecting', 'idle', 'borrowed', 'in-transaction', 'in-failed-transaction'].includes(c.state)).length;
+      const engine = `all ${open.length} pools: ${conns} open / ${open.reduce((n, p) => n + p.settings.max, 0)}, ${s.waiting.length} waiting`;
+      return { shown: (await page.getByTestId('gauge-all').textContent({ timeout: 5_000 }))?.trim().replace(/\s+/g, ' '), engine };
+    };
+    await expect.poll(async () => ((x) => ({ ...x, same: x.shown === x.engine }))(await allPools()), { timeout: 10_000 }).toMatchObject({ same: true });
+    expect((await allPools()).engine).toMatch(/^all 2 pools: \d+ open \/ 4, 0 waiting$/);
+
     // The connections table: the app's held connection offers no release or destroy (only the app
     // does that), terminating its session stays and says it acts on the server; a connection
     // Poolscope's own pool holds keeps all three.
