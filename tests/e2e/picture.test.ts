@@ -174,7 +174,7 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     expect(expectStep?.message).toMatch(/ok: borrowed == 10.*ok: waiting == 40/);
     // Tokens are drawn for the head of the line only (12), each laid out whole inside the line; the rest is counted.
     expect(seen.more).toBe('+28 more');
-    await expect.poll(() => tokensSeen(page), { timeout: 2_000 }).toBe(12);
+    await expect.poll(() => tokensSeen(page), { timeout: 5_000 }).toBe(12);
     await page.screenshot({ path: path.join(SHOTS, 'picture-backpressure.png') });
     for (const { i } of notes.slice(at + 1)) await stepTo('backpressure', i);
     await finish();
