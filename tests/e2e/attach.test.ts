@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { type AttachServer, startAttachServer } from '../../main/engine/attach/attach-server';
 import { type App, REPO_ROOT, SHOTS, openApp } from './helpers/app';
 import { lanesSeen } from './helpers/lanes';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { screenshot } from './helpers/workspace';
 import { chromiumAvailable } from './helpers/chromium-gate';
 
@@ -81,11 +82,16 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     const { target } = live().pools[poolId]!;
     expect(await lane.getByTestId('lane-detail').textContent()).toBe(`${target.host}:${target.port}/${target.database}`);
     expect(await lane.getByTestId('lane-detail').getAttribute('title')).toBe(target.display);
+    // The lane's flag and the tile's mark count the holders the engine flagged past the threshold.
+    const flagged = Object.values(live().borrowers).filter((b) => b.poolId === poolId && b.state === 'holding' && b.flagged).length;
+    expect(flagged).toBe(1);
+    await expect.poll(() => lane.locator('.flags').textContent({ timeout: 5_000 }), { timeout: 10_000 }).toBe(`${flagged} past threshold`);
+    expect(await lane.getByTestId('slot-mark').allTextContents()).toEqual(['past threshold']);
     expect((await lanesSeen(page)).flatMap((l) => l.overlaps)).toEqual([]);
     await screenshot(page, path.join(SHOTS, 'attach.png'));
 
     // Beside the gauges (which count Poolscope's active pool), the line over every open pool
-    // counts the app's too: read in the same poll as the engine's pools, connections and line.
+    // counts the app's too, as the engine's pools, connections and waiting line have it.
     const allPools = async () => {
       const s = live();
       const open = Object.values(s.pools).filter((p) => p.status !== 'ended');
@@ -93,7 +99,7 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
       const engine = `all ${open.length} pools: ${conns} open / ${open.reduce((n, p) => n + p.settings.max, 0)}, ${s.waiting.length} waiting`;
       return { shown: (await page.getByTestId('gauge-all').textContent({ timeout: 5_000 }))?.trim().replace(/\s+/g, ' '), engine };
     };
-    await expect.poll(async () => ((x) => ({ ...x, same: x.shown === x.engine }))(await allPools()), { timeout: 10_000 }).toMatchObject({ same: true });
+    await expectShownAsMeasured(allPools, { timeout: 10_000 });
     expect((await allPools()).engine).toMatch(/^all 2 pools: \d+ open \/ 4, 0 waiting$/);
 
     // The connections table: the app's held connection offers no release or destroy (only the app

@@ -2,15 +2,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { Browser, Page } from 'playwright';
+import type { Browser, Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Engine } from '../../main/engine/engine';
 import { NO_SECRET_BOX, SavedTargets } from '../../main/engine/saved-targets';
 import { PoolscopeService } from '../../main/engine/service';
+import { formatCount, formatMs } from '../../renderer/src/lib/format';
+import { poolCounts } from '../../shared/snapshot';
 import { type WebHost, startWebHost } from '../../main/web/web-host';
 import { launchChromium } from './helpers/chromium';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import { lanesSeen } from './helpers/lanes';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal, screenshot } from './helpers/workspace';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -80,6 +83,41 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     await stopLoad();
   });
 
+  const screenAndEngine = async () => {
+    const s = service.engine.snapshot().snapshot;
+    const l = s.loadStats;
+    const poolId = s.activePoolId as string;
+    const c = poolCounts(s, poolId);
+    const sessions = new Set((s.server?.sessions ?? []).map((x) => x.id));
+    const onServer = Object.values(s.connections).filter((x) => x.poolId === poolId && x.serverId !== null && sessions.has(x.serverId)).length;
+    const engine = {
+      load: l && {
+        'req/s': formatCount(l.intervalMs > 0 ? (l.requests * 1_000) / l.intervalMs : l.requests),
+        ok: String(l.ok),
+        failed: String(l.failed),
+        'timed out': String(l.timedOut),
+        cancelled: String(l.cancelled),
+        shed: String(l.shed),
+        'leaked this interval': String(l.leaked),
+        'in flight': String(l.inFlight),
+        p50: formatMs(l.p50Ms),
+        p99: formatMs(l.p99Ms),
+      },
+      lane: `${c.borrowed} of ${c.max} busy · ${c.idle} idle${c.connecting > 0 ? ` · ${c.connecting} opening` : ''}`,
+      onServer: `${onServer} on the server`,
+      tabs: `Connections ${Object.keys(s.connections).length} Waiting ${s.waiting.length} Transactions ${Object.values(s.connections).filter((x) => x.tx !== 'idle').length}`,
+    };
+    const lane = page.locator(`[data-testid="pool-lane"][data-pool-id="${poolId}"]`);
+    const text = async (el: Locator) => (await el.textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim();
+    const shown = {
+      load: Object.fromEntries(await page.getByTestId('load-stats').locator('div').evaluateAll((divs) => divs.map((d) => [d.querySelector('dt')?.textContent?.trim(), d.querySelector('dd')?.textContent?.trim()]))),
+      lane: await text(lane.locator('.counts')),
+      onServer: await text(lane.locator('.db')),
+      tabs: (await page.getByTestId('detail-tab').evaluateAll((tabs) => tabs.map((t) => t.textContent?.replace(/(\D)(\d)/, '$1 $2').trim()))).filter((t) => /^(Connections|Waiting|Transactions) /.test(t ?? '')).join(' '),
+    };
+    return { shown, engine };
+  };
+
   it('shows the queue when borrowers outnumber the pool', async () => {
     await startLoad(30);
     // The load panel's in-flight count as the engine counted it: 30. (That the stopped load's
@@ -90,6 +128,10 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     await expect.poll(() => gauge('waiting'), { timeout: 10_000 }).toBeGreaterThanOrEqual(15);
     await expect.poll(() => page.getByTestId('waiter-row').count(), { timeout: 5_000 }).toBeGreaterThan(0);
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(10);
+    // Every figure of the load panel's latest interval, the active lane's counts and its sessions
+    // on the server, and the tabs' counts, as the engine has them, in an interval where requests
+    // finished (before that, p50 and p99 are both "–").
+    await expectShownAsMeasured(screenAndEngine, { timeout: 15_000, ready: (engine) => Number(engine.load?.ok) > 0 });
     await reveal(page, 'waiter-row');
     await screenshot(page, path.join(shots, 'live-view.png'));
     // At 1280 the picture is narrow enough that the line's count wraps: "20 waiting", "+N more"

@@ -52,7 +52,8 @@ describe.skipIf(!chromiumAvailable || !mysqlAvailable)('the live view on MariaDB
     await expect.poll(() => gauge('waiting'), { timeout: 10_000 }).toBe(5);
     const poolId = live().activePoolId as string;
     const counts = poolCounts(live(), poolId);
-    for (const name of ['total', 'borrowed', 'idle', 'waiting'] as const) expect(await gauge(name), name).toBe(counts[name]);
+    for (const name of ['total', 'borrowed', 'idle', 'connecting', 'waiting'] as const) expect(await gauge(name), name).toBe(counts[name]);
+    expect(await page.getByTestId('gauge-scope').textContent()).toBe(`active pool ${poolId}`);
 
     const rows = page.getByTestId('waiter-row');
     await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(5);
