@@ -106,6 +106,10 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
       lane: `${c.borrowed} of ${c.max} busy · ${c.idle} idle${c.connecting > 0 ? ` · ${c.connecting} opening` : ''}`,
       onServer: `${onServer} on the server`,
       tabs: `Connections ${Object.keys(s.connections).length} Waiting ${s.waiting.length} Transactions ${Object.values(s.connections).filter((x) => x.tx !== 'idle').length}`,
+      // Far from max_connections here: no "near its limit" or "refusing".
+      database: s.server ? `Database: ${s.server.sessions.length} of max_connections ${s.server.maxConnections} in use` : 'Database: not read yet',
+      connCount: `${Object.keys(s.connections).length} open, all pools`,
+      leaks: `${s.counters.leaksFlagged} flagged since start · ${s.counters.dirtyReturns} dirty returns`,
     };
     const lane = page.locator(`[data-testid="pool-lane"][data-pool-id="${poolId}"]`);
     const text = async (el: Locator) => (await el.textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim();
@@ -113,6 +117,9 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
       load: Object.fromEntries(await page.getByTestId('load-stats').locator('div').evaluateAll((divs) => divs.map((d) => [d.querySelector('dt')?.textContent?.trim(), d.querySelector('dd')?.textContent?.trim()]))),
       lane: await text(lane.locator('.counts')),
       onServer: await text(lane.locator('.db')),
+      database: await text(page.getByTestId('picture-database')),
+      connCount: await text(page.getByTestId('conn-count')),
+      leaks: `${await text(page.getByTestId('leaks-flagged'))} · ${await text(page.getByTestId('dirty-returns'))}`,
       tabs: (await page.getByTestId('detail-tab').evaluateAll((tabs) => tabs.map((t) => t.textContent?.replace(/(\D)(\d)/, '$1 $2').trim()))).filter((t) => /^(Connections|Waiting|Transactions) /.test(t ?? '')).join(' '),
     };
     return { shown, engine };

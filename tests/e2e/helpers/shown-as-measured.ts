@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { expect } from 'vitest';
 
 /**
@@ -12,7 +13,7 @@ export async function expectShownAsMeasured<T>(read: () => Promise<{ shown: T; e
       .poll(
         async () => {
           last = await read();
-          return JSON.stringify(last.shown) === JSON.stringify(last.engine) && (opts.ready?.(last.engine) ?? true);
+          return isDeepStrictEqual(last.shown, last.engine) && (opts.ready?.(last.engine) ?? true);
         },
         { timeout: opts.timeout },
       )
