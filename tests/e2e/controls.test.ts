@@ -3,8 +3,10 @@ import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { type App, SHOTS, openApp } from './helpers/app';
+import { formatDuration } from '../../renderer/src/lib/format';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import type { SentCommand } from './helpers/sent-commands';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal, screenshot } from './helpers/workspace';
 
 
@@ -105,6 +107,12 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     expect(await page.getByTestId('timeout-cause').textContent()).toContain('Likely cause: leak');
     expect(await page.getByTestId('timeout-message').textContent()).toMatch(/Timed out after \d+ ms[\s\S]*\n\s+leaked request at /);
     expect(await page.getByTestId('timeout-holder').count()).toBe(10);
+    // Each holder's row as the engine diagnosed the latest timeout: who, where, held how long, doing what.
+    const holders = async () => ({
+      engine: (snapshot().lastTimeout?.diagnosis.holders ?? []).map((h) => [h.label, h.site, formatDuration(h.heldMs), `${h.statement ? `running ${h.statement}` : `idle ${formatDuration(h.idleMs)}`}${h.inTransaction ? ', in a transaction' : ''}`]),
+      shown: await page.getByTestId('timeout-holder').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? ''))),
+    });
+    await expectShownAsMeasured(holders, { timeout: 10_000, ready: (engine) => engine.length === 10 });
     // The leak with its diagnosis: ten slots marked leaked, the diagnosis under the picture, the leak controls beside.
     await screenshot(page, path.join(SHOTS, 'leak-diagnosis.png'));
 
