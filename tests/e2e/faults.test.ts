@@ -2,10 +2,13 @@ import path from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
+import { formatCount } from '../../renderer/src/lib/format';
 import { sweetSpot } from '../../renderer/src/lib/sweep/sweep';
+import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import type { SentCommand } from './helpers/sent-commands';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal, screenshot } from './helpers/workspace';
 
 
@@ -127,6 +130,17 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     expect(await groups.locator('th').allTextContents()).toEqual(['instance 1', 'instance 2', 'instance 3']);
     await expect.poll(() => groups.getByTestId('instance-connections').allTextContents(), { timeout: 10_000 }).toEqual(['2 / 2', '2 / 2', '2 / 2']);
     expect(await page.getByTestId('instances-planned').textContent()).toContain('3 instances × 2 = 6 connections planned');
+    // Each instance's row as the engine counts its pool and the server's refusals of it.
+    const rowsAsMeasured = async () => {
+      const s = snapshot();
+      const engine = (s.instances?.poolIds ?? []).map((id, i) => {
+        const c = poolCounts(s, id);
+        return [`instance ${i + 1}`, `${c.total} / ${c.max}`, String(c.borrowed), formatCount(c.waiting), String(s.instances?.refusals[id] ?? 0)];
+      });
+      const shown = await groups.evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('th, td')].map((x) => x.textContent?.trim() ?? '')));
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(rowsAsMeasured, { timeout: 10_000 });
     // The instances' sessions are ours on the server too.
     await expect.poll(() => page.locator('[data-testid="server-session"][data-kind="ours"]').count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(6);
 
