@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
-import { formatCount } from '../../renderer/src/lib/format';
+import { formatCount, formatMs } from '../../renderer/src/lib/format';
 import { sweetSpot } from '../../renderer/src/lib/sweep/sweep';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
@@ -163,5 +163,10 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     const spot = sweetSpot(snapshot().sweep?.points ?? []);
     expect(spot).not.toBeNull();
     expect(await page.getByTestId('sweep-best').getAttribute('data-size')).toBe(String(spot?.size));
+    expect(await page.getByTestId('sweep-best').locator('strong').textContent()).toBe(String(spot?.size));
+    expect(await page.getByTestId('sweep-best').textContent()).toContain(`${formatCount(spot?.throughput)} req/s`);
+    // Each size's row as the engine measured it.
+    const points = (snapshot().sweep?.points ?? []).map((p) => [String(p.size), formatCount(p.throughput), formatMs(p.p50Ms), formatMs(p.p99Ms), String(p.failed)]);
+    expect(await page.getByTestId('sweep-point').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((x) => x.textContent?.trim() ?? '')))).toEqual(points);
   });
 });
