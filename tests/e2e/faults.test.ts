@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
-import { formatCount, formatMs } from '../../renderer/src/lib/format';
+import { formatCount, formatDuration, formatMs } from '../../renderer/src/lib/format';
 import { sweetSpot } from '../../renderer/src/lib/sweep/sweep';
+import { recoveryMs } from '../../shared/faults';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
@@ -111,6 +112,21 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1);
     expect(await row.getByTestId('recovery-time').textContent()).toMatch(/^\d+(\.\d)? (ms|s)$/);
     expect(await row.getByTestId('recovery-left-open').textContent()).toBe('sockets left open 0');
+    // The row's figures and failures as the engine measured the restart's recovery.
+    const recoveryAsMeasured = async () => {
+      const m = snapshot().faults.recoveries.filter((r) => r.kind === 'restart').at(-1);
+      const ms = m ? recoveryMs(m) : null;
+      const engine = m && {
+        facts: [ms === null ? 'not yet' : formatDuration(ms), `outage ${m.clearedAt === null ? '–' : formatDuration(m.clearedAt - m.startedAt)}`, `lost ${m.lost}`, `opened ${m.opened}`, `sockets left open ${m.socketsLeftOpen ?? '–'}`],
+        failures: m.failures.slice().sort((a, b) => b.count - a.count).map((f) => `${f.count} × ${f.message}`),
+      };
+      const shown = {
+        facts: [(await row.getByTestId('recovery-time').textContent())?.trim(), ...(await row.locator('.facts > span').allTextContents()).map((t) => t.trim())],
+        failures: await row.getByTestId('recovery-failure').evaluateAll((els) => els.map((el) => el.textContent?.replace(/\s+/g, ' ').trim())),
+      };
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(recoveryAsMeasured, { timeout: 5_000 });
     // Faults with their recoveries: the terminate and the restart, each measured, in the Faults group.
     await screenshot(page, path.join(SHOTS, 'faults.png'));
     // Back to serving: the pool fills again on the restarted server, whose sessions the monitor lists.
