@@ -1,8 +1,12 @@
 import path from 'node:path';
 import type { Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { formatCount, formatMs } from '../../renderer/src/lib/format';
+import { SMOOTH_INTERVALS, formatRatio, smoothSide, throughputRatio, waterfallSegments } from '../../renderer/src/lib/compare/smoothing';
+import type { EventOf } from '../../shared/events';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal, screenshot } from './helpers/workspace';
 
 
@@ -20,6 +24,9 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
   const ratio = async () => Number.parseFloat((await page.getByTestId('compare-ratio').textContent().catch(() => '')) ?? '');
 
   it('shows the pool outserving a connection per request, and what opening one costs', async () => {
+    const intervals: EventOf<'compare.stats'>[] = [];
+    const unsubscribe = app.service.engine.log.subscribe((e) => void (e.type === 'compare.stats' && intervals.push(e)));
+    onTestFinished(unsubscribe);
     await reveal(page, 'control-compare-start');
     await expect.poll(() => page.getByTestId('control-compare-start').isEnabled(), { timeout: 5_000 }).toBe(true);
     await page.getByTestId('control-compare-concurrency').fill('2');
@@ -31,6 +38,31 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
     const waterfall = page.getByTestId('handshake-waterfall');
     await expect.poll(() => waterfall.locator('.segment[data-segment="auth"]').count(), { timeout: 10_000 }).toBe(1);
     expect(await waterfall.textContent()).toMatch(/authentication \d/);
+    // The table, the ratio and the handshake as the engine measured them: the last four intervals
+    // smoothed as the panel says, the handshake of the latest.
+    const asMeasured = async () => {
+      const last = intervals.slice(-SMOOTH_INTERVALS);
+      const side = (k: 'pooled' | 'perRequest') => smoothSide(last.map((x) => ({ intervalMs: x.intervalMs, side: x[k] })));
+      const [pooled, perRequest] = [side('pooled'), side('perRequest')];
+      const latest = intervals.at(-1)?.handshake ?? null;
+      const engine = {
+        rows: [
+          ['req/s', formatCount(pooled.perSecond), formatCount(perRequest.perSecond)],
+          ['p50', formatMs(pooled.p50Ms), formatMs(perRequest.p50Ms)],
+          ['p99', formatMs(pooled.p99Ms), formatMs(perRequest.p99Ms)],
+          ...(pooled.failed > 0 || perRequest.failed > 0 ? [['failed', String(pooled.failed), String(perRequest.failed)]] : []),
+        ],
+        ratio: formatRatio(throughputRatio(pooled.perSecond, perRequest.perSecond)),
+        handshake: latest && [`opening a connection: ${formatMs(latest.totalMs)} (median of this interval's)`, ...waterfallSegments(latest).map((x) => `${x.label} ${formatMs(x.ms)}`)],
+      };
+      const shown = {
+        rows: await page.locator('table.figures tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((x) => x.textContent?.trim() ?? ''))),
+        ratio: await page.getByTestId('compare-ratio').textContent({ timeout: 5_000 }),
+        handshake: [(await waterfall.locator('.caption').textContent({ timeout: 5_000 }))?.trim(), ...(await waterfall.locator('.legend li').allTextContents()).map((t) => t.trim())],
+      };
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(asMeasured, { timeout: 10_000, ready: (engine) => intervals.length >= SMOOTH_INTERVALS && engine.handshake !== null });
     // The connection tax: its two lanes in the picture, the ratio and the waterfall in its group beside.
     await expect.poll(() => page.locator('[data-testid="pool-lane"][data-role="per-request"]').count(), { timeout: 5_000 }).toBe(1);
     await screenshot(page, path.join(SHOTS, 'connection-tax.png'));

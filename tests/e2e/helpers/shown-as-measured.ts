@@ -6,8 +6,8 @@ import { expect } from 'vitest';
  * (the engine first: the page shows it a moment later, so they agree once the page has caught
  * up), and `ready` holds for the engine's side. On timeout it says both, last read.
  */
-export async function expectShownAsMeasured<T>(read: () => Promise<{ shown: T; engine: T }>, opts: { timeout: number; ready?: (engine: T) => boolean }): Promise<void> {
-  let last: { shown: T; engine: T } | undefined;
+export async function expectShownAsMeasured<E>(read: () => Promise<{ shown: unknown; engine: E }>, opts: { timeout: number; ready?: (engine: E) => boolean }): Promise<void> {
+  let last: { shown: unknown; engine: E } | undefined;
   try {
     await expect
       .poll(
