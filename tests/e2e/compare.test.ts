@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { formatCount, formatMs } from '../../renderer/src/lib/format';
-import { SMOOTH_INTERVALS, formatRatio, smoothSide, throughputRatio, waterfallSegments } from '../../renderer/src/lib/compare/smoothing';
+import { SMOOTH_INTERVALS, type SmoothedPatternSide, formatRatio, smoothPatternSide, smoothSide, throughputRatio, waterfallSegments } from '../../renderer/src/lib/compare/smoothing';
 import type { EventOf } from '../../shared/events';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
@@ -72,6 +72,9 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
   });
 
   it('shows the transaction held across the calls holding more connections than commit first', async () => {
+    const intervals: EventOf<'pattern.stats'>[] = [];
+    const unsubscribe = app.service.engine.log.subscribe((e) => void (e.type === 'pattern.stats' && intervals.push(e)));
+    onTestFinished(unsubscribe);
     await page.getByTestId('control-pattern-concurrency').fill('3');
     await page.getByTestId('control-pattern-payment-ms').fill('200');
     await page.getByTestId('control-pattern-email-ms').fill('100');
@@ -88,6 +91,24 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
         return Number.isFinite(inTx) && Number.isFinite(after) && inTx > after;
       }, { timeout: 10_000 })
       .toBe(true);
+    // Each side's figures as the engine measured them, the last four intervals smoothed as the panel says.
+    const asMeasured = async () => {
+      const last = intervals.slice(-SMOOTH_INTERVALS);
+      const one = (s: SmoothedPatternSide) => [
+        ['connections held', s.holding === null ? '–' : s.holding.toFixed(1)],
+        ['borrowers waiting', s.waiting === null ? '–' : s.waiting.toFixed(1)],
+        ['req/s', formatCount(s.perSecond)],
+        ['p50', formatMs(s.p50Ms)],
+        ['p99', formatMs(s.p99Ms)],
+        ...(s.failed > 0 ? [['failed', String(s.failed)]] : []),
+      ];
+      const engine = (['inTransaction', 'afterCommit'] as const).map((k) => one(smoothPatternSide(last.map((x) => ({ intervalMs: x.intervalMs, side: x[k] })))));
+      const shown = await page.locator('[data-testid="pattern-in-transaction"], [data-testid="pattern-after-commit"]').evaluateAll((sides) =>
+        sides.map((side) => [...side.querySelectorAll(':scope > div:not(.title)')].map((d) => [d.querySelector('dt')?.textContent?.trim() ?? '', d.querySelector('dd')?.textContent?.trim() ?? ''])),
+      );
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(asMeasured, { timeout: 10_000, ready: () => intervals.length >= SMOOTH_INTERVALS });
     await page.getByTestId('control-pattern-stop').click();
     await expect.poll(() => page.getByTestId('pattern-state').textContent(), { timeout: 5_000 }).toBe('stopped');
     expect(await page.getByTestId('pattern-error').count()).toBe(0);
