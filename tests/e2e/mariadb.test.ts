@@ -66,7 +66,15 @@ describe.skipIf(!chromiumAvailable || !mysqlAvailable)('the live view on MariaDB
       const now = Date.now();
       const s = live();
       if (JSON.stringify(shown.map((r) => r.id)) !== JSON.stringify(s.waiting)) return [`order ${JSON.stringify(shown.map((r) => r.id))}, the engine's ${JSON.stringify(s.waiting)}`];
-      return shown.flatMap((r, i) => {
+      // The tab's header: how many wait, and how long the first in line has.
+      const count = await page.getByTestId('waiters-count').textContent();
+      const oldest = (await page.getByTestId('waiters-oldest').textContent())?.replace('oldest waited', '') ?? '';
+      const first = s.borrowers[s.waiting[0] as string];
+      const header = [
+        ...(count === String(s.waiting.length) ? [] : [`count ${count}, the engine's ${s.waiting.length}`]),
+        ...(Math.abs(parseDuration(oldest) - (now - (first?.enqueuedAt ?? 0))) < 1_000 ? [] : [`oldest waited ${oldest}`]),
+      ];
+      return header.concat(shown.flatMap((r, i) => {
         const b = s.borrowers[r.id as string];
         const wrong: string[] = [];
         if (r.cells[0] !== String(i + 1)) wrong.push(`${r.id}: position ${r.cells[0]}`);
@@ -74,7 +82,7 @@ describe.skipIf(!chromiumAvailable || !mysqlAvailable)('the live view on MariaDB
         if (!(Math.abs(parseDuration(r.cells[3] as string) - (now - (b?.enqueuedAt ?? 0))) < 1_000)) wrong.push(`${r.id}: waited ${r.cells[3]}`);
         if (!(Math.abs(parseDuration(r.cells[4] as string) - ((b?.deadline ?? 0) - now)) < 1_000)) wrong.push(`${r.id}: left ${r.cells[4]}`);
         return wrong;
-      });
+      }));
     };
     await expect.poll(mismatches, { timeout: 5_000 }).toEqual([]);
     await page.getByTestId('control-load-stop').click();
@@ -101,6 +109,14 @@ describe.skipIf(!chromiumAvailable || !mysqlAvailable)('the live view on MariaDB
     const ageOff = async () => Math.abs(parseDuration((await row.locator('td').nth(2).textContent()) ?? '') - (Date.now() - (conn?.txSince ?? 0)));
     await expect.poll(ageOff, { timeout: 5_000 }).toBeLessThan(1_000);
     expect(await row.textContent()).toContain('idle in transaction');
+    // Its holder, its statements and its state, and the tab's count, as the engine has them.
+    const now = live();
+    const c = now.connections[began.connId];
+    const cells = (await row.locator('td').allTextContents()).map((t) => t.trim());
+    expect([cells[1], cells[3], cells[4]]).toEqual([now.borrowers[c?.borrowerId ?? '']?.label, String(c?.txStatements), c?.tx === 'failed' ? 'failed' : 'active']);
+    expect(await page.getByTestId('tx-count').textContent()).toBe(String(Object.values(now.connections).filter((x) => x.tx !== 'idle').length));
+    // The only open transaction sits idle past the 5 s default: the header counts it.
+    expect(await page.getByTestId('tx-flagged').textContent()).toBe(`${Object.values(now.connections).filter((x) => x.tx !== 'idle' && x.statement === null).length} idle in transaction`);
 
     await page.getByTestId('control-tx-commit').click();
     await rec.waitFor('tx.ended', (e) => e.connId === began.connId, 5_000);
