@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { inject } from 'vitest';
 import { type AttachServer, startAttachServer } from '../../main/engine/attach/attach-server';
+import { poolCounts } from '../../shared/snapshot';
 import { type App, REPO_ROOT, SHOTS, openApp } from './helpers/app';
 import { lanesSeen } from './helpers/lanes';
 import { expectShownAsMeasured } from './helpers/shown-as-measured';
@@ -68,7 +69,12 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     await expect.poll(() => row.getAttribute('data-pid', { timeout: 5_000 }), { timeout: 10_000 }).toBe(String(source.pid));
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 5_000 }).toBe('attached');
     await expect.poll(() => row.getByTestId('attached-counts').textContent(), { timeout: 5_000 }).toContain('1 borrowed');
-    expect(await row.getByTestId('attached-counts').textContent()).toContain(`of max ${live().pools[poolId]!.settings.max}`);
+    const countsAsMeasured = async () => {
+      const c = poolCounts(live(), poolId);
+      return { engine: `${c.borrowed} borrowed, ${c.idle} idle, ${c.waiting} waiting of max ${c.max}`, shown: await row.getByTestId('attached-counts').textContent({ timeout: 5_000 }) };
+    };
+    await expectShownAsMeasured(countsAsMeasured, { timeout: 10_000 });
+    expect((await countsAsMeasured()).engine).toContain(`of max ${live().pools[poolId]!.settings.max}`);
     const shown = row.getByTestId('attached-holder');
     await expect.poll(() => shown.count(), { timeout: 5_000 }).toBe(1);
     await expect.poll(() => shown.locator('.site').textContent(), { timeout: 5_000 }).toBe(holder.site);
