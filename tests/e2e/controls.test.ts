@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { formatDuration } from '../../renderer/src/lib/format';
+import { SETTINGS_OF } from '../../shared/settings-help';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import type { SentCommand } from './helpers/sent-commands';
 import { expectShownAsMeasured } from './helpers/shown-as-measured';
@@ -77,6 +78,19 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await applySettings({ 'control-pool-max': '10', 'control-acquire-timeout': '1000' });
     await expect.poll(() => activePool()?.settings.acquireTimeoutMs, { timeout: 5_000 }).toBe(1000);
     expect(activePool()?.settings.max).toBe(10);
+    // Every field of the form shows the new pool's setting (empty: the driver's default).
+    const fieldsAsMeasured = async () => {
+      const pool = activePool();
+      const testId = (key: string) => ({ max: 'control-pool-max', acquireTimeoutMs: 'control-acquire-timeout' })[key] ?? `control-setting-${key}`;
+      const engine = pool ? SETTINGS_OF[pool.target.engine].map((key) => [testId(key), String(pool.settings[key] ?? '')]) : [];
+      const shown = [];
+      for (const [id] of engine) {
+        const field = page.getByTestId(id as string);
+        shown.push([id, (await field.getAttribute('type', { timeout: 5_000 })) === 'checkbox' ? String(await field.isChecked()) : await field.inputValue()]);
+      }
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(fieldsAsMeasured, { timeout: 5_000, ready: (engine) => engine.length > 2 });
 
     await reveal(page, 'control-leak-count');
     await page.getByTestId('control-leak-count').fill('10');
