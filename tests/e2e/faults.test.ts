@@ -1,10 +1,11 @@
 import path from 'node:path';
-import type { Page } from 'playwright';
+import type { Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { formatCount, formatDuration, formatMs } from '../../renderer/src/lib/format';
 import { sweetSpot } from '../../renderer/src/lib/sweep/sweep';
 import { recoveryMs } from '../../shared/faults';
+import { joinServerView } from '../../shared/server-join';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
@@ -54,6 +55,21 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await fillPool();
     // Each connection's session is in the Database panel, under its backend pid.
     await sessionsMatchRows(4);
+    // The panel's header and capacity as the monitor's last reading has them, joined with the pool.
+    const databaseAsMeasured = async () => {
+      const s = snapshot();
+      const join = joinServerView(s);
+      const server = s.server;
+      const engine = server && join && server.maxConnections !== null && {
+        header: `${Object.values(join.byConnection).filter((j) => j.session).length} of our pools' · ${join.others.length} other clients'`,
+        capacity: ((used: number, max: number, reserved: number) =>
+          `${used} of max_connections ${max} in use${reserved > 0 ? ` (${reserved} reserved for superusers)` : ''} ${used >= max - reserved ? 'the server refuses new connections' : `${max - reserved - used} free before the server refuses`}`)(join.total, server.maxConnections, Math.min(Math.max(server.reserved ?? 0, 0), server.maxConnections)),
+      };
+      const text = async (x: Locator) => (await x.textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim();
+      const shown = { header: await text(page.getByTestId('database-panel').locator('header > .muted').first()), capacity: await text(page.getByTestId('server-capacity').locator('.caption')) };
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(databaseAsMeasured, { timeout: 5_000, ready: (engine) => Boolean(engine) });
     const capacity = page.getByTestId('server-capacity');
     expect(Number(await capacity.getAttribute('data-max'))).toBeGreaterThan(4);
     await expect.poll(async () => Number(await capacity.getAttribute('data-used')), { timeout: 5_000 }).toBeGreaterThanOrEqual(5);
