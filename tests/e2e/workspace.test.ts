@@ -227,6 +227,34 @@ describe.skipIf(!chromiumAvailable)('the workspace at 1280x720 and zoomed, in Ch
           // At 1280 the columns have room: no second line. Zoomed, each row's second line says what the engine has.
           if (zoom.scale === 1) {
             expect(await secondLines(page)).toBeNull();
+            // Each row's wide cells as the engine has the connection, read in the same poll.
+            await expect
+              .poll(
+                async () => {
+                  const rows = await page.getByTestId('conn-row').evaluateAll((trs) => trs.map((tr) => ({ id: tr.getAttribute('data-conn-id') ?? '', cells: [...tr.children].map((td) => td.textContent?.replace(/\s+/g, ' ').trim() ?? '') })));
+                  const { connections, borrowers } = service.engine.snapshot().snapshot;
+                  const now = Date.now();
+                  const wrong = Object.entries(connections).map(([id, c]) => {
+                    const cells = rows.find((r) => r.id === id)?.cells;
+                    if (!cells) return { id, wrong: ['not shown'] };
+                    const holder = c.borrowerId === null ? undefined : borrowers[c.borrowerId];
+                    const checks = {
+                      pid: (cells[2] ?? '').startsWith(String(c.serverId)),
+                      holder: holder ? (cells[3] ?? '').startsWith(holder.label) && (cells[3] ?? '').endsWith(holder.site) : cells[3] === '–',
+                      inState: Math.abs(parseDuration(cells[4] ?? '') - (now - c.stateSince)) < 3_000,
+                      age: Math.abs(parseDuration(cells[5] ?? '') - (now - c.openedAt)) < 3_000,
+                      uses: cells[6] === String(c.uses),
+                      statement: c.statement === null ? cells[7] === '–' : (cells[7] ?? '').startsWith(c.statement.slice(0, 30)),
+                      tx: c.txSince === null ? cells[8] === '–' : Math.abs(parseDuration(cells[8] ?? '') - (now - c.txSince)) < 3_000,
+                    };
+                    return { id, wrong: Object.keys(checks).filter((k) => !checks[k as keyof typeof checks]) };
+                  });
+                  const extra = rows.filter((r) => !(r.id in connections)).map((r) => ({ id: r.id, wrong: ['shown, not in the engine'] }));
+                  return [...wrong, ...extra].filter((x) => x.wrong.length > 0);
+                },
+                { timeout: 10_000 },
+              )
+              .toEqual([]);
             return;
           }
           // The engine's connections read in the same poll as the screen: an idle one may close
