@@ -3,6 +3,7 @@ import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Recording } from '../../shared/scenario';
 import type { PoolscopeService } from '../../main/engine/service';
+import { formatDuration } from '../../renderer/src/lib/format';
 import { type App, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import { reveal } from './helpers/workspace';
@@ -153,6 +154,8 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
     await expect.poll(position, { timeout: halfSpanMs + 10_000 }).toBe(last.seq);
     await expect.poll(() => page.getByTestId('control-replay-play').getAttribute('data-playing'), { timeout: 5_000 }).toBe('false');
     expect(Number(await page.getByTestId('control-scrubber').inputValue())).toBe(last.seq);
+    // Where it stands, as the file has it: the time since the first event, the count, the last event's type.
+    expect((await page.getByTestId('replay-position').textContent())?.replace(/\s+/g, ' ').trim()).toBe(`+${formatDuration(last.t - first.t)} · event ${last.seq - rec.initial.seq} of ${rec.events.length} · ${last.type}`);
 
     // Paused midway by a step: one event back from the end, and it stays there.
     await page.getByTestId('control-step-event-prev').click();
