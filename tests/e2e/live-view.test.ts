@@ -159,6 +159,14 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
     if (!box) throw new Error('the wide chart has no plot area');
     await page.mouse.move(box.x + box.width - 4, box.y + box.height / 2);
     await expect.poll(() => legend.innerText(), { timeout: 5_000 }).toMatch(/borrowed:?\s*\d+/);
+    // At the newest point, with the line steady for a while, the values are the engine's counts now.
+    const atCursor = async () => {
+      const c = poolCounts(service.engine.snapshot().snapshot, service.engine.pool.id);
+      const text = await legend.innerText({ timeout: 5_000 });
+      const value = (name: string) => Number(new RegExp(`${name}:?\\s*(\\d+)`).exec(text)?.[1] ?? Number.NaN);
+      return { engine: { borrowed: c.borrowed, idle: c.idle, connecting: c.connecting, waiting: c.waiting }, shown: { borrowed: value('borrowed'), idle: value('idle'), connecting: value('connecting'), waiting: value('waiting') } };
+    };
+    await expectShownAsMeasured(atCursor, { timeout: 10_000 });
     await page.mouse.move(0, 0);
     await stopLoad();
     await expect.poll(() => gauge('waiting'), { timeout: 5_000 }).toBe(0);
