@@ -124,6 +124,8 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
     await reveal(page, 'control-record');
     await page.getByTestId('control-record').click();
     await expect.poll(() => page.getByTestId('record-state').textContent(), { timeout: 5_000 }).toMatch(/^recording since event \d+/);
+    expect(live().recording.active).toBe(true);
+    expect(await page.getByTestId('record-state').textContent()).toBe(`recording since event ${live().recording.fromSeq}`);
     await reveal(page, 'control-query');
     await page.getByTestId('control-query').selectOption('sleep');
     await page.getByTestId('control-sleep-ms').fill('1000');
