@@ -3,11 +3,13 @@ import path from 'node:path';
 import type { Download, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
+import { formatDuration } from '../../renderer/src/lib/format';
 import { reduce } from '../../shared/reducer';
 import type { Recording } from '../../shared/scenario';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal, screenshot } from './helpers/workspace';
 import { type SentCommand, recordCommands } from './helpers/sent-commands';
 
@@ -59,6 +61,14 @@ describe.skipIf(!chromiumAvailable)('scenarios, recordings and exports in Chromi
     await expect.poll(currentIndex, { timeout: 5_000 }).toBe(5);
     expect((await statuses()).slice(0, 5)).toEqual(['passed', 'passed', 'passed', 'passed', 'passed']);
     expect(await page.getByTestId('scenario-note').getAttribute('data-step')).toBe('4');
+    // Each step's line as the engine's runner has it: status, summary, how long it took, its message.
+    const stepsAsMeasured = async () => ({
+      engine: (service.engine.snapshot().snapshot.scenario?.steps ?? []).map((o) =>
+        [o.status, o.summary, o.startedAt !== null && o.endedAt !== null ? formatDuration(o.endedAt - o.startedAt) : null, o.message].filter((x) => x !== null && x !== '').join(' | '),
+      ),
+      shown: await steps().evaluateAll((els) => els.map((el) => [...el.children].map((c) => c.textContent?.trim() ?? '').join(' | '))),
+    });
+    await expectShownAsMeasured(stepsAsMeasured, { timeout: 5_000 });
     await screenshot(page, path.join(SHOTS, 'scenarios.png'));
 
     // Restart: back to the first step, the banner gone, the scenario's load stopped.
