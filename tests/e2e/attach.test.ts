@@ -121,6 +121,14 @@ describe.skipIf(!chromiumAvailable)('an attached app in the browser', () => {
     const group = page.locator(`[data-testid="conn-pool-group"][data-pool-id="${poolId}"]`);
     expect(await group.getAttribute('data-role')).toBe('app');
     expect(await group.textContent()).toContain(`app pid ${source.pid}`);
+    // Its connections and leaks counted as the engine has them (the flagged holder is one), and its target.
+    const groupAsMeasured = async () => {
+      const s = live();
+      const conns = Object.values(s.connections).filter((c) => c.poolId === poolId);
+      const leaked = conns.filter((c) => c.borrowerId !== null && s.borrowers[c.borrowerId]?.state === 'holding' && s.borrowers[c.borrowerId]?.flagged).length;
+      return { engine: `${conns.length} connection${conns.length === 1 ? '' : 's'}${leaked > 0 ? `, ${leaked} leaked` : ''} · ${s.pools[poolId]!.target.display}`, shown: (await group.locator('td > .muted').textContent({ timeout: 5_000 }))?.trim() };
+    };
+    await expectShownAsMeasured(groupAsMeasured, { timeout: 10_000, ready: (engine) => engine.includes('1 leaked') });
     expect(await group.getByTestId('control-end-pool').count()).toBe(0);
     expect(await appRow.getByTestId('control-release').count()).toBe(0);
     expect(await appRow.getByTestId('control-destroy').count()).toBe(0);

@@ -101,6 +101,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await page.getByTestId('control-leak-threshold').fill('500');
     await page.getByTestId('control-leak-threshold').press('Enter');
     await expect.poll(() => page.getByTestId('leak-threshold-current').textContent(), { timeout: 5_000 }).toContain('500 ms');
+    expect(await page.getByTestId('leak-threshold-current').textContent()).toBe(`now: ${formatDuration(snapshot().leakThresholdMs)}`);
     await expect.poll(() => page.getByTestId('leaks-flagged').textContent(), { timeout: 5_000 }).toBe('10 flagged since start');
     await expect.poll(() => leakRows().filter({ hasText: 'possible leak' }).count(), { timeout: 5_000 }).toBe(10);
     // The call site and how long it has been held, on the row itself.
