@@ -3,9 +3,11 @@ import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { builtIn } from '../../main/engine/scenarios/builtins';
+import { NEAR_FULL } from '../../renderer/src/lib/server/server-view';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import type { PageElement, PageGlobals } from './helpers/in-page';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { type LaneSeen, lanesSeen } from './helpers/lanes';
 import { screenshot } from './helpers/workspace';
 
@@ -187,6 +189,16 @@ describe.skipIf(!chromiumAvailable)('the workspace at 1280x720 and zoomed, in Ch
       expect((await service.handle('instances.stop', undefined)).ok).toBe(true);
       await expect.poll(() => service.engine.snapshot().snapshot.server?.sessions.length ?? 999, { timeout: 20_000 }).toBeLessThan(20);
     });
+    // The picture's database line as the monitor reads the server: near or at its limit, it says so.
+    const databaseAsMeasured = async () => {
+      const server = service.engine.snapshot().snapshot.server;
+      const max = server?.maxConnections ?? null;
+      const used = server?.sessions.length ?? 0;
+      const usable = max === null ? 0 : max - Math.min(Math.max(server?.reserved ?? 0, 0), max);
+      const engine = max === null ? null : `Database: ${used} of max_connections ${max} in use${used >= usable ? ', refusing new connections' : used >= usable * NEAR_FULL ? ', near its limit' : ''}`;
+      return { engine, shown: (await page.getByTestId('picture-database').textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim() };
+    };
+    await expectShownAsMeasured(databaseAsMeasured, { timeout: 15_000, ready: (engine) => engine?.includes(', refusing new connections') === true });
     for (const zoom of ZOOMS) {
       await atZoom(zoom, async () => {
         // A frame with all seven lanes and a line on an instance (lines come and go under the load).
