@@ -66,6 +66,25 @@ describe.each(ENGINES)('load on $engine', ({ engine, skip }) => {
     expect(Math.max(...all.map((x) => x.inFlight))).toBeLessThanOrEqual(4);
   });
 
+  it.skipIf(skip)('in flight counts requests under way, not clients pausing after a timeout', async () => {
+    // Both connections leaked: each of the 2 clients waits 100 ms, times out, pauses 100 ms, asks
+    // again; the 500 ms stats ticks fall in the pauses about half the time.
+    const { s, rec } = await start(2, 100);
+    expect((await s.handle('leak.inject', { count: 2 })).ok).toBe(true);
+    const poolId = s.engine.pool.id;
+    const seen: { inFlight: number; waiting: number }[] = [];
+    const off = s.engine.log.subscribe((e) => {
+      if (e.type === 'load.stats') seen.push({ inFlight: e.inFlight, waiting: poolCounts(s.engine.log.live, poolId).waiting });
+    });
+    await s.handle('load.start', { concurrency: 2, query: 'select1' });
+    await rec.waitFor('load.stats', () => seen.length >= 8, 20_000);
+    off();
+    await s.handle('load.stop', undefined);
+    // No connection is free: a request under way is a borrower in line, and a pausing client is neither.
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((x) => x.inFlight !== x.waiting)).toEqual([]);
+  });
+
   it.skipIf(skip)('changes concurrency while running', async () => {
     const { s, rec } = await start(10);
     const borrowed = () => poolCounts(s.engine.log.live, s.engine.pool.id).borrowed;

@@ -32,6 +32,8 @@ export class LoadDriver {
   #spec: LoadSpec | null = null;
   #clients = 0;
   readonly #running = new Set<Promise<void>>();
+  /** Requests between their borrow and their end: not a client pausing after an error. */
+  #inRequest = 0;
   #cancelTicker: (() => void) | null = null;
   #due = 0;
   #requests = 0;
@@ -147,6 +149,7 @@ export class LoadDriver {
     const n = ++this.#requests;
     // Counted in the stats window open when the request ends (this.#stats is replaced every
     // interval): a request longer than an interval still shows in that interval's rate and latency.
+    this.#inRequest++;
     try {
       if (spec.leakOneIn && n % spec.leakOneIn === 0) {
         await handleRequestWithoutFinally(pool, `${label} (leaked)`, this);
@@ -165,6 +168,8 @@ export class LoadDriver {
       else if (code === 'cancelled') this.#stats.cancelled++;
       else this.#stats.failed++;
       return false;
+    } finally {
+      this.#inRequest--;
     }
   }
 
@@ -182,7 +187,7 @@ export class LoadDriver {
       cancelled: w.cancelled,
       leaked: w.leaked,
       shed: w.shed,
-      inFlight: this.#running.size,
+      inFlight: this.#inRequest,
       p50Ms: quantile(w.latency, 0.5),
       p99Ms: quantile(w.latency, 0.99),
     });
