@@ -104,6 +104,15 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     expect(await page.getByTestId('leak-threshold-current').textContent()).toBe(`now: ${formatDuration(snapshot().leakThresholdMs)}`);
     await expect.poll(() => page.getByTestId('leaks-flagged').textContent(), { timeout: 5_000 }).toBe('10 flagged since start');
     await expect.poll(() => leakRows().filter({ hasText: 'possible leak' }).count(), { timeout: 5_000 }).toBe(10);
+    // The lane's flags count the engine's leaked holders and those flagged past the threshold, words apart.
+    const flagsAsMeasured = async () => {
+      const s = snapshot();
+      const holders = Object.values(s.connections).flatMap((c) => (c.poolId === s.activePoolId && c.borrowerId !== null && s.borrowers[c.borrowerId]?.state === 'holding' ? [s.borrowers[c.borrowerId]!] : []));
+      const leaked = holders.filter((b) => b.label === 'leaked request' || b.label.endsWith('(leaked)')).length;
+      const past = holders.filter((b) => b.flagged).length;
+      return { engine: `${leaked} leaked · ${past} past threshold`, shown: await page.locator(`[data-testid="pool-lane"][data-pool-id="${s.activePoolId}"] .flags`).textContent({ timeout: 5_000 }) };
+    };
+    await expectShownAsMeasured(flagsAsMeasured, { timeout: 5_000 });
     // The call site and how long it has been held, on the row itself.
     const firstId = await leakRows().first().getAttribute('data-conn-id');
     const detail = page.locator(`[data-testid="conn-detail"][data-conn-id="${firstId}"][data-flag="leak"]`);
