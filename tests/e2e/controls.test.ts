@@ -173,6 +173,10 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     const tx = page.getByTestId('tx-row');
     await expect.poll(() => tx.count(), { timeout: 5_000 }).toBe(1);
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-transaction"]').count(), { timeout: 5_000 }).toBe(1);
+    // The panel's count is the engine's transactions held (only this one here).
+    const inTx = () => Object.values(snapshot().connections).filter((c) => c.tx !== 'idle').length;
+    expect(inTx()).toBe(1);
+    expect(await page.getByTestId('tx-held-count').textContent()).toBe(`${inTx()} held`);
     await page.getByTestId('control-tx-sql').fill('SELECT count(*)::int AS n FROM books');
     await page.getByTestId('control-tx-run').click();
     await expect.poll(() => page.getByTestId('tx-result').textContent(), { timeout: 5_000 }).toMatch(/1 row\(s\)\n\{"n":\d+\}/);
@@ -185,6 +189,8 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     await expect.poll(() => tx.count(), { timeout: 5_000 }).toBe(0);
     await expect.poll(() => page.getByTestId('tx-held').count(), { timeout: 5_000 }).toBe(0);
     await expect.poll(() => gauge('borrowed'), { timeout: 5_000 }).toBe(0);
+    expect(inTx()).toBe(0);
+    expect(await page.getByTestId('tx-held-count').textContent()).toBe('0 held');
   });
 
   it('releases a connection still in a transaction from its row, and the next borrower is told', async () => {
