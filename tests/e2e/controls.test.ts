@@ -130,6 +130,8 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     expect(await diag.getAttribute('data-cause')).toBe('leak');
     expect(await page.getByTestId('timeout-cause').textContent()).toContain('Likely cause: leak');
     expect(await page.getByTestId('timeout-message').textContent()).toMatch(/Timed out after \d+ ms[\s\S]*\n\s+leaked request at /);
+    // The whole message, "Timed out after N ms" to the last holder, is the engine's.
+    await expectShownAsMeasured(async () => ({ engine: snapshot().lastTimeout?.message, shown: await page.getByTestId('timeout-message').textContent({ timeout: 5_000 }) }), { timeout: 10_000 });
     expect(await page.getByTestId('timeout-holder').count()).toBe(10);
     // Each holder's row as the engine diagnosed the latest timeout: who, where, held how long, doing what.
     const holders = async () => ({

@@ -3,6 +3,7 @@ import type { Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { formatCount, formatDuration, formatMs } from '../../renderer/src/lib/format';
+import { shortState } from '../../renderer/src/lib/server/server-view';
 import { sweetSpot } from '../../renderer/src/lib/sweep/sweep';
 import { recoveryMs } from '../../shared/faults';
 import { joinServerView } from '../../shared/server-join';
@@ -70,6 +71,19 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
       return { shown, engine };
     };
     await expectShownAsMeasured(databaseAsMeasured, { timeout: 5_000, ready: (engine) => Boolean(engine) });
+    // Each row's server state word as the monitor read the connection's session.
+    const serverStatesAsMeasured = async () => {
+      const s = snapshot();
+      const join = joinServerView(s);
+      const engine = Object.keys(s.connections).flatMap((id) => {
+        const session = join?.byConnection[id]?.session;
+        return session ? [[id, shortState(session.state)]] : [];
+      });
+      const shown: string[][] = [];
+      for (const [id] of engine) shown.push([id as string, ((await page.locator(`[data-testid="conn-row"][data-conn-id="${id}"] [data-testid="conn-server-state"]`).textContent({ timeout: 5_000 })) ?? '').split(' · ')[0]?.trim() ?? '']);
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(serverStatesAsMeasured, { timeout: 10_000, ready: (engine) => engine.length === 4 });
     const capacity = page.getByTestId('server-capacity');
     expect(Number(await capacity.getAttribute('data-max'))).toBeGreaterThan(4);
     await expect.poll(async () => Number(await capacity.getAttribute('data-used')), { timeout: 5_000 }).toBeGreaterThanOrEqual(5);

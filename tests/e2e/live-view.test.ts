@@ -109,6 +109,7 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
       // Far from max_connections here: no "near its limit" or "refusing".
       database: s.server ? `Database: ${s.server.sessions.length} of max_connections ${s.server.maxConnections} in use` : 'Database: not read yet',
       connCount: `${Object.keys(s.connections).length} open, all pools`,
+      closed: `recently closed (${s.closed.length})`,
       leaks: `${s.counters.leaksFlagged} flagged since start · ${s.counters.dirtyReturns} dirty returns`,
     };
     const lane = page.locator(`[data-testid="pool-lane"][data-pool-id="${poolId}"]`);
@@ -119,6 +120,7 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
       onServer: await text(lane.locator('.db')),
       database: await text(page.getByTestId('picture-database')),
       connCount: await text(page.getByTestId('conn-count')),
+      closed: await text(page.getByTestId('conn-closed-toggle')),
       leaks: `${await text(page.getByTestId('leaks-flagged'))} · ${await text(page.getByTestId('dirty-returns'))}`,
       tabs: (await page.getByTestId('detail-tab').evaluateAll((tabs) => tabs.map((t) => t.textContent?.replace(/(\D)(\d)/, '$1 $2').trim()))).filter((t) => /^(Connections|Waiting|Transactions) /.test(t ?? '')).join(' '),
     };
