@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { formatDuration } from '../../renderer/src/lib/format';
+import { isLeakHolder } from '../../renderer/src/lib/store/view';
 import { SETTINGS_OF } from '../../shared/settings-help';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import type { SentCommand } from './helpers/sent-commands';
@@ -108,7 +109,7 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
     const flagsAsMeasured = async () => {
       const s = snapshot();
       const holders = Object.values(s.connections).flatMap((c) => (c.poolId === s.activePoolId && c.borrowerId !== null && s.borrowers[c.borrowerId]?.state === 'holding' ? [s.borrowers[c.borrowerId]!] : []));
-      const leaked = holders.filter((b) => b.label === 'leaked request' || b.label.endsWith('(leaked)')).length;
+      const leaked = holders.filter((b) => isLeakHolder({ ...b, flagged: false })).length;
       const past = holders.filter((b) => b.flagged).length;
       return { engine: `${leaked} leaked · ${past} past threshold`, shown: await page.locator(`[data-testid="pool-lane"][data-pool-id="${s.activePoolId}"] .flags`).textContent({ timeout: 5_000 }) };
     };

@@ -3,7 +3,7 @@ import type { Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { formatCount, formatDuration, formatMs } from '../../renderer/src/lib/format';
-import { shortState } from '../../renderer/src/lib/server/server-view';
+import { capacityOf, shortState } from '../../renderer/src/lib/server/server-view';
 import { sweetSpot } from '../../renderer/src/lib/sweep/sweep';
 import { recoveryMs } from '../../shared/faults';
 import { joinServerView } from '../../shared/server-join';
@@ -61,10 +61,10 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
       const s = snapshot();
       const join = joinServerView(s);
       const server = s.server;
-      const engine = server && join && server.maxConnections !== null && {
+      const c = server && join ? capacityOf(join.total, server.maxConnections, server.reserved) : null;
+      const engine = join && c && {
         header: `${Object.values(join.byConnection).filter((j) => j.session).length} of our pools' · ${join.others.length} other clients'`,
-        capacity: ((used: number, max: number, reserved: number) =>
-          `${used} of max_connections ${max} in use${reserved > 0 ? ` (${reserved} reserved for superusers)` : ''} ${used >= max - reserved ? 'the server refuses new connections' : `${max - reserved - used} free before the server refuses`}`)(join.total, server.maxConnections, Math.min(Math.max(server.reserved ?? 0, 0), server.maxConnections)),
+        capacity: `${c.used} of max_connections ${c.max} in use${c.reserved > 0 ? ` (${c.reserved} reserved for superusers)` : ''} ${c.level === 'full' ? 'the server refuses new connections' : `${c.usable - c.used} free before the server refuses`}`,
       };
       const text = async (x: Locator) => (await x.textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim();
       const shown = { header: await text(page.getByTestId('database-panel').locator('header > .muted').first()), capacity: await text(page.getByTestId('server-capacity').locator('.caption')) };

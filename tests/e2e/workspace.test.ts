@@ -3,7 +3,7 @@ import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { builtIn } from '../../main/engine/scenarios/builtins';
-import { NEAR_FULL } from '../../renderer/src/lib/server/server-view';
+import { capacityOf } from '../../renderer/src/lib/server/server-view';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import type { PageElement, PageGlobals } from './helpers/in-page';
@@ -192,10 +192,8 @@ describe.skipIf(!chromiumAvailable)('the workspace at 1280x720 and zoomed, in Ch
     // The picture's database line as the monitor reads the server: near or at its limit, it says so.
     const databaseAsMeasured = async () => {
       const server = service.engine.snapshot().snapshot.server;
-      const max = server?.maxConnections ?? null;
-      const used = server?.sessions.length ?? 0;
-      const usable = max === null ? 0 : max - Math.min(Math.max(server?.reserved ?? 0, 0), max);
-      const engine = max === null ? null : `Database: ${used} of max_connections ${max} in use${used >= usable ? ', refusing new connections' : used >= usable * NEAR_FULL ? ', near its limit' : ''}`;
+      const c = server ? capacityOf(server.sessions.length, server.maxConnections, server.reserved) : null;
+      const engine = c && `Database: ${c.used} of max_connections ${c.max} in use${c.level === 'full' ? ', refusing new connections' : c.level === 'near' ? ', near its limit' : ''}`;
       return { engine, shown: (await page.getByTestId('picture-database').textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim() };
     };
     await expectShownAsMeasured(databaseAsMeasured, { timeout: 15_000, ready: (engine) => engine?.includes(', refusing new connections') === true });
