@@ -6,6 +6,7 @@ import type { PoolscopeService } from '../../main/engine/service';
 import { formatDuration } from '../../renderer/src/lib/format';
 import { type App, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal } from './helpers/workspace';
 
 // A scenario played as a presenter plays it: it stops at each note until Next (the button or
@@ -104,6 +105,28 @@ describe.skipIf(!chromiumAvailable)('playing a scenario note by note, and a reco
     );
     expect(live().scenario?.state).toBe('failed');
     expect(await page.getByTestId('scenario-note').locator('p').count()).toBe(0);
+  });
+
+  it('a note read by itself: "goes on by itself after N s" is the engine\'s reading time, and goes when the run goes on', async () => {
+    const read = 'This note goes on by itself once the room has had time to read it all.';
+    const source = JSON.stringify({ title: 'Reads by itself', steps: [{ note: read, advance: 'after-reading' }, { note: 'Stops here.' }] });
+    await page.getByTestId('control-open-scenario-file').setInputFiles({ name: 'reads.json', mimeType: 'application/json', buffer: Buffer.from(source) });
+    await expect.poll(() => page.getByTestId('scenario-title').textContent(), { timeout: 5_000 }).toBe('Reads by itself');
+    await page.getByTestId('control-play').click();
+    const hint = () => page.getByTestId('scenario-reading').textContent({ timeout: 1_000 }).catch(() => null);
+    await expectShownAsMeasured(
+      async () => {
+        const readMs = live().scenario?.readMs ?? null;
+        return { engine: readMs === null ? null : `goes on by itself after ${Math.round(readMs / 1000)} s of reading`, shown: await hint() };
+      },
+      { timeout: 10_000, ready: (engine) => engine !== null },
+    );
+    // 16 words: 2 s plus 300 ms a word.
+    expect(live().scenario?.readMs).toBe(6_800);
+    // It went on by itself to the last note, which ends the run: the hint went with the first note.
+    await expect.poll(noteStep, { timeout: 15_000 }).toBe('1');
+    expect(await page.getByTestId('scenario-reading').count()).toBe(0);
+    expect(live().scenario).toMatchObject({ state: 'finished', noteStep: 1, readMs: null });
   });
 
   it('closing the scenario clears the note and stops what it started', async () => {

@@ -1,12 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { protection } from '../../shared/protection';
 import { type TestSshd, startSshd } from '../integration/helpers/sshd';
 import { type TlsPostgres, startTlsPostgres } from '../integration/helpers/tls-postgres';
 import { type App, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal } from './helpers/workspace';
 
 describe.skipIf(!chromiumAvailable)('remote targets in Chromium: how a connection is protected, and the SSH host key prompt', () => {
@@ -52,6 +55,39 @@ describe.skipIf(!chromiumAvailable)('remote targets in Chromium: how a connectio
     await connectUrl(tlsPg.url(`sslmode=verify-full&sslrootcert=${certs.otherCa}`));
     await expect.poll(() => page.getByTestId('target-error').textContent(), { timeout: 10_000 }).toMatch(/not signed by a CA Poolscope trusts/);
     expect(await tls().textContent()).toMatch(/TLS verified: /);
+  });
+
+  it('a certificate 5 days from its end: the TLS line and the warning give the end the engine read; a fresh certificate clears the warning', async () => {
+    const endOf = async (file: string) => Date.parse(new X509Certificate(await readFile(file)).validTo);
+    const [soonEnd, freshEnd] = await Promise.all([endOf(certs.soon.cert), endOf(certs.server.cert)]);
+    const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+    const verifyFull = tlsPg.url(`sslmode=verify-full&sslrootcert=${certs.ca}`);
+    // What the engine read from the server's certificate, through the words the panel uses, and what the panel shows.
+    const asMeasured = async () => {
+      const s = app.service.engine.snapshot().snapshot;
+      const pool = s.activePoolId === null ? undefined : s.pools[s.activePoolId];
+      const p = pool ? protection(pool.target, pool.tlsSession, Date.now()) : null;
+      const warning = page.getByTestId('target-tls-expiry');
+      return {
+        engine: p && { tls: p.tls, expiry: p.expiry },
+        shown: {
+          tls: (await tls().evaluate((el) => el.firstChild?.textContent ?? '', undefined, { timeout: 5_000 })).trim(),
+          expiry: (await warning.count()) === 0 ? null : await warning.textContent({ timeout: 5_000 }),
+        },
+      };
+    };
+    await tlsPg.present(certs.soon);
+    onTestFinished(() => tlsPg.present(certs.server));
+    await connectUrl(verifyFull);
+    await expectShownAsMeasured(asMeasured, { timeout: 10_000, ready: (engine) => engine?.tls.endsWith(`expires ${day(soonEnd)}`) === true });
+    // Made with `-days 5` at the run's start: the words are checked here, not only copied from the engine.
+    expect(await page.getByTestId('target-tls-expiry').textContent()).toBe(`The server's certificate expires in 5 days (${day(soonEnd)}).`);
+    expect(await tls().textContent()).toContain(`, expires ${day(soonEnd)}`);
+
+    await tlsPg.present(certs.server);
+    await connectUrl(tlsPg.url(`sslmode=verify-full&sslrootcert=${certs.ca}&application_name=fresh`));
+    await expectShownAsMeasured(asMeasured, { timeout: 10_000, ready: (engine) => engine?.tls.endsWith(`expires ${day(freshEnd)}`) === true });
+    expect(await page.getByTestId('target-tls-expiry').count()).toBe(0);
   });
 
   it('through SSH: the unknown host key is shown with its fingerprint, and accepting it connects', async () => {

@@ -18,6 +18,8 @@ export interface TestCertificates {
   wrongHost: { cert: string; key: string };
   /** For localhost and 127.0.0.1, valid in 2020 only. */
   expired: { cert: string; key: string };
+  /** For localhost and 127.0.0.1, valid for 5 days from the run's start: inside the expiry warning's 14. */
+  soon: { cert: string; key: string };
   /** CN=certuser, for client certificate login. */
   client: { cert: string; key: string };
 }
@@ -41,8 +43,8 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 }
 
 /**
- * A CA, a second unrelated CA, server certificates for the right host, a wrong host and
- * an expired one, and a client certificate, with Debian's openssl. EC P-256 keys: fast to make.
+ * A CA, a second unrelated CA, server certificates for the right host, a wrong host, an
+ * expired one and one near its end, and a client certificate, with Debian's openssl. EC P-256 keys: fast to make.
  */
 export async function generateCertificates(dir: string): Promise<TestCertificates> {
   await mkdir(path.join(dir, 'issued'), { recursive: true });
@@ -67,6 +69,8 @@ export async function generateCertificates(dir: string): Promise<TestCertificate
   await sign('wrong-host', ['-days', '30']);
   await csr('expired', 'localhost', 'DNS:localhost,IP:127.0.0.1');
   await sign('expired', ['-startdate', '20200101000000Z', '-enddate', '20200201000000Z']);
+  await csr('soon', 'localhost', 'DNS:localhost,IP:127.0.0.1');
+  await sign('soon', ['-days', '5']);
   await csr('client', 'certuser', null);
   await sign('client', ['-days', '30']);
   const pair = (name: string) => ({ cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) });
@@ -77,6 +81,7 @@ export async function generateCertificates(dir: string): Promise<TestCertificate
     server: pair('server'),
     wrongHost: pair('wrong-host'),
     expired: pair('expired'),
+    soon: pair('soon'),
     client: pair('client'),
   };
 }
