@@ -20,7 +20,8 @@ interface AtNote {
   borrowedSlots: number;
   /** "+28 more": the line past its drawn tokens. */
   more: string | null;
-  tableFont: number | null;
+  /** Figures (text with a digit) in the spotlight under 18 px, outside its title line, charts and tiles: what the back of a room cannot read. */
+  smallFigures: string[];
   /** Lanes one line each (many pools), and the most rows of tokens any lane's line takes (from the layout: a gliding token stands between rows). */
   compact: boolean;
   tokenRows: number;
@@ -50,14 +51,28 @@ function atNote(page: Page, note: string, timeout: number, settled = false): Pro
           return { inside, count: count === null ? null : Number(count) };
         };
         const lane = '[data-testid="pool-lane"][data-role="pooled"]';
-        const cell = document.querySelector('[data-testid="spotlight"] td, [data-testid="spotlight"] th');
+        const smallFigures = () => {
+          const panel = document.querySelector('[data-testid="spotlight"]');
+          if (!panel) return [];
+          const small: string[] = [];
+          const walker = document.createTreeWalker(panel, 4 /* NodeFilter.SHOW_TEXT */);
+          for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
+            const el = n.parentElement;
+            const text = n.textContent?.trim() ?? '';
+            // A tile's words stay small: its state is its colour (PoolPicture.svelte).
+            if (!el || !/\d/.test(text) || el.closest('header, figure, [data-testid="slot"]') || el.getClientRects().length === 0) continue;
+            const px = Number.parseFloat(g.getComputedStyle(el).fontSize);
+            if (px < 18) small.push(`${text.slice(0, 40)} (${px} px)`);
+          }
+          return small;
+        };
         if (want.settled && !['[data-testid="spotlight"]', '[data-testid="scenario-note"]', '[data-testid="pool-picture"]'].every((sel) => box(sel)?.inside)) return null;
         return {
           note: shown,
           boxes: { spotlight: box('[data-testid="spotlight"]'), line: box(`${lane} [data-testid="waiting-line"]`), slots: box(`${lane} ol`), note: box('[data-testid="scenario-note"]'), picture: box('[data-testid="pool-picture"]') },
           borrowedSlots: document.querySelectorAll(`${lane} [data-testid="slot"][data-state="borrowed"]`).length,
           more: document.querySelector(`${lane} [data-testid="waiting-more"]`)?.textContent ?? null,
-          tableFont: cell ? Number.parseFloat(g.getComputedStyle(cell).fontSize) : null,
+          smallFigures: smallFigures(),
           compact: document.querySelector('[data-testid="pool-picture"]')?.classList.contains('compact') ?? false,
           hiddenTokens: Array.from(document.querySelectorAll('[data-testid="waiting-token"]')).filter((t) => g.getComputedStyle(t).opacity !== '1').length,
           tokenRows: Math.max(0, ...Array.from(document.querySelectorAll('[data-testid="waiting-line"] ol')).map((ol) => new Set(Array.from(ol.querySelectorAll('li')).map((t) => t.offsetTop)).size)),
@@ -231,7 +246,7 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
       expect(seen.boxes.note?.inside, `${name}: the note "${step.text.slice(0, 40)}…"`).toBe(true);
       expect(seen.boxes.spotlight?.inside, `${name}: ${step.spotlight} at "${step.text.slice(0, 40)}…"`).toBe(true);
       expect(seen.boxes.picture?.inside, `${name}: the pool picture at "${step.text.slice(0, 40)}…"`).toBe(true);
-      if (seen.tableFont !== null) expect(seen.tableFont).toBeGreaterThanOrEqual(18);
+      expect(seen.smallFigures, `${name}: figures under 18 px at "${step.text.slice(0, 40)}…"`).toEqual([]);
       expect(seen.hiddenTokens, `${name}: tokens drawn but not seen at "${step.text.slice(0, 40)}…"`).toBe(0);
       // Many lanes, one line each: a line that wrapped grew the picture past the screen.
       if (seen.compact) expect(seen.tokenRows, `${name}: rows of tokens in a lane at "${step.text.slice(0, 40)}…"`).toBeLessThanOrEqual(1);

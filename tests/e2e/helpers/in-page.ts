@@ -29,6 +29,8 @@ export interface PageGlobals {
     activeElement: PageElement | null;
     documentElement: { scrollWidth: number };
     scrollingElement: { scrollWidth: number; clientWidth: number } | null;
+    /** whatToShow 4: the text nodes under root. */
+    createTreeWalker(root: PageElement, whatToShow: number): { nextNode(): { textContent: string | null; parentElement: PageElement | null } | null };
   };
   innerWidth: number;
   innerHeight: number;
