@@ -93,19 +93,19 @@ const READ: Record<Metric, (s: Snapshot, base: RunBase | null) => number | strin
   socketsLeftOpen: (s, base) => recoveries(s, base).at(-1)?.socketsLeftOpen ?? null,
   /** Requests the pool served per request served with a connection of its own, latest interval. */
   'comparison.ratio': (s, base) => {
-    const l = s.comparison?.latest;
+    const l = s.comparison?.recent.at(-1);
     if (!l || !since(l.t, base) || l.perRequest.ok === 0) return null;
     return l.pooled.ok / l.perRequest.ok;
   },
   /** The connection tax: per-request p50 minus pooled p50 (ms), latest interval. */
   'comparison.taxMs': (s, base) => {
-    const l = s.comparison?.latest;
+    const l = s.comparison?.recent.at(-1);
     if (!l || !since(l.t, base) || l.perRequest.p50Ms === null || l.pooled.p50Ms === null) return null;
     return l.perRequest.p50Ms - l.pooled.p50Ms;
   },
   /** Connections held by the in-transaction pattern per connection held by the commit-first one (counted as at least 1), latest interval. */
   'patterns.holdingRatio': (s, base) => {
-    const l = s.patterns?.latest;
+    const l = s.patterns?.recent.at(-1);
     if (!l || !since(l.t, base)) return null;
     return l.inTransaction.holding / Math.max(1, l.afterCommit.holding);
   },

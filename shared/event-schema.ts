@@ -4,7 +4,7 @@ import type { PoolEvent } from './events';
 import { HISTOGRAM_BUCKETS } from './histogram';
 import type { StepOutcome } from './scenario';
 import { SPOTLIGHTS } from './spotlight';
-import type { Snapshot } from './snapshot';
+import { SMOOTH_INTERVALS, type Snapshot } from './snapshot';
 import { SSH_AUTHS, TLS_MODES } from './target-schema';
 
 // Every event and the snapshot as zod schemas, for what comes from outside the engine: a
@@ -243,6 +243,13 @@ const counters = z.strictObject({
   leaksFlagged: count,
 });
 
+/** Recordings made before the window moved into the reducer kept only the latest interval: it is their window. */
+function latestAsRecent(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || !Object.hasOwn(input, 'latest') || Object.hasOwn(input, 'recent')) return input;
+  const { latest, ...rest } = input as { latest: unknown };
+  return { ...rest, recent: latest === null ? [] : [latest] };
+}
+
 /** A snapshot as the engine sends and records it. */
 export const snapshotSchema = z.strictObject({
   seq: count,
@@ -252,11 +259,11 @@ export const snapshotSchema = z.strictObject({
   targetError: text.nullable(),
   load: z.strictObject({ running: z.boolean(), concurrency: count, rate: num.nullable(), query: text, sleepMs: ms.nullable(), leakOneIn: count.nullable() }).nullable(),
   comparison: z
-    .strictObject({ running: z.boolean(), concurrency: count, query: text, perRequestPoolId: poolIdSchema.nullable(), latest: z.strictObject({ ...compareStats, t: time }).nullable() })
+    .preprocess(latestAsRecent, z.strictObject({ running: z.boolean(), concurrency: count, query: text, perRequestPoolId: poolIdSchema.nullable(), recent: list(z.strictObject({ ...compareStats, t: time }), SMOOTH_INTERVALS) }))
     .nullable(),
   server: z.strictObject({ t: time, sessions: list(serverSession), maxConnections: count.nullable(), reserved: count.nullable(), monitorId: count.nullable(), note: text.nullable() }).nullable(),
   patterns: z
-    .strictObject({ running: z.boolean(), concurrency: count, paymentMs: ms, emailMs: ms, latest: z.strictObject({ ...patternStats, t: time }).nullable() })
+    .preprocess(latestAsRecent, z.strictObject({ running: z.boolean(), concurrency: count, paymentMs: ms, emailMs: ms, recent: list(z.strictObject({ ...patternStats, t: time }), SMOOTH_INTERVALS) }))
     .nullable(),
   loadStats: z.strictObject({ ...loadStats, t: time }).nullable(),
   connections: byId(z.record(connIdSchema, connectionView)),

@@ -1,7 +1,7 @@
 import type { PoolEvent, TxStatus } from './events';
 import { record } from './histogram';
 import { REFUSED_BY_SERVER } from './faults';
-import { CLOSED_KEPT, RECOVERIES_KEPT, SOURCE_NOTES_KEPT, type ConnState, type ConnectionView, type Snapshot, idRecord, isBorrowedState, ownRecords } from './snapshot';
+import { CLOSED_KEPT, RECOVERIES_KEPT, SMOOTH_INTERVALS, SOURCE_NOTES_KEPT, type ConnState, type ConnectionView, type Snapshot, idRecord, isBorrowedState, ownRecords } from './snapshot';
 
 // The one reducer: the engine folds its events into the live snapshot with it, the
 // renderer folds batches with it, a replay rebuilds any moment with it.
@@ -62,20 +62,22 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       // it stopped says 0 in flight). A stopped load keeps its last window.
       if (e.running) s.loadStats = null;
       break;
+    // A start (or restart) is a new run: its panel smooths its own intervals only. A stopped run
+    // keeps its last ones.
     case 'compare.changed':
-      s.comparison = { running: e.running, concurrency: e.concurrency, query: e.query, perRequestPoolId: e.perRequestPoolId, latest: s.comparison?.latest ?? null };
+      s.comparison = { running: e.running, concurrency: e.concurrency, query: e.query, perRequestPoolId: e.perRequestPoolId, recent: e.running ? [] : (s.comparison?.recent ?? []) };
       break;
     case 'compare.stats': {
-      const { type: _type, seq: _seq, ...latest } = e;
-      if (s.comparison) s.comparison.latest = latest;
+      const { type: _type, seq: _seq, ...interval } = e;
+      if (s.comparison) s.comparison.recent = [...s.comparison.recent, interval].slice(-SMOOTH_INTERVALS);
       break;
     }
     case 'pattern.changed':
-      s.patterns = { running: e.running, concurrency: e.concurrency, paymentMs: e.paymentMs, emailMs: e.emailMs, latest: s.patterns?.latest ?? null };
+      s.patterns = { running: e.running, concurrency: e.concurrency, paymentMs: e.paymentMs, emailMs: e.emailMs, recent: e.running ? [] : (s.patterns?.recent ?? []) };
       break;
     case 'pattern.stats': {
-      const { type: _type, seq: _seq, ...latest } = e;
-      if (s.patterns) s.patterns.latest = latest;
+      const { type: _type, seq: _seq, ...interval } = e;
+      if (s.patterns) s.patterns.recent = [...s.patterns.recent, interval].slice(-SMOOTH_INTERVALS);
       break;
     }
     case 'tunnel.changed':

@@ -15,6 +15,12 @@ import { emptyHistogram, type Histogram } from './histogram';
 import type { RunnerState, ScenarioReview, StepOutcome } from './scenario';
 import type { Spotlight } from './spotlight';
 
+/**
+ * Intervals the comparison and pattern panels smooth over (each 500 ms, too jumpy to read
+ * alone). The reducer keeps them per run, so a restarted run never mixes with the one before.
+ */
+export const SMOOTH_INTERVALS = 4;
+
 /** One state a person sees per connection; transaction states apply while borrowed. */
 export type ConnState =
   | 'connecting'
@@ -137,23 +143,25 @@ export interface Snapshot {
   /** Why the last attempt to switch targets failed; cleared by the next pool. */
   targetError: string | null;
   load: LoadView | null;
-  /** Per-request connections versus the pool, side by side; stats of the latest interval. */
+  /** Per-request connections versus the pool, side by side; the run's last intervals. */
   comparison: {
     running: boolean;
     concurrency: number;
     query: string;
     perRequestPoolId: string | null;
-    latest: Omit<EventOf<'compare.stats'>, 'type' | 'seq'> | null;
+    /** The current (or last) run's last SMOOTH_INTERVALS intervals, oldest first: a start empties it. */
+    recent: Omit<EventOf<'compare.stats'>, 'type' | 'seq'>[];
   } | null;
   /** The database's own view, as the monitor last read it. */
   server: { t: number; sessions: ServerSession[]; maxConnections: number | null; reserved: number | null; monitorId: number | null; note: string | null } | null;
-  /** The long transaction next to its fix; stats of the latest interval. */
+  /** The long transaction next to its fix; the run's last intervals. */
   patterns: {
     running: boolean;
     concurrency: number;
     paymentMs: number;
     emailMs: number;
-    latest: Omit<EventOf<'pattern.stats'>, 'type' | 'seq'> | null;
+    /** The current (or last) run's last SMOOTH_INTERVALS intervals, oldest first: a start empties it. */
+    recent: Omit<EventOf<'pattern.stats'>, 'type' | 'seq'>[];
   } | null;
   /** The load's latest interval: requests, outcomes, latency p50/p99. */
   loadStats: LoadStats | null;

@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { formatCount, formatMs } from '../../renderer/src/lib/format';
-import { SMOOTH_INTERVALS, type SmoothedPatternSide, formatRatio, smoothPatternSide, smoothSide, throughputRatio, waterfallSegments } from '../../renderer/src/lib/compare/smoothing';
+import { type SmoothedPatternSide, formatRatio, smoothPatternSide, smoothSide, throughputRatio, waterfallSegments } from '../../renderer/src/lib/compare/smoothing';
 import type { EventOf } from '../../shared/events';
+import { SMOOTH_INTERVALS } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import { expectShownAsMeasured } from './helpers/shown-as-measured';
@@ -38,9 +39,42 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
     const waterfall = page.getByTestId('handshake-waterfall');
     await expect.poll(() => waterfall.locator('.segment[data-segment="auth"]').count(), { timeout: 10_000 }).toBe(1);
     expect(await waterfall.textContent()).toMatch(/authentication \d/);
-    // The table, the ratio and the handshake as the engine measured them: the last four intervals
-    // smoothed as the panel says, the handshake of the latest.
-    const asMeasured = async () => {
+    await expectShownAsMeasured(comparisonAsMeasured(intervals), { timeout: 10_000, ready: (engine) => intervals.length >= SMOOTH_INTERVALS && engine.handshake !== null });
+    // The connection tax: its two lanes in the picture, the ratio and the waterfall in its group beside.
+    await expect.poll(() => page.locator('[data-testid="pool-lane"][data-role="per-request"]').count(), { timeout: 5_000 }).toBe(1);
+    await screenshot(page, path.join(SHOTS, 'connection-tax.png'));
+    await page.getByTestId('control-compare-stop').click();
+    await expect.poll(() => page.getByTestId('compare-state').textContent(), { timeout: 5_000 }).toBe('stopped');
+    expect(await page.getByTestId('compare-error').count()).toBe(0);
+  });
+
+  it('restarted by a scenario step on a slower link, the panel shows the new run\'s intervals only, from its first', async () => {
+    const { service } = app;
+    const intervals: EventOf<'compare.stats'>[] = [];
+    const unsubscribe = service.engine.log.subscribe((e) => {
+      // A (re)start begins a new run: the panel smooths its intervals only.
+      if (e.type === 'compare.changed' && e.running) intervals.length = 0;
+      if (e.type === 'compare.stats') intervals.push(e);
+    });
+    onTestFinished(unsubscribe);
+    onTestFinished(async () => {
+      await service.handle('compare.stop', undefined);
+      await service.handle('fault.clear', undefined);
+    });
+    expect((await service.handle('compare.start', { concurrency: 2, query: 'select1' })).ok).toBe(true);
+    await expectShownAsMeasured(comparisonAsMeasured(intervals), { timeout: 10_000, ready: () => intervals.length >= SMOOTH_INTERVALS });
+    // As the remote-latency scenario does: 50 ms each way, and the comparison started again without a stop.
+    expect((await service.handle('fault.set', { latencyMs: 50 })).ok).toBe(true);
+    expect((await service.handle('compare.start', { concurrency: 2, query: 'select1' })).ok).toBe(true);
+    // From the first interval of the new run: nothing of the fast run before it (which served thousands a second).
+    await expectShownAsMeasured(comparisonAsMeasured(intervals), { timeout: 15_000, ready: (engine) => intervals.length === 1 && engine.handshake !== null });
+    await expectShownAsMeasured(comparisonAsMeasured(intervals), { timeout: 15_000, ready: () => intervals.length >= SMOOTH_INTERVALS });
+  });
+
+  /** The table, the ratio and the handshake as the engine measured them: the run's last four intervals smoothed as the panel says, the handshake of the latest. */
+  function comparisonAsMeasured(intervals: EventOf<'compare.stats'>[]) {
+    const waterfall = page.getByTestId('handshake-waterfall');
+    return async () => {
       const last = intervals.slice(-SMOOTH_INTERVALS);
       const side = (k: 'pooled' | 'perRequest') => smoothSide(last.map((x) => ({ intervalMs: x.intervalMs, side: x[k] })));
       const [pooled, perRequest] = [side('pooled'), side('perRequest')];
@@ -62,14 +96,7 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
       };
       return { shown, engine };
     };
-    await expectShownAsMeasured(asMeasured, { timeout: 10_000, ready: (engine) => intervals.length >= SMOOTH_INTERVALS && engine.handshake !== null });
-    // The connection tax: its two lanes in the picture, the ratio and the waterfall in its group beside.
-    await expect.poll(() => page.locator('[data-testid="pool-lane"][data-role="per-request"]').count(), { timeout: 5_000 }).toBe(1);
-    await screenshot(page, path.join(SHOTS, 'connection-tax.png'));
-    await page.getByTestId('control-compare-stop').click();
-    await expect.poll(() => page.getByTestId('compare-state').textContent(), { timeout: 5_000 }).toBe('stopped');
-    expect(await page.getByTestId('compare-error').count()).toBe(0);
-  });
+  }
 
   it('shows the transaction held across the calls holding more connections than commit first', async () => {
     const intervals: EventOf<'pattern.stats'>[] = [];

@@ -273,6 +273,26 @@ describe('latency through the proxy (PostgreSQL)', () => {
     expect(remote.handshakeMs).toBeGreaterThanOrEqual(40);
     expect(remote.throughputRatio).toBeGreaterThan(1);
   });
+
+  it('a comparison restarted on a slower link reports its own handshakes from its first interval, none of the run before', async () => {
+    const { rec, call } = await serve('postgres', { max: 4 });
+    await call('compare.start', { concurrency: 2, query: 'select1' });
+    const reported = rec.events.indexOf(await rec.waitFor('compare.stats', (s) => s.handshake !== null, 15_000));
+    // Into the next interval: a dozen direct handshakes are counted towards it, not yet reported.
+    const side = rec.of('compare.changed')[0]?.perRequestPoolId;
+    await rec.waitFor('connection.opened', () => rec.events.slice(reported).filter((e) => e.type === 'connection.opened' && e.connId.startsWith(`${side}.`)).length >= 12, 15_000);
+    await call('fault.set', { latencyMs: 50 });
+    // Restarted as a scenario does (remote-latency), without a stop between.
+    const from = rec.events.length;
+    await call('compare.start', { concurrency: 2, query: 'select1' });
+    const restarted = rec.events.indexOf(await rec.waitFor('compare.changed', (c) => c.running && rec.events.indexOf(c) >= from));
+    const first = await rec.waitFor('compare.stats', (s) => rec.events.indexOf(s) > restarted, 15_000);
+    await call('compare.stop');
+    // Every handshake through the link makes at least one round trip (startup to ready): 100 ms.
+    // The direct run's last handshakes (a few ms each) outnumbered these in its median.
+    if (first.handshake !== null) expect(first.handshake.totalMs).toBeGreaterThanOrEqual(100);
+    expect(first.perRequest.ok === 0 || first.handshake !== null).toBe(true);
+  });
 });
 
 describe('many app instances (PostgreSQL)', () => {

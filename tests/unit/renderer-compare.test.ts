@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Ring,
   formatRatio,
   smoothPatternSide,
   smoothSide,
@@ -9,35 +8,6 @@ import {
 } from '../../renderer/src/lib/compare/smoothing';
 
 const side = (ok: number, p50: number | null = 1, p99: number | null = 2, failed = 0) => ({ requests: ok + failed, ok, failed, p50Ms: p50, p99Ms: p99 });
-
-describe('the smoothing ring', () => {
-  it('keeps the last N samples, oldest first', () => {
-    const r = new Ring<number>(4);
-    for (let i = 1; i <= 6; i++) r.offer(i * 500, i);
-    expect(r.items()).toEqual([3, 4, 5, 6]);
-    expect(r.length).toBe(4);
-  });
-
-  it('takes an interval once however many frames show it', () => {
-    const r = new Ring<string>(4);
-    expect(r.offer(500, 'a')).toBe(true);
-    expect(r.offer(500, 'a')).toBe(false);
-    expect(r.offer(1_000, 'b')).toBe(true);
-    expect(r.items()).toEqual(['a', 'b']);
-  });
-
-  it('starts over when cleared', () => {
-    const r = new Ring<number>(2);
-    r.offer(1, 1);
-    r.clear();
-    expect(r.items()).toEqual([]);
-    expect(r.offer(1, 1)).toBe(true);
-  });
-
-  it('refuses a size below 1', () => {
-    expect(() => new Ring(0)).toThrow();
-  });
-});
 
 describe('smoothed figures', () => {
   it('takes throughput from the sums, not an average of rates', () => {

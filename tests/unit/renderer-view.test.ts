@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { snapshotSchema } from '../../shared/event-schema';
 import type { PoolEvent, PoolEventBody } from '../../shared/events';
 import { reduce, reduceAll } from '../../shared/reducer';
-import { emptySnapshot } from '../../shared/snapshot';
+import { SMOOTH_INTERVALS, emptySnapshot } from '../../shared/snapshot';
 import { formatDuration, formatMs, serverName, targetSummary } from '../../renderer/src/lib/format';
 import { LANE_SLOTS, StateHistory, stateOfCode } from '../../renderer/src/lib/store/state-history';
 import { buildView, idleInTxMs, isIdleInTransaction, isLeakHolder } from '../../renderer/src/lib/store/view';
@@ -179,11 +180,43 @@ describe('the comparison and pattern copies', () => {
       ev({ type: 'pattern.changed', running: true, concurrency: 3, paymentMs: 200, emailMs: 100 }),
     ]);
     const v = buildView(s);
-    expect(v.comparison).toMatchObject({ running: true, concurrency: 2, latest: { intervalMs: 500, handshake } });
-    expect(v.patterns).toMatchObject({ running: true, paymentMs: 200, latest: null });
+    expect(v.comparison).toMatchObject({ running: true, concurrency: 2, recent: [{ intervalMs: 500, handshake }] });
+    expect(v.patterns).toMatchObject({ running: true, paymentMs: 200, recent: [] });
     reduce(s, ev({ type: 'compare.changed', running: false, concurrency: 2, query: 'select1', perRequestPoolId: null }));
+    reduce(s, ev({ type: 'compare.stats', intervalMs: 700, pooled: side, perRequest: side, handshake }));
     expect(v.comparison?.running).toBe(true);
+    expect(v.comparison?.recent).toHaveLength(1);
     expect(buildView(s).comparison?.running).toBe(false);
+  });
+
+  it('keeps a run\'s last intervals for the panels to smooth: a restart starts over, a stop keeps them', () => {
+    const side = (ok: number) => ({ requests: ok, ok, failed: 0, p50Ms: 1, p99Ms: 2 });
+    const stats = (ok: number) => ev({ type: 'compare.stats', intervalMs: 500, pooled: side(ok), perRequest: side(1), handshake });
+    const s = reduceAll(base(), [ev({ type: 'compare.changed', running: true, concurrency: 2, query: 'select1', perRequestPoolId: 'p2' }), ...[1, 2, 3, 4, 5, 6].map(stats)]);
+    expect(s.comparison?.recent.map((i) => i.pooled.ok)).toEqual([3, 4, 5, 6]);
+    expect(SMOOTH_INTERVALS).toBe(4);
+    // Started again (a scenario's step does so without a stop): the run before is not part of it.
+    reduce(s, ev({ type: 'compare.changed', running: true, concurrency: 2, query: 'select1', perRequestPoolId: 'p3' }));
+    expect(s.comparison?.recent).toEqual([]);
+    reduce(s, stats(7));
+    expect(s.comparison?.recent.map((i) => i.pooled.ok)).toEqual([7]);
+    reduce(s, ev({ type: 'compare.changed', running: false, concurrency: 2, query: 'select1', perRequestPoolId: null }));
+    expect(s.comparison?.recent.map((i) => i.pooled.ok)).toEqual([7]);
+    const pattern = { requests: 1, ok: 1, failed: 0, p50Ms: 1, p99Ms: 1, holding: 1, waiting: 0 };
+    reduce(s, ev({ type: 'pattern.changed', running: true, concurrency: 2, paymentMs: 1, emailMs: 1 }));
+    reduce(s, ev({ type: 'pattern.stats', intervalMs: 500, inTransaction: pattern, afterCommit: pattern }));
+    reduce(s, ev({ type: 'pattern.changed', running: true, concurrency: 2, paymentMs: 1, emailMs: 1 }));
+    expect(s.patterns?.recent).toEqual([]);
+  });
+
+  it('reads a recording made when the snapshot kept only the latest interval: that interval is its window', () => {
+    const side = { requests: 1, ok: 1, failed: 0, p50Ms: 1, p99Ms: 2 };
+    const s = reduceAll(base(), [ev({ type: 'compare.changed', running: true, concurrency: 2, query: 'select1', perRequestPoolId: 'p2' }), ev({ type: 'compare.stats', intervalMs: 500, pooled: side, perRequest: side, handshake })]);
+    const { recent, ...comparison } = JSON.parse(JSON.stringify(s.comparison)) as NonNullable<typeof s.comparison>;
+    const old = { ...JSON.parse(JSON.stringify(s)), comparison: { ...comparison, latest: recent[0] }, patterns: { running: false, concurrency: 1, paymentMs: 1, emailMs: 1, latest: null } };
+    const read = snapshotSchema.parse(old);
+    expect(read.comparison?.recent).toEqual(recent);
+    expect(read.patterns?.recent).toEqual([]);
   });
 
   it('is null before either ran', () => {

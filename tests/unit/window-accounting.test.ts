@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { SideStats } from '../../shared/events';
 import { ManualClock } from '../../main/engine/clock';
 import { SideBySide } from '../../main/engine/load/side-by-side';
-import { Ring, smoothSide } from '../../renderer/src/lib/compare/smoothing';
+import { smoothSide } from '../../renderer/src/lib/compare/smoothing';
+import { SMOOTH_INTERVALS } from '../../shared/snapshot';
 
 const flush = () => new Promise((r) => setImmediate(r));
 
@@ -42,11 +43,7 @@ describe('window accounting: a request counts in the window where it ends', () =
 
     // The panel's smoothing over its last windows, fed every report: req/s and latency show
     // whenever a request ended within the smoothed span.
-    const ring = new Ring<{ intervalMs: number; side: SideStats }>();
-    const shown = reports.map((r, i) => {
-      ring.offer(i, r);
-      return smoothSide(ring.items());
-    });
+    const shown = reports.map((_, i) => smoothSide(reports.slice(Math.max(0, i + 1 - SMOOTH_INTERVALS), i + 1)));
     const first = reports.findIndex((r) => r.side.ok > 0);
     const afterFirst = shown[first];
     expect(afterFirst?.perSecond).toBeGreaterThan(0);

@@ -1,9 +1,8 @@
 // Smoothing for the comparison and pattern panels: the engine reports 500 ms intervals,
-// too jumpy to read, so the panels show the last few intervals taken together. Pure, no DOM.
+// too jumpy to read, so the panels show the run's last few intervals (SMOOTH_INTERVALS, kept by
+// the shared reducer) taken together. Pure, no DOM.
 
 import type { PatternSide, SideStats } from '../../../../shared/events';
-
-export const SMOOTH_INTERVALS = 4;
 
 /** A side's figures over the window: throughput from the sums, percentiles averaged. */
 export interface SmoothedSide {
@@ -17,38 +16,6 @@ export interface SmoothedSide {
 export interface SmoothedPatternSide extends SmoothedSide {
   holding: number | null;
   waiting: number | null;
-}
-
-/** A fixed-size ring of interval samples, keyed by the interval's time so one sample is kept once. */
-export class Ring<T> {
-  readonly #items: T[] = [];
-  #lastKey: number | null = null;
-  constructor(readonly size = SMOOTH_INTERVALS) {
-    if (!Number.isInteger(size) || size < 1) throw new Error('ring size must be a whole number ≥ 1');
-  }
-
-  /** Adds `item` unless `key` is the one last added (the same interval seen on another frame). */
-  offer(key: number, item: T): boolean {
-    if (this.#lastKey === key) return false;
-    this.#lastKey = key;
-    this.#items.push(item);
-    if (this.#items.length > this.size) this.#items.shift();
-    return true;
-  }
-
-  clear(): void {
-    this.#items.length = 0;
-    this.#lastKey = null;
-  }
-
-  /** Oldest first (a copy). */
-  items(): T[] {
-    return this.#items.slice();
-  }
-
-  get length(): number {
-    return this.#items.length;
-  }
 }
 
 function mean(values: (number | null)[]): number | null {
