@@ -22,6 +22,8 @@ interface AtNote {
   more: string | null;
   /** Figures (text with a digit) in the spotlight under 18 px, outside its title line, charts and tiles: what the back of a room cannot read. */
   smallFigures: string[];
+  /** Each lane's counts line as shown ("4 of 4 busy · 0 idle · 2 opening"). */
+  laneCounts: string[];
   /** Lanes one line each (many pools), and the most rows of tokens any lane's line takes (from the layout: a gliding token stands between rows). */
   compact: boolean;
   tokenRows: number;
@@ -73,6 +75,7 @@ function atNote(page: Page, note: string, timeout: number, settled = false): Pro
           borrowedSlots: document.querySelectorAll(`${lane} [data-testid="slot"][data-state="borrowed"]`).length,
           more: document.querySelector(`${lane} [data-testid="waiting-more"]`)?.textContent ?? null,
           smallFigures: smallFigures(),
+          laneCounts: Array.from(document.querySelectorAll('[data-testid="pool-lane"] .counts')).map((el) => el.textContent ?? ''),
           compact: document.querySelector('[data-testid="pool-picture"]')?.classList.contains('compact') ?? false,
           hiddenTokens: Array.from(document.querySelectorAll('[data-testid="waiting-token"]')).filter((t) => g.getComputedStyle(t).opacity !== '1').length,
           tokenRows: Math.max(0, ...Array.from(document.querySelectorAll('[data-testid="waiting-line"] ol')).map((ol) => new Set(Array.from(ol.querySelectorAll('li')).map((t) => t.offsetTop)).size)),
@@ -247,6 +250,8 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
       expect(seen.boxes.spotlight?.inside, `${name}: ${step.spotlight} at "${step.text.slice(0, 40)}…"`).toBe(true);
       expect(seen.boxes.picture?.inside, `${name}: the pool picture at "${step.text.slice(0, 40)}…"`).toBe(true);
       expect(seen.smallFigures, `${name}: figures under 18 px at "${step.text.slice(0, 40)}…"`).toEqual([]);
+      // Words apart (Svelte trims the spaces at a block's edges: "0 idle· 2 opening" was shown).
+      for (const counts of seen.laneCounts) expect(counts, name).toMatch(/^\d+ of \d+ busy · \d+ idle( · \d+ opening)?$/);
       expect(seen.hiddenTokens, `${name}: tokens drawn but not seen at "${step.text.slice(0, 40)}…"`).toBe(0);
       // Many lanes, one line each: a line that wrapped grew the picture past the screen.
       if (seen.compact) expect(seen.tokenRows, `${name}: rows of tokens in a lane at "${step.text.slice(0, 40)}…"`).toBeLessThanOrEqual(1);
