@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { BUILT_IN_NAMES, builtIn } from '../../main/engine/scenarios/builtins';
 import { type App, SHOTS, openApp } from './helpers/app';
@@ -258,4 +258,25 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     }
     await finish();
   }, 240_000);
+
+  it('presenter mode on a 1920x1080 screen: the 1280x720 slide 1.5 times larger, all of it in view', async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    onTestFinished(() => page.setViewportSize({ width: 1280, height: 720 }));
+    if ((await page.getByTestId('control-presenter').getAttribute('data-active')) !== 'true') await page.getByTestId('control-presenter').click();
+    const name = 'long-transaction';
+    // Its second note: both patterns running, their figures beside the note.
+    const [first, second] = notesOf(name);
+    if (!first || !second) throw new Error(`${name} has fewer than two notes`);
+    await open(name);
+    await stepTo(name, first.i);
+    await stepTo(name, second.i);
+    const seen = await atNote(page, second.step.text, 30_000, true);
+    expect(await page.locator('.app').getAttribute('data-zoom')).toBe('1.5');
+    expect([seen.boxes.note?.inside, seen.boxes.spotlight?.inside, seen.boxes.picture?.inside]).toEqual([true, true, true]);
+    // The slide fills the screen: at 1280x720's size on this screen, the picture ended above its middle.
+    const picture = await page.getByTestId('pool-picture').boundingBox();
+    expect((picture?.y ?? 0) + (picture?.height ?? 0)).toBeGreaterThan(540);
+    await page.screenshot({ path: path.join(SHOTS, 'presenter-1920x1080.png') });
+    expect((await service.handle('scenario.close', undefined)).ok).toBe(true);
+  }, 120_000);
 });
