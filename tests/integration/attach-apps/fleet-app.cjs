@@ -5,7 +5,8 @@
 // mysql:// → mysql2/promise), APP_NAME its application_name on PostgreSQL.
 //   pg:     max 3; one connection held for good (a leak), one returned inside a transaction
 //           (a dirty return), one borrower timed out; ends with 2 idle, 1 used.
-//   mysql2: max 2; one connection held, one returned; ends with 1 idle, 1 used.
+//   mysql2: max 2; one connection held, one returned inside a transaction (a dirty return, seen
+//           by the OK packet's transaction flag); ends with 1 idle, 1 used.
 const url = process.env.APP_DB_URL;
 
 async function pgFleet() {
@@ -33,6 +34,7 @@ async function mysqlFleet() {
   const pool = mysql.createPool({ uri: url, connectionLimit: 2 });
   const held = await pool.getConnection();
   const other = await pool.getConnection();
+  await other.query('BEGIN');
   await other.query('SELECT 1');
   other.release();
   return { held, pool };
