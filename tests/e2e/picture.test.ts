@@ -24,6 +24,8 @@ interface AtNote {
   smallFigures: string[];
   /** Each lane's counts line as shown ("4 of 4 busy · 0 idle · 2 opening"). */
   laneCounts: string[];
+  /** The longest colour fade of any tile, in ms: longer than the view's 200 ms between updates, a busy tile never shows its state's colour. */
+  tileFadeMs: number;
   /** Lanes one line each (many pools), and the most rows of tokens any lane's line takes (from the layout: a gliding token stands between rows). */
   compact: boolean;
   tokenRows: number;
@@ -76,6 +78,7 @@ function atNote(page: Page, note: string, timeout: number, settled = false): Pro
           more: document.querySelector(`${lane} [data-testid="waiting-more"]`)?.textContent ?? null,
           smallFigures: smallFigures(),
           laneCounts: Array.from(document.querySelectorAll('[data-testid="pool-lane"] .counts')).map((el) => el.textContent ?? ''),
+          tileFadeMs: Math.max(0, ...Array.from(document.querySelectorAll('[data-testid="slot"]')).flatMap((el) => g.getComputedStyle(el).transitionDuration.split(',').map((d) => Number.parseFloat(d) * (d.trim().endsWith('ms') ? 1 : 1_000)))),
           compact: document.querySelector('[data-testid="pool-picture"]')?.classList.contains('compact') ?? false,
           hiddenTokens: Array.from(document.querySelectorAll('[data-testid="waiting-token"]')).filter((t) => g.getComputedStyle(t).opacity !== '1').length,
           tokenRows: Math.max(0, ...Array.from(document.querySelectorAll('[data-testid="waiting-line"] ol')).map((ol) => new Set(Array.from(ol.querySelectorAll('li')).map((t) => t.offsetTop)).size)),
@@ -252,6 +255,7 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
       expect(seen.smallFigures, `${name}: figures under 18 px at "${step.text.slice(0, 40)}…"`).toEqual([]);
       // Words apart (Svelte trims the spaces at a block's edges: "0 idle· 2 opening" was shown).
       for (const counts of seen.laneCounts) expect(counts, name).toMatch(/^\d+ of \d+ busy · \d+ idle( · \d+ opening)?$/);
+      expect(seen.tileFadeMs, name).toBeLessThan(200);
       expect(seen.hiddenTokens, `${name}: tokens drawn but not seen at "${step.text.slice(0, 40)}…"`).toBe(0);
       // Many lanes, one line each: a line that wrapped grew the picture past the screen.
       if (seen.compact) expect(seen.tokenRows, `${name}: rows of tokens in a lane at "${step.text.slice(0, 40)}…"`).toBeLessThanOrEqual(1);

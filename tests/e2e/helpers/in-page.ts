@@ -36,5 +36,5 @@ export interface PageGlobals {
   innerHeight: number;
   scrollY: number;
   scrollTo(x: number, y: number): void;
-  getComputedStyle(el: PageElement): { fontSize: string; overflowX: string; display: string; opacity: string };
+  getComputedStyle(el: PageElement): { fontSize: string; overflowX: string; display: string; opacity: string; transitionDuration: string };
 }
