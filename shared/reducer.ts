@@ -37,6 +37,11 @@ function setTx(conn: ConnectionView, tx: TxStatus, t: number): void {
   if (isBorrowedState(conn.state)) setState(conn, heldState(tx), t);
 }
 
+/** A run's window with its newest interval: a new array (a view holding the old one keeps it), SMOOTH_INTERVALS long at most. */
+function withInterval<T>(recent: T[], interval: T): T[] {
+  return [...recent, interval].slice(-SMOOTH_INTERVALS);
+}
+
 export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
   // A snapshot that came through JSON or structuredClone: its id-keyed records get null
   // prototypes before the first event is folded in (one check per event otherwise).
@@ -69,7 +74,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       break;
     case 'compare.stats': {
       const { type: _type, seq: _seq, ...interval } = e;
-      if (s.comparison) s.comparison.recent = [...s.comparison.recent, interval].slice(-SMOOTH_INTERVALS);
+      if (s.comparison) s.comparison.recent = withInterval(s.comparison.recent, interval);
       break;
     }
     case 'pattern.changed':
@@ -77,7 +82,7 @@ export function reduce(s: Snapshot, e: PoolEvent): Snapshot {
       break;
     case 'pattern.stats': {
       const { type: _type, seq: _seq, ...interval } = e;
-      if (s.patterns) s.patterns.recent = [...s.patterns.recent, interval].slice(-SMOOTH_INTERVALS);
+      if (s.patterns) s.patterns.recent = withInterval(s.patterns.recent, interval);
       break;
     }
     case 'tunnel.changed':

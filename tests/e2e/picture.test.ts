@@ -275,7 +275,7 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     await stepTo(name, first.i);
     await stepTo(name, second.i);
     const seen = await atNote(page, second.step.text, 30_000, true);
-    expect(await page.locator('.app').getAttribute('data-zoom')).toBe('1.5');
+    expect(await page.locator('.app').evaluate((el) => (el as unknown as { style: { zoom: string } }).style.zoom)).toBe('1.5');
     expect([seen.boxes.note?.inside, seen.boxes.spotlight?.inside, seen.boxes.picture?.inside]).toEqual([true, true, true]);
     // The slide fills the screen: at 1280x720's size on this screen, the picture ended above its middle.
     const picture = await page.getByTestId('pool-picture').boundingBox();
