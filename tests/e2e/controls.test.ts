@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { formatDuration } from '../../renderer/src/lib/format';
 import { isLeakHolder } from '../../renderer/src/lib/store/view';
 import { SETTINGS_OF } from '../../shared/settings-help';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { clippedTiles } from './helpers/lanes';
 import type { SentCommand } from './helpers/sent-commands';
 import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal, screenshot } from './helpers/workspace';
@@ -114,6 +115,9 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
       return { engine: `${leaked} leaked · ${past} past threshold`, shown: await page.locator(`[data-testid="pool-lane"][data-pool-id="${s.activePoolId}"] .flags`).textContent({ timeout: 5_000 }) };
     };
     await expectShownAsMeasured(flagsAsMeasured, { timeout: 5_000 });
+    // Each marked tile says so in words that fit it.
+    expect(await page.getByTestId('slot-mark').allTextContents()).toEqual(Array(10).fill('past threshold'));
+    expect(await clippedTiles(page)).toEqual([]);
     // The call site and how long it has been held, on the row itself.
     const firstId = await leakRows().first().getAttribute('data-conn-id');
     const detail = page.locator(`[data-testid="conn-detail"][data-conn-id="${firstId}"][data-flag="leak"]`);
@@ -171,11 +175,18 @@ describe.skipIf(!chromiumAvailable)('the controls in Chromium, through the brows
   });
 
   it('holds a transaction from the controls until it is committed', async () => {
+    const threshold = snapshot().leakThresholdMs;
+    await service.handle('leak.threshold', { ms: 300 });
+    onTestFinished(() => service.handle('leak.threshold', { ms: threshold }).then(() => undefined));
     await reveal(page, 'control-tx-hold');
     await page.getByTestId('control-tx-hold').click();
     const tx = page.getByTestId('tx-row');
     await expect.poll(() => tx.count(), { timeout: 5_000 }).toBe(1);
     await expect.poll(() => page.locator('[data-testid="conn-row"][data-state="in-transaction"]').count(), { timeout: 5_000 }).toBe(1);
+    // Held past the leak threshold, its tile says so, in words that fit it ("in transaction" takes two lines).
+    const txTile = page.locator('[data-testid="slot"][data-state="in-transaction"]');
+    await expect.poll(() => txTile.getByTestId('slot-mark').allTextContents(), { timeout: 5_000 }).toEqual(['past threshold']);
+    expect(await clippedTiles(page)).toEqual([]);
     // The panel's count is the engine's transactions held (only this one here).
     const inTx = () => Object.values(snapshot().connections).filter((c) => c.tx !== 'idle').length;
     expect(inTx()).toBe(1);

@@ -7,6 +7,7 @@ import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
 import { recordGif } from './helpers/gif';
 import type { PageGlobals } from './helpers/in-page';
+import { clippedTiles } from './helpers/lanes';
 
 // The pool picture at a projector's 1280x720: what a scenario's note talks about is on
 // screen, without scrolling, when the note shows; and what the picture draws is what the
@@ -256,6 +257,7 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
       // Words apart (Svelte trims the spaces at a block's edges: "0 idle· 2 opening" was shown).
       for (const counts of seen.laneCounts) expect(counts, name).toMatch(/^\d+ of \d+ busy · \d+ idle( · \d+ opening)?$/);
       expect(seen.tileFadeMs, name).toBeLessThan(200);
+      expect(await clippedTiles(page), `${name}: tiles whose words are cut at "${step.text.slice(0, 40)}…"`).toEqual([]);
       expect(seen.hiddenTokens, `${name}: tokens drawn but not seen at "${step.text.slice(0, 40)}…"`).toBe(0);
       // Many lanes, one line each: a line that wrapped grew the picture past the screen.
       if (seen.compact) expect(seen.tokenRows, `${name}: rows of tokens in a lane at "${step.text.slice(0, 40)}…"`).toBeLessThanOrEqual(1);

@@ -13,6 +13,8 @@ export interface PageElement {
   scrollIntoView(options: { block: 'nearest' | 'center'; inline: 'nearest' }): void;
   scrollWidth: number;
   clientWidth: number;
+  scrollHeight: number;
+  clientHeight: number;
   getAnimations(): { playState: string }[];
   classList: { contains(name: string): boolean };
   /** The layout box, before transforms, against the offset parent. */
@@ -36,5 +38,5 @@ export interface PageGlobals {
   innerHeight: number;
   scrollY: number;
   scrollTo(x: number, y: number): void;
-  getComputedStyle(el: PageElement): { fontSize: string; overflowX: string; display: string; opacity: string; transitionDuration: string };
+  getComputedStyle(el: PageElement): { fontSize: string; overflowX: string; display: string; opacity: string; transitionDuration: string; textOverflow: string };
 }

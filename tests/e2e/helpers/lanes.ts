@@ -52,3 +52,23 @@ export function lanesSeen(page: Page): Promise<LaneSeen[]> {
     });
   });
 }
+
+/**
+ * The picture's tiles whose words do not fit, by what each says: a line squeezed shorter than
+ * its words, a word wider than the tile (cut at its edge; a holder's name ends in an ellipsis
+ * instead, its title says it all), or a line under the next one or past the tile's bottom.
+ */
+export function clippedTiles(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as PageGlobals;
+    return Array.from(g.document.querySelectorAll('[data-testid="slot"]'))
+      .filter((tile) => {
+        const spans = Array.from(tile.querySelectorAll(':scope > span'));
+        const parts = spans.map((el) => el.getBoundingClientRect());
+        const inner = tile.getBoundingClientRect().bottom - 2;
+        const squeezed = spans.some((el) => el.scrollHeight > el.clientHeight || (el.scrollWidth > el.clientWidth && g.getComputedStyle(el).textOverflow !== 'ellipsis'));
+        return squeezed || parts.some((r, k) => r.bottom > inner + 0.5 || (k > 0 && r.top < parts[k - 1]!.bottom - 0.5));
+      })
+      .map((tile) => tile.getAttribute('aria-label') ?? '');
+  });
+}
