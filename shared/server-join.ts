@@ -10,6 +10,8 @@ export interface ServerJoin {
   orphans: ServerSession[];
   /** Sessions of Poolscope's side pools that no connection of the snapshot knows (mid-handshake, just closed): never orphans. */
   sides: ServerSession[];
+  /** Of those, how many each side pool's name claims (its connections still opening, or just closed). */
+  sidesByPool: Record<string, number>;
   /** Every other client's sessions, apart. */
   others: ServerSession[];
   /** Sessions on the server in all, with the monitor's own. */
@@ -26,6 +28,21 @@ export const OUR_APPLICATION = 'poolscope';
  * not an orphan of the pool under inspection.
  */
 export const SIDE_APPLICATION = 'poolscope-side';
+
+/**
+ * A side pool's sessions name the pool ("poolscope-side p7"): the server lists a session from
+ * its handshake on, before the pool learns its id, and a lane counted none of its ten
+ * connections opening on a server that listed all ten.
+ */
+export function sideApplication(poolId: string): string {
+  return `${SIDE_APPLICATION} ${poolId}`;
+}
+
+/** The side pool a session's application name claims; '' for a side pool that names none; null when not a side pool's. */
+function sidePoolOf(application: string | null): string | null {
+  if (application === SIDE_APPLICATION) return '';
+  return application?.startsWith(`${SIDE_APPLICATION} `) ? application.slice(SIDE_APPLICATION.length + 1) : null;
+}
 
 /** Joins each pool connection with its server session by backend pid / thread id. */
 export function joinServerView(s: Snapshot): ServerJoin | null {
@@ -48,12 +65,16 @@ export function joinServerView(s: Snapshot): ServerJoin | null {
   for (const conn of s.closed) if (conn.serverId !== null && server.t - conn.stateSince < GRACE_MS) known.add(conn.serverId);
   const orphans: ServerSession[] = [];
   const sides: ServerSession[] = [];
+  const sidesByPool: Record<string, number> = idRecord();
   const others: ServerSession[] = [];
   for (const x of server.sessions) {
     if (known.has(x.id) || x.id === server.monitorId) continue;
+    const side = sidePoolOf(x.application);
     if (x.application === OUR_APPLICATION) orphans.push(x);
-    else if (x.application === SIDE_APPLICATION) sides.push(x);
-    else others.push(x);
+    else if (side !== null) {
+      sides.push(x);
+      if (side !== '') sidesByPool[side] = (sidesByPool[side] ?? 0) + 1;
+    } else others.push(x);
   }
-  return { byConnection, orphans, sides, others, total: server.sessions.length };
+  return { byConnection, orphans, sides, sidesByPool, others, total: server.sessions.length };
 }

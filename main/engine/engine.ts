@@ -1,4 +1,4 @@
-import { SIDE_APPLICATION } from '../../shared/server-join';
+import { sideApplication } from '../../shared/server-join';
 import os from 'node:os';
 import path from 'node:path';
 import type { PoolSettings } from '../../shared/events';
@@ -296,7 +296,8 @@ export class Engine {
    */
   openSide(settings: Partial<PoolSettings>): InstrumentedPool {
     if (!this.#link) throw new PoolscopeError('pool-ended', 'There is no target: connect to one first.');
-    const pool = openPool({ id: this.newPoolId(), link: this.#link, log: this.log, clock: this.clock, settings, via: this.#via(), application: SIDE_APPLICATION });
+    const id = this.newPoolId();
+    const pool = openPool({ id, link: this.#link, log: this.log, clock: this.clock, settings, via: this.#via(), application: sideApplication(id) });
     this.#open.set(pool.id, pool);
     return pool;
   }

@@ -6,7 +6,7 @@ import { formatCount, formatDuration, formatMs } from '../../renderer/src/lib/fo
 import { capacityOf, shortState } from '../../renderer/src/lib/server/server-view';
 import { sweetSpot } from '../../renderer/src/lib/sweep/sweep';
 import { recoveryMs } from '../../shared/faults';
-import { joinServerView } from '../../shared/server-join';
+import { joinServerView, sideApplication } from '../../shared/server-join';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
@@ -189,6 +189,15 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await expectShownAsMeasured(rowsAsMeasured, { timeout: 10_000 });
     // The instances' sessions are ours on the server too.
     await expect.poll(() => page.locator('[data-testid="server-session"][data-kind="ours"]').count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(6);
+    // Each instance's lane counts the sessions the server lists under its pool's name.
+    const lanesAsMeasured = async () => {
+      const s = snapshot();
+      const ids = s.instances?.poolIds ?? [];
+      const engine = ids.map((id) => `${(s.server?.sessions ?? []).filter((x) => x.application === sideApplication(id)).length} on the server`);
+      const shown = await Promise.all(ids.map(async (id) => (await page.locator(`[data-testid="pool-lane"][data-pool-id="${id}"] .db`).textContent({ timeout: 1_000 }))?.replace(/\s+/g, ' ').trim()));
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(lanesAsMeasured, { timeout: 10_000, ready: (engine) => engine.length === 3 && engine.every((x) => x === '2 on the server') });
 
     await page.getByTestId('control-instances-stop').click();
     // Stop waits for the 500 ms requests in flight and ends each pool: 546-711 ms measured,

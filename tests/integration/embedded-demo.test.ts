@@ -44,8 +44,9 @@ it("the pools, side pools and monitor are the demo role's; no superuser session 
   // The comparison's per-request pool and two app instances' pools, all at once.
   await call('compare.start', { concurrency: 2, query: 'select1' });
   await call('instances.start', { count: 2, poolSize: 2, query: 'sleep', sleepMs: 200 });
-  // The inspected pool's sessions say 'poolscope', the side pools' 'poolscope-side'.
-  const ours = (app: string | null) => app === 'poolscope' || app === 'poolscope-side';
+  // The inspected pool's sessions say 'poolscope', each side pool's 'poolscope-side <its id>'.
+  const sides = [e.log.live.comparison?.perRequestPoolId, ...(e.log.live.instances?.poolIds ?? [])].filter((id) => id !== undefined && id !== null).map((id) => `poolscope-side ${id}`);
+  const ours = (app: string | null) => app === 'poolscope' || sides.includes(app ?? '');
   await rec.waitFor('server.observed', (x) => x.sessions.filter((s) => ours(s.application)).length >= 5);
   // A backend still authenticating (the per-request side opens one after another) has no user yet.
   const sessions = (await e.pool.query("SELECT usename AS user, application_name AS app FROM pg_stat_activity WHERE backend_type = 'client backend' AND usename IS NOT NULL")).rows as { user: string; app: string }[];
@@ -53,7 +54,7 @@ it("the pools, side pools and monitor are the demo role's; no superuser session 
   await call('compare.stop');
   expect(sessions.some((s) => s.app === 'poolscope-monitor')).toBe(true);
   expect(sessions.filter((s) => ours(s.app)).length).toBeGreaterThanOrEqual(5);
-  expect(sessions.some((s) => s.app === 'poolscope-side')).toBe(true);
+  expect(sessions.some((s) => s.app.startsWith('poolscope-side p'))).toBe(true);
   expect(sessions.filter((s) => s.user !== DEMO_ROLE)).toEqual([]);
   // The monitor, as the demo role, still reads every session (pg_read_all_stats).
   expect(e.log.live.server?.note).toBeNull();

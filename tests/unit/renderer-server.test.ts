@@ -64,14 +64,15 @@ describe('the database panel', () => {
       observed([
         session(101),
         session(102),
-        session(501, { application: 'poolscope-side' }),
-        session(502, { application: 'poolscope-side' }),
+        session(501, { application: 'poolscope-side p2' }),
+        session(502, { application: 'poolscope-side p2' }),
         session(777), // the inspected pool's: a handshake that finished after its borrower gave up
       ]),
     );
     const join = joinServerView(s);
     expect(join?.orphans.map((x) => x.id)).toEqual([777]);
     expect(join?.sides.map((x) => x.id)).toEqual([501, 502]);
+    expect(join?.sidesByPool).toEqual({ p2: 2 });
     const panel = serverPanel(s, join);
     expect(panel?.orphans).toBe(1);
     expect(panel?.sessions.filter((x) => x.kind === 'side').map((x) => x.id)).toEqual([501, 502]);

@@ -21,7 +21,7 @@ export function openPool(opts: {
   clock: Clock;
   settings?: Partial<PoolSettings>;
   via?: Via | null;
-  /** Sessions' application name: OUR_APPLICATION for the pool under inspection, SIDE_APPLICATION for Poolscope's side pools. */
+  /** Sessions' application name: OUR_APPLICATION for the pool under inspection, sideApplication(id) for Poolscope's side pools. */
   application?: string;
 }): InstrumentedPool<unknown> {
   const { id, link, log, clock } = opts;
