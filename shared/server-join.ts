@@ -1,5 +1,6 @@
 import type { ServerSession } from './events';
 import { type Snapshot, idRecord } from './snapshot';
+import { sourceOfPool } from './sources';
 
 export type Disagreement = 'session gone' | 'in a transaction on the server, idle in the pool' | 'orphan';
 
@@ -8,10 +9,12 @@ export interface ServerJoin {
   byConnection: Record<string, { session: ServerSession | null; disagreement: Disagreement | null }>;
   /** Sessions tagged as ours that no pool connection knows (a handshake finished after its borrower gave up). */
   orphans: ServerSession[];
+  /** Sessions tagged as ours taken as the inspected pool's connections still opening (see joinServerView). */
+  opening: ServerSession[];
   /** Sessions of Poolscope's side pools that no connection of the snapshot knows (mid-handshake, just closed): never orphans. */
   sides: ServerSession[];
-  /** Of those, how many each side pool's name claims (its connections still opening, or just closed). */
-  sidesByPool: Record<string, number>;
+  /** Per pool, the sessions it has on the server that none of its connections knows by id yet (or any more): a side pool's by its name, the inspected pool's opening ones. */
+  unjoinedByPool: Record<string, number>;
   /** Every other client's sessions, apart. */
   others: ServerSession[];
   /** Sessions on the server in all, with the monitor's own. */
@@ -44,7 +47,19 @@ function sidePoolOf(application: string | null): string | null {
   return application?.startsWith(`${SIDE_APPLICATION} `) ? application.slice(SIDE_APPLICATION.length + 1) : null;
 }
 
-/** Joins each pool connection with its server session by backend pid / thread id. */
+/** Poolscope's inspected pool, or one it replaced and is draining: their sessions are tagged OUR_APPLICATION. */
+function isInspected(s: Snapshot, poolId: string): boolean {
+  const p = s.pools[poolId];
+  return p !== undefined && sourceOfPool(s, poolId) === null && (poolId === s.activePoolId || p.status === 'draining');
+}
+
+/**
+ * Joins each pool connection with its server session by backend pid / thread id. The server
+ * lists a session from its handshake on, and the pool learns its id only at the end of it:
+ * while Poolscope's inspected pool (or one draining) opens N connections, the N newest of the
+ * unknown sessions tagged as ours are taken as those, not as orphans (on a 400 ms link the
+ * panel flagged all nine of a pool's openings "orphaned"). An orphan shows once the openings end.
+ */
 export function joinServerView(s: Snapshot): ServerJoin | null {
   const server = s.server;
   if (!server) return null;
@@ -63,18 +78,26 @@ export function joinServerView(s: Snapshot): ServerJoin | null {
   // A connection the pool just closed is still listed by a reading taken around its close
   // (the server ends the session a moment later): closing, not an orphan.
   for (const conn of s.closed) if (conn.serverId !== null && server.t - conn.stateSince < GRACE_MS) known.add(conn.serverId);
-  const orphans: ServerSession[] = [];
+  const unknownOurs: ServerSession[] = [];
   const sides: ServerSession[] = [];
-  const sidesByPool: Record<string, number> = idRecord();
+  const unjoinedByPool: Record<string, number> = idRecord();
+  const count = (poolId: string) => (unjoinedByPool[poolId] = (unjoinedByPool[poolId] ?? 0) + 1);
   const others: ServerSession[] = [];
   for (const x of server.sessions) {
     if (known.has(x.id) || x.id === server.monitorId) continue;
     const side = sidePoolOf(x.application);
-    if (x.application === OUR_APPLICATION) orphans.push(x);
+    if (x.application === OUR_APPLICATION) unknownOurs.push(x);
     else if (side !== null) {
       sides.push(x);
-      if (side !== '') sidesByPool[side] = (sidesByPool[side] ?? 0) + 1;
+      if (side !== '') count(side);
     } else others.push(x);
   }
-  return { byConnection, orphans, sides, sidesByPool, others, total: server.sessions.length };
+  // The pools whose sessions are tagged as ours, once per connection they are opening.
+  const openingFor = Object.values(s.connections)
+    .filter((c) => c.state === 'connecting' && isInspected(s, c.poolId))
+    .map((c) => c.poolId);
+  const opening = unknownOurs.toSorted((a, b) => b.id - a.id).slice(0, openingFor.length);
+  opening.forEach((_, i) => count(openingFor[i]!));
+  const orphans = unknownOurs.filter((x) => !opening.includes(x));
+  return { byConnection, orphans, opening, sides, unjoinedByPool, others, total: server.sessions.length };
 }

@@ -46,6 +46,35 @@ describe.each(ENGINES)("the database's own view on $engine", ({ engine, skip }) 
     again.release();
   });
 
+  it.skipIf(skip)("calls none of the pool's sessions an orphan while it opens them over a slow link: they are listed as opening", async () => {
+    service = new PoolscopeService(await Engine.start({ target: engine === 'postgres' ? pgUrl() : mysqlUrl, settings: { max: 6 } }));
+    const s = service;
+    // 400 ms each way: the server lists a session for most of a second before the pool learns its id.
+    await s.handle('fault.set', { latencyMs: 400 });
+    await s.handle('load.start', { concurrency: 6, query: 'sleep', sleepMs: 200 });
+    const readings: { orphans: number; opening: number; connecting: number }[] = [];
+    let lastT = -1;
+    const until = Date.now() + 15_000;
+    for (let open = 0; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+      const live = s.engine.log.live;
+      const conns = Object.values(live.connections);
+      if (live.server && live.server.t !== lastT) {
+        lastT = live.server.t;
+        const join = joinServerView(live);
+        readings.push({ orphans: join?.orphans.length ?? 0, opening: join?.opening.length ?? 0, connecting: conns.filter((c) => c.state === 'connecting').length });
+      }
+      // Two readings after all six opened.
+      if (conns.length === 6 && conns.every((c) => c.state !== 'connecting') && ++open > 10) break;
+    }
+    await s.handle('load.stop', undefined);
+    await s.handle('fault.clear', undefined);
+    // PostgreSQL lists application_name from the startup packet on, 400 ms before the pool hears
+    // its pid: a reading falls in that window (the old join called all of them orphans). MariaDB
+    // here lists no program_name (performance_schema off) and the window is not seen.
+    if (engine === 'postgres') expect(readings.filter((r) => r.connecting > 0 && r.opening > 0).length, JSON.stringify(readings)).toBeGreaterThan(0);
+    expect(readings.filter((r) => r.orphans > 0), JSON.stringify(readings)).toEqual([]);
+  }, 30_000);
+
   it.skipIf(skip)("shows another client's query and ours with their literals masked before the cut: no piece of a secret, even one longer than the cut", async () => {
     service = new PoolscopeService(await Engine.start({ target: engine === 'postgres' ? pgUrl() : mysqlUrl, settings: { max: 2 } }));
     const s = service;

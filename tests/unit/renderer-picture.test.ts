@@ -130,19 +130,20 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     expect(b?.line.tokens.map((t) => t.id)).toEqual(['p2.b2', 'p2.b3', 'p2.b4', 'p2.b5']);
   });
 
-  it("counts a side pool's sessions on the server while its connections open, by their application name", () => {
+  it("counts a pool's sessions on the server while its connections open: a side pool's by their application name, the inspected pool's as many as it is opening", () => {
     const s = emptySnapshot();
     pool(s, 'p1', 4, 1);
+    reduce(s, ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c2' }));
     pool(s, 'p2', 3, 0, false);
     reduce(s, ev({ type: 'instances.changed', running: true, count: 1, poolSize: 3, query: 'select', poolIds: ['p2'] }));
     // Three connections of the instance's pool are mid-handshake: the server lists them, the pool knows no id yet.
     for (let i = 1; i <= 3; i++) reduce(s, ev({ type: 'connection.connecting', poolId: 'p2', connId: `p2.c${i}` }));
     const p1Id = Object.values(s.connections).find((c) => c.poolId === 'p1')?.serverId as number;
     const session = (id: number, application: string): ServerSession => ({ id, user: 'u', application, state: 'idle', inTransaction: false, transactionSince: null, waitEvent: null, query: null });
-    reduce(s, ev({ type: 'server.observed', sessions: [session(p1Id, 'poolscope'), session(7001, 'poolscope-side p2'), session(7002, 'poolscope-side p2'), session(7003, 'poolscope-side p2'), session(7004, 'poolscope-side p9')], maxConnections: 100, reserved: 0, monitorId: null, note: null }));
+    reduce(s, ev({ type: 'server.observed', sessions: [session(p1Id, 'poolscope'), session(6001, 'poolscope'), session(7001, 'poolscope-side p2'), session(7002, 'poolscope-side p2'), session(7003, 'poolscope-side p2'), session(7004, 'poolscope-side p9')], maxConnections: 100, reserved: 0, monitorId: null, note: null }));
     const lanes = buildPicture(s).lanes;
     expect(lanes.map((l) => [l.poolId, l.serverSessions])).toEqual([
-      ['p1', 1],
+      ['p1', 2],
       ['p2', 3],
     ]);
   });

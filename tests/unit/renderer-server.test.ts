@@ -72,10 +72,30 @@ describe('the database panel', () => {
     const join = joinServerView(s);
     expect(join?.orphans.map((x) => x.id)).toEqual([777]);
     expect(join?.sides.map((x) => x.id)).toEqual([501, 502]);
-    expect(join?.sidesByPool).toEqual({ p2: 2 });
+    expect(join?.unjoinedByPool).toEqual({ p2: 2 });
     const panel = serverPanel(s, join);
     expect(panel?.orphans).toBe(1);
     expect(panel?.sessions.filter((x) => x.kind === 'side').map((x) => x.id)).toEqual([501, 502]);
+  });
+
+  it("takes the inspected pool's sessions listed before it knows their ids as opening, the newest first; the rest are orphans", () => {
+    const s = pool();
+    reduce(s, ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c3' }));
+    reduce(s, ev({ type: 'connection.connecting', poolId: 'p1', connId: 'p1.c4' }));
+    reduce(s, observed([session(101), session(102), session(700), session(801), session(802)]));
+    const join = joinServerView(s);
+    expect(join?.opening.map((x) => x.id)).toEqual([802, 801]);
+    expect(join?.orphans.map((x) => x.id)).toEqual([700]);
+    expect(join?.unjoinedByPool).toEqual({ p1: 2 });
+    const panel = serverPanel(s, join);
+    expect(panel?.orphans).toBe(1);
+    expect(panel?.sessions.filter((x) => x.kind === 'opening').map((x) => x.id)).toEqual([802, 801]);
+    // Opened, they are the pool's connections' own, and none is taken as opening any more.
+    reduce(s, ev({ type: 'connection.opened', connId: 'p1.c3', serverId: 801, handshake }));
+    reduce(s, ev({ type: 'connection.opened', connId: 'p1.c4', serverId: 802, handshake }));
+    const after = joinServerView(s);
+    expect(after?.opening).toEqual([]);
+    expect(after?.orphans.map((x) => x.id)).toEqual([700]);
   });
 
   it('does not call a session its pool closed a moment before the reading an orphan, but one still listed a while later is', () => {

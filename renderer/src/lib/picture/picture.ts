@@ -74,7 +74,7 @@ export interface Lane {
   /** Held past the leak threshold, and held by requests that never release. */
   pastThreshold: number;
   leaked: number;
-  /** Sessions the server lists for this pool: its connections', and a side pool's still opening or just closed, by their name (null before the monitor reads). */
+  /** Sessions the server lists for this pool: its connections', and those still opening (a side pool's also just closed, by their name) (null before the monitor reads). */
   serverSessions: number | null;
 }
 
@@ -219,7 +219,7 @@ export function buildPicture(s: Snapshot): Picture {
       line: acc ? { count: acc.count, tokens: acc.tokens, more: acc.count - acc.tokens.length, oldestSince: acc.oldestSince } : { count: 0, tokens: [], more: 0, oldestSince: null },
       pastThreshold: f?.past ?? 0,
       leaked: f?.leaked ?? 0,
-      serverSessions: join ? (sessionsByPool.get(p.id) ?? 0) + (join.sidesByPool[p.id] ?? 0) : null,
+      serverSessions: join ? (sessionsByPool.get(p.id) ?? 0) + (join.unjoinedByPool[p.id] ?? 0) : null,
     });
   }
   lanes.sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || (instanceIndex.get(a.poolId) ?? 0) - (instanceIndex.get(b.poolId) ?? 0));

@@ -15,7 +15,7 @@ export interface ServerSide {
   txSince: number | null;
 }
 
-export type SessionKind = 'ours' | 'orphan' | 'side' | 'other' | 'monitor';
+export type SessionKind = 'ours' | 'opening' | 'orphan' | 'side' | 'other' | 'monitor';
 
 export interface SessionRow {
   id: number;
@@ -45,7 +45,7 @@ export interface Capacity {
 export interface ServerPanel {
   /** When the monitor read this (engine time). */
   t: number;
-  /** Ours in pool order, then orphans, side pools' unjoined sessions, the monitor and other clients. */
+  /** Ours in pool order, then ours still opening, orphans, side pools' unjoined sessions, the monitor and other clients. */
   sessions: SessionRow[];
   ours: number;
   orphans: number;
@@ -76,6 +76,7 @@ export function serverPanel(s: Snapshot, join: ServerJoin | null): ServerPanel |
   const sessions: SessionRow[] = [];
   for (const [connId, j] of Object.entries(join.byConnection)) if (j.session) sessions.push(sessionRow(j.session, 'ours', connId));
   const ours = sessions.length;
+  for (const x of join.opening) sessions.push(sessionRow(x, 'opening', null));
   for (const x of join.orphans) sessions.push(sessionRow(x, 'orphan', null));
   for (const x of join.sides) sessions.push(sessionRow(x, 'side', null));
   const monitor = server.sessions.find((x) => x.id === server.monitorId);
@@ -114,6 +115,7 @@ export function explainFlag(flag: Disagreement): string {
 
 export const SESSION_KIND_LABEL: Record<SessionKind, string> = {
   ours: 'our pool',
+  opening: 'our pool, opening',
   orphan: 'orphan',
   side: "Poolscope's side pool",
   monitor: "Poolscope's monitor",
