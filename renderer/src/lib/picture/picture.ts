@@ -6,7 +6,7 @@
 // rest), so 500 connections or 10,000 waiters cost a few dozen nodes, not thousands.
 
 import { type ConnState, type PoolCounts, type PoolView, type Snapshot, isBorrowedState, poolCounts } from '../../../../shared/snapshot';
-import { joinServerView } from '../../../../shared/server-join';
+import { type ServerJoin, joinServerView } from '../../../../shared/server-join';
 import { appName, sourceOfPool } from '../../../../shared/sources';
 import { isLeakHolder } from '../store/view';
 import { type Capacity, capacityOf } from '../server/server-view';
@@ -153,12 +153,12 @@ function scaleOf(lane: number, picture: number): SlotScale {
 }
 
 /** The picture of a snapshot; ages are left as times, for the view's ticking clock. */
-export function buildPicture(s: Snapshot): Picture {
+/** `join`: the view's own join of the same snapshot, when it has one (it sorts and scans every session). */
+export function buildPicture(s: Snapshot, join: ServerJoin | null = joinServerView(s)): Picture {
   const instanceIndex = new Map((s.instances?.poolIds ?? []).map((id, i) => [id, i] as const));
   const shown = Object.values(s.pools).filter((p) => p.status !== 'ended');
   const compact = shown.length > COMPACT_PAST_LANES;
   const lines = linesByPool(s, compact ? TOKENS_DRAWN_COMPACT : TOKENS_DRAWN);
-  const join = joinServerView(s);
   const byPool = new Map<string, Slot[]>();
   const sessionsByPool = new Map<string, number>();
   const flags = new Map<string, { leaked: number; past: number }>();

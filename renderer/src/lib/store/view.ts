@@ -219,7 +219,7 @@ export function buildView(s: Snapshot): InspectorView {
     scenario: s.scenario === null ? null : { ...s.scenario, steps: s.scenario.steps.slice() },
     recording: { ...s.recording },
     attached: attachedRows(s),
-    picture: buildPicture(s),
+    picture: buildPicture(s, join),
   };
 }
 
