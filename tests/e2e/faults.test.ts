@@ -1,4 +1,5 @@
 import path from 'node:path';
+import pg from 'pg';
 import type { Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
@@ -10,6 +11,7 @@ import { joinServerView, sideApplication } from '../../shared/server-join';
 import { poolCounts } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { databaseLine } from './helpers/database-line';
 import type { SentCommand } from './helpers/sent-commands';
 import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal, screenshot } from './helpers/workspace';
@@ -52,24 +54,34 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await page.getByTestId('control-spike').click();
   };
 
+  // The panel's header and capacity, and the picture's database line, as the monitor's last
+  // reading has them, joined with the pool.
+  const databaseAsMeasured = async () => {
+    const s = snapshot();
+    const join = joinServerView(s);
+    const server = s.server;
+    const c = server && join ? capacityOf(join.total, server.maxConnections, server.reserved) : null;
+    const starting = join?.starting.length ?? 0;
+    const engine = join && c && {
+      header: `${Object.values(join.byConnection).filter((j) => j.session).length} of our pools' · ${join.others.length} other clients'${starting > 0 ? ` · ${starting} connecting` : ''}`,
+      capacity: `${c.used} of max_connections ${c.max} in use${c.reserved > 0 ? ` (${c.reserved} reserved for superusers)` : ''} ${c.level === 'full' ? 'the server refuses new connections' : `${c.usable - c.used} free before the server refuses`}`,
+      picture: databaseLine(s),
+      startingRows: join.starting.map((x) => String(x.id)).sort(),
+    };
+    const text = async (x: Locator) => (await x.textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim();
+    const shown = {
+      header: await text(page.getByTestId('database-panel').locator('header > .muted').first()),
+      capacity: await text(page.getByTestId('server-capacity').locator('.caption')),
+      picture: await text(page.getByTestId('picture-database')),
+      startingRows: (await page.locator('[data-testid="server-session"][data-kind="starting"]').evaluateAll((els) => els.map((el) => el.getAttribute('data-pid') ?? ''))).sort(),
+    };
+    return { shown, engine };
+  };
+
   it("lists the pool's sessions on the server and terminates one from its row", async () => {
     await fillPool();
     // Each connection's session is in the Database panel, under its backend pid.
     await sessionsMatchRows(4);
-    // The panel's header and capacity as the monitor's last reading has them, joined with the pool.
-    const databaseAsMeasured = async () => {
-      const s = snapshot();
-      const join = joinServerView(s);
-      const server = s.server;
-      const c = server && join ? capacityOf(join.total, server.maxConnections, server.reserved) : null;
-      const engine = join && c && {
-        header: `${Object.values(join.byConnection).filter((j) => j.session).length} of our pools' · ${join.others.length} other clients'`,
-        capacity: `${c.used} of max_connections ${c.max} in use${c.reserved > 0 ? ` (${c.reserved} reserved for superusers)` : ''} ${c.level === 'full' ? 'the server refuses new connections' : `${c.usable - c.used} free before the server refuses`}`,
-      };
-      const text = async (x: Locator) => (await x.textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim();
-      const shown = { header: await text(page.getByTestId('database-panel').locator('header > .muted').first()), capacity: await text(page.getByTestId('server-capacity').locator('.caption')) };
-      return { shown, engine };
-    };
     await expectShownAsMeasured(databaseAsMeasured, { timeout: 5_000, ready: (engine) => Boolean(engine) });
     // Each row's server state word as the monitor read the connection's session.
     const serverStatesAsMeasured = async () => {
@@ -101,6 +113,26 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     await sessionsMatchRows(4);
     expect(await serverIds()).not.toContain(pid);
     await expect.poll(() => page.locator('[data-testid="recovery-row"][data-kind="terminate"][data-recovered="true"]').count(), { timeout: 15_000 }).toBe(1);
+  });
+
+  it('counts the sessions still in their handshake apart, on the picture and in the panel', async () => {
+    // Two clients stuck in their handshake (asked for a password they never give): the server
+    // lists them with no user and no name. They are no one's yet, and the screen says so rather
+    // than leave the lanes' counts short of the database's.
+    const { host, port, user, database } = snapshot().pools[snapshot().activePoolId ?? '']!.target;
+    const stuck = [0, 1].map(() => {
+      const client = new pg.Client({ host, port, user, database, password: () => new Promise<string>(() => {}) });
+      client.on('error', () => {});
+      client.connect().catch(() => {});
+      return client;
+    });
+    try {
+      await expectShownAsMeasured(databaseAsMeasured, { timeout: 10_000, ready: (engine) => engine?.startingRows.length === 2 });
+    } finally {
+      // Ending the client closes its socket mid-handshake: the server drops the session.
+      for (const client of stuck) void client.end().catch(() => {});
+    }
+    await expectShownAsMeasured(databaseAsMeasured, { timeout: 10_000, ready: (engine) => engine?.startingRows.length === 0 });
   });
 
   it('routes the pool through the proxy when the latency slider moves, in few commands', async () => {
@@ -138,6 +170,16 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
     const restart = page.getByTestId('control-db-restart');
     expect(await restart.isEnabled()).toBe(true);
     await restart.click();
+    // While the server is down the monitor cannot read it: the picture says so, not "0 sessions"
+    // and "0 on the server" (a failed reading lists no session, the monitor's own included).
+    const unreadAsMeasured = async () => {
+      const s = snapshot();
+      const engine = { database: databaseLine(s), lane: joinServerView(s) ? 'read' : 'server not read' };
+      const lane = (await page.locator(`[data-testid="pool-lane"][data-pool-id="${s.activePoolId}"] .db`).textContent({ timeout: 5_000 }))?.trim();
+      const shown = { database: (await page.getByTestId('picture-database').textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim(), lane: lane === 'server not read' ? lane : 'read' };
+      return { shown, engine };
+    };
+    await expectShownAsMeasured(unreadAsMeasured, { timeout: 15_000, ready: (engine) => engine.database.includes('cannot be read now') });
     const row = page.locator('[data-testid="recovery-row"][data-kind="restart"][data-recovered="true"]');
     await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1);
     expect(await row.getByTestId('recovery-time').textContent()).toMatch(/^\d+(\.\d)? (ms|s)$/);

@@ -12,6 +12,7 @@ import { poolCounts } from '../../shared/snapshot';
 import { type WebHost, startWebHost } from '../../main/web/web-host';
 import { launchChromium } from './helpers/chromium';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { databaseLine } from './helpers/database-line';
 import { lanesSeen } from './helpers/lanes';
 import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { reveal, screenshot } from './helpers/workspace';
@@ -106,8 +107,7 @@ describe.skipIf(!chromiumAvailable)('the live view in Chromium, through the brow
       lane: `${c.borrowed} of ${c.max} busy · ${c.idle} idle${c.connecting > 0 ? ` · ${c.connecting} opening` : ''}`,
       onServer: `${onServer} on the server`,
       tabs: `Connections ${Object.keys(s.connections).length} Waiting ${s.waiting.length} Transactions ${Object.values(s.connections).filter((x) => x.tx !== 'idle').length}`,
-      // Far from max_connections here: no "near its limit" or "refusing".
-      database: s.server ? `Database: ${s.server.sessions.length} of max_connections ${s.server.maxConnections} in use` : 'Database: not read yet',
+      database: databaseLine(s),
       connCount: `${Object.keys(s.connections).length} open, all pools`,
       closed: `recently closed (${s.closed.length})`,
       leaks: `${s.counters.leaksFlagged} flagged since start · ${s.counters.dirtyReturns} dirty returns`,

@@ -249,6 +249,8 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
       await stepTo(name, i);
       // The page shows the note within a publish; 30 s for a machine under load (6 instances churning).
       const seen = await atNote(page, step.text, 30_000, true);
+      // The server full, as the monitor reads it a moment after the first refusal: what the still is for.
+      if (name === 'instances-max-connections' && k === 1) await expect.poll(() => page.getByTestId('picture-database').textContent(), { timeout: 10_000 }).toContain('refusing new connections');
       if (['connection-tax', 'instances-max-connections'].includes(name) && k === 1) await page.screenshot({ path: path.join(SHOTS, `presenter-${name}.png`) });
       expect(seen.boxes.note?.inside, `${name}: the note "${step.text.slice(0, 40)}…"`).toBe(true);
       expect(seen.boxes.spotlight?.inside, `${name}: ${step.spotlight} at "${step.text.slice(0, 40)}…"`).toBe(true);

@@ -3,9 +3,9 @@ import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { PoolscopeService } from '../../main/engine/service';
 import { builtIn } from '../../main/engine/scenarios/builtins';
-import { capacityOf } from '../../renderer/src/lib/server/server-view';
 import { type App, SHOTS, openApp } from './helpers/app';
 import { chromiumAvailable } from './helpers/chromium-gate';
+import { databaseLine } from './helpers/database-line';
 import type { PageElement, PageGlobals } from './helpers/in-page';
 import { expectShownAsMeasured } from './helpers/shown-as-measured';
 import { type LaneSeen, lanesSeen } from './helpers/lanes';
@@ -191,12 +191,10 @@ describe.skipIf(!chromiumAvailable)('the workspace at 1280x720 and zoomed, in Ch
     });
     // The picture's database line as the monitor reads the server: near or at its limit, it says so.
     const databaseAsMeasured = async () => {
-      const server = service.engine.snapshot().snapshot.server;
-      const c = server ? capacityOf(server.sessions.length, server.maxConnections, server.reserved) : null;
-      const engine = c && `Database: ${c.used} of max_connections ${c.max} in use${c.level === 'full' ? ', refusing new connections' : c.level === 'near' ? ', near its limit' : ''}`;
+      const engine = databaseLine(service.engine.snapshot().snapshot);
       return { engine, shown: (await page.getByTestId('picture-database').textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' ').trim() };
     };
-    await expectShownAsMeasured(databaseAsMeasured, { timeout: 15_000, ready: (engine) => engine?.includes(', refusing new connections') === true });
+    await expectShownAsMeasured(databaseAsMeasured, { timeout: 15_000, ready: (engine) => engine.includes(', refusing new connections') });
     for (const zoom of ZOOMS) {
       await atZoom(zoom, async () => {
         // A frame with all seven lanes and a line on an instance (lines come and go under the load).

@@ -1,3 +1,5 @@
+import net from 'node:net';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { joinServerView } from '../../shared/server-join';
 import { Engine } from '../../main/engine/engine';
@@ -96,6 +98,38 @@ describe.each(ENGINES)("the database's own view on $engine", ({ engine, skip }) 
     expect(all).not.toContain('Lit3ral');
     expect(all).not.toContain('Pw0rd');
     expect(all).not.toContain('ongSec');
+  });
+
+  it.skipIf(skip)("takes a session still in its handshake as no one's: neither another client's nor an orphan", async (ctx) => {
+    service = new PoolscopeService(await Engine.start({ target: engine === 'postgres' ? pgUrl() : mysqlUrl, settings: { max: 3 } }));
+    const rec = new Recorder(service.engine);
+    await rec.waitFor('server.observed', (e) => e.sessions.length > 0);
+    const u = new URL(engine === 'postgres' ? pgUrl() : mysqlUrl);
+    // PostgreSQL lists a client waiting to give its password ('starting', no user, no name);
+    // MySQL and MariaDB one that has not answered the server's greeting ('unauthenticated user').
+    let stuck: { end(): void };
+    if (engine === 'postgres') {
+      const client = new pg.Client({ host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), database: u.pathname.slice(1), password: () => new Promise<string>(() => {}) });
+      client.on('error', () => {});
+      const trusted = await Promise.race([client.connect().then(() => true, () => false), new Promise((r) => setTimeout(() => r(false), 500))]);
+      stuck = { end: () => void client.end().catch(() => {}) };
+      if (trusted) {
+        stuck.end();
+        ctx.skip('this PostgreSQL trusts the connection: no client waits in its handshake');
+      }
+    } else {
+      const socket = net.connect({ host: u.hostname, port: Number(u.port || 3306) });
+      socket.on('error', () => {});
+      stuck = { end: () => socket.destroy() };
+    }
+    try {
+      await rec.waitFor('server.observed', () => (joinServerView(service!.engine.log.live)?.starting.length ?? 0) === 1);
+      // No session in its handshake is left among other clients'.
+      expect(joinServerView(service.engine.log.live)?.others.some((x) => x.state === 'starting' || x.user === 'unauthenticated user')).toBe(false);
+    } finally {
+      stuck.end();
+    }
+    await rec.waitFor('server.observed', () => (joinServerView(service!.engine.log.live)?.starting.length ?? 0) === 0);
   });
 
   it.skipIf(skip)('lists other clients apart, and says when a session of the pool is gone', async () => {

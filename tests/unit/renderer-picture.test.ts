@@ -140,7 +140,7 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     for (let i = 1; i <= 3; i++) reduce(s, ev({ type: 'connection.connecting', poolId: 'p2', connId: `p2.c${i}` }));
     const p1Id = Object.values(s.connections).find((c) => c.poolId === 'p1')?.serverId as number;
     const session = (id: number, application: string): ServerSession => ({ id, user: 'u', application, state: 'idle', inTransaction: false, transactionSince: null, waitEvent: null, query: null });
-    reduce(s, ev({ type: 'server.observed', sessions: [session(p1Id, 'poolscope'), session(6001, 'poolscope'), session(7001, 'poolscope-side p2'), session(7002, 'poolscope-side p2'), session(7003, 'poolscope-side p2'), session(7004, 'poolscope-side p9')], maxConnections: 100, reserved: 0, monitorId: null, note: null }));
+    reduce(s, ev({ type: 'server.observed', sessions: [session(p1Id, 'poolscope'), session(6001, 'poolscope'), session(7001, 'poolscope-side p2'), session(7002, 'poolscope-side p2'), session(7003, 'poolscope-side p2'), session(7004, 'poolscope-side p9'), session(9, 'poolscope-monitor')], maxConnections: 100, reserved: 0, monitorId: 9, note: null }));
     const lanes = buildPicture(s).lanes;
     expect(lanes.map((l) => [l.poolId, l.serverSessions])).toEqual([
       ['p1', 2],
@@ -158,7 +158,20 @@ describe('the pool picture, from snapshots of the shared reducer', () => {
     reduce(s, ev({ type: 'server.observed', sessions: [...ids.map((id) => session(id, 'poolscope')), session(1, 'psql'), session(2, 'monitor')], maxConnections: 5, reserved: 0, monitorId: 2, note: null }));
     const p = buildPicture(s);
     expect(p.lanes[0]?.serverSessions).toBe(2);
-    expect(p.database).toMatchObject({ sessions: 4, capacity: { used: 4, max: 5, level: 'near' } });
+    expect(p.database).toMatchObject({ sessions: 4, starting: 0, capacity: { used: 4, max: 5, level: 'near' } });
+  });
+
+  it("counts the sessions in their handshake apart: the server names no one's, and no lane counts them", () => {
+    const s = emptySnapshot();
+    pool(s, 'p1', 4, 2);
+    const ids = Object.values(s.connections).map((c) => c.serverId as number);
+    const session = (id: number, given: Partial<ServerSession>): ServerSession => ({ id, user: 'u', application: 'poolscope', state: 'idle', inTransaction: false, transactionSince: null, waitEvent: null, query: null, ...given });
+    // PostgreSQL's 'starting' (no user, no name until authentication ends) and MariaDB's 'unauthenticated user'.
+    const starting = [session(7, { user: null, application: null, state: 'starting' }), session(8, { user: 'unauthenticated user', application: null, state: 'Connect: Reading from net' })];
+    reduce(s, ev({ type: 'server.observed', sessions: [...ids.map((id) => session(id, {})), ...starting, session(2, { application: 'monitor' })], maxConnections: 10, reserved: 0, monitorId: 2, note: null }));
+    const p = buildPicture(s);
+    expect(p.lanes[0]?.serverSessions).toBe(2);
+    expect(p.database).toMatchObject({ sessions: 5, starting: 2 });
   });
 
   it('aggregates at scale: tiles shrink, then group by state; 10,000 waiters draw a dozen tokens', () => {

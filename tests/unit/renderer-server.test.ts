@@ -4,6 +4,7 @@ import { reduce, reduceAll } from '../../shared/reducer';
 import { emptySnapshot } from '../../shared/snapshot';
 import { joinServerView } from '../../shared/server-join';
 import { capacityOf, describeServerSide, serverPanel, shortState } from '../../renderer/src/lib/server/server-view';
+import { buildPicture } from '../../renderer/src/lib/picture/picture';
 import { buildView } from '../../renderer/src/lib/store/view';
 import { handshake, pgSettings, target } from './helpers/fixtures';
 
@@ -51,6 +52,21 @@ describe('the database panel', () => {
     ]);
     expect(panel).toMatchObject({ ours: 2, orphans: 1, others: 1, note: null });
     expect(panel?.capacity).toEqual({ used: 5, max: 10, reserved: 3, usable: 7, level: 'ok' });
+  });
+
+  it('lists the sessions still in their handshake last, as connecting, neither orphans nor other clients', () => {
+    const s = pool();
+    reduce(s, observed([session(101), session(102), session(500, { user: null, application: null, state: 'starting' }), session(501, { user: 'unauthenticated user', application: null, state: 'Connect: Reading from net' }), session(300, { application: 'psql' }), session(900, { application: 'poolscope-monitor' })]));
+    const panel = serverPanel(s, joinServerView(s));
+    expect(panel?.sessions.map((x) => [x.id, x.kind])).toEqual([
+      [101, 'ours'],
+      [102, 'ours'],
+      [900, 'monitor'],
+      [300, 'other'],
+      [500, 'starting'],
+      [501, 'starting'],
+    ]);
+    expect(panel).toMatchObject({ ours: 2, orphans: 0, others: 1, starting: 2 });
   });
 
   it("never counts a side pool's session as an orphan; a real orphan of the pool under inspection still is one", () => {
@@ -108,13 +124,18 @@ describe('the database panel', () => {
     expect(joinServerView(s)?.orphans.map((x) => x.id)).toEqual([102]);
   });
 
-  it('shows the monitor note instead of an empty list', () => {
+  it('shows the monitor note instead of an empty list, and takes a reading not taken as saying nothing of the sessions', () => {
     const s = pool();
-    reduce(s, ev({ type: 'server.observed', sessions: [], maxConnections: null, reserved: null, monitorId: null, note: "The monitor cannot read the server's sessions: ECONNREFUSED" }));
+    reduce(s, observed([session(101), session(102), session(900, { application: 'poolscope-monitor' })]));
+    reduce(s, ev({ type: 'server.observed', sessions: [], maxConnections: null, reserved: null, monitorId: null, note: "The monitor cannot read the server's sessions: ECONNREFUSED" }, 25_000));
     const panel = serverPanel(s, joinServerView(s));
+    expect(panel).toMatchObject({ unread: true, sessions: [], capacity: null });
     expect(panel?.note).toContain('cannot read');
-    expect(panel?.sessions).toEqual([]);
-    expect(panel?.capacity).toBeNull();
+    // Not "0 on the server" for the pool, "Database: 0 sessions", nor every connection's session gone.
+    const picture = buildPicture(s);
+    expect(picture.database).toMatchObject({ read: false });
+    expect(picture.lanes[0]?.serverSessions).toBeNull();
+    expect(buildView(s).connections.map((c) => c.serverFlag)).toEqual([null, null]);
   });
 
   it('is null before the monitor read anything', () => {

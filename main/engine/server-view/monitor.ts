@@ -20,7 +20,8 @@ interface Reading {
   sessions: ServerSession[];
   maxConnections: number | null;
   reserved: number | null;
-  monitorId: number | null;
+  /** The monitor's own session: every reading taken lists it (a failed one, none: server-join.ts unreadable). */
+  monitorId: number;
   note: string | null;
 }
 
@@ -68,6 +69,7 @@ async function mysqlReader(link: TargetLink, shown: (sql: string) => string): Pr
   conn.on('error', () => undefined);
   const [limits] = await conn.query('SELECT @@max_connections AS max, CONNECTION_ID() AS me');
   const l = (limits as { max: number; me: number }[])[0];
+  if (!l) throw new Error('the server did not answer SELECT @@max_connections, CONNECTION_ID()');
   const [privs] = await conn.query("SELECT COUNT(*) AS n FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('PROCESS', 'SUPER')");
   const seesAll = Number((privs as { n: number }[])[0]?.n) > 0;
   // The pool's connections carry program_name=poolscope as a connect attribute; the server
@@ -99,7 +101,7 @@ async function mysqlReader(link: TargetLink, shown: (sql: string) => string): Pr
           waitEvent: null,
           query: x.query ? shown(x.query as string) : null,
         }));
-      return { sessions, maxConnections: l?.max ?? null, reserved: null, monitorId: l?.me ?? null, note };
+      return { sessions, maxConnections: l.max, reserved: null, monitorId: l.me, note };
     },
     close: () => conn.end(),
   };

@@ -79,8 +79,12 @@ export interface Lane {
 }
 
 export interface DatabaseSide {
+  /** False when the monitor's last reading could not be taken: then nothing below is known. */
+  read: boolean;
   /** Every session the server lists (ours, the monitor's, other clients'). */
   sessions: number;
+  /** Of those, the ones in their handshake, whose the server does not say yet (no lane counts them). */
+  starting: number;
   /** Against max_connections; null when the server does not say. */
   capacity: Capacity | null;
 }
@@ -224,6 +228,6 @@ export function buildPicture(s: Snapshot, join: ServerJoin | null = joinServerVi
   }
   lanes.sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || (instanceIndex.get(a.poolId) ?? 0) - (instanceIndex.get(b.poolId) ?? 0));
   const server = s.server;
-  const database = server && join ? { sessions: join.total, capacity: capacityOf(join.total, server.maxConnections, server.reserved) } : null;
+  const database = !server ? null : join ? { read: true, sessions: join.total, starting: join.starting.length, capacity: capacityOf(join.total, server.maxConnections, server.reserved) } : { read: false, sessions: 0, starting: 0, capacity: null };
   return { lanes, database, holdScaleMs: s.leakThresholdMs > 0 ? s.leakThresholdMs : DEFAULT_HOLD_SCALE_MS, compact };
 }

@@ -15,7 +15,7 @@ export interface ServerSide {
   txSince: number | null;
 }
 
-export type SessionKind = 'ours' | 'opening' | 'orphan' | 'side' | 'other' | 'monitor';
+export type SessionKind = 'ours' | 'opening' | 'orphan' | 'side' | 'other' | 'starting' | 'monitor';
 
 export interface SessionRow {
   id: number;
@@ -45,11 +45,15 @@ export interface Capacity {
 export interface ServerPanel {
   /** When the monitor read this (engine time). */
   t: number;
-  /** Ours in pool order, then ours still opening, orphans, side pools' unjoined sessions, the monitor and other clients. */
+  /** The monitor could not read the server this time: the note says why, and nothing else is known. */
+  unread: boolean;
+  /** Ours in pool order, then ours still opening, orphans, side pools' unjoined sessions, the monitor, other clients and sessions still in their handshake. */
   sessions: SessionRow[];
   ours: number;
   orphans: number;
   others: number;
+  /** Sessions in their handshake: the server does not say whose yet. */
+  starting: number;
   capacity: Capacity | null;
   /** Missing privileges, or why the monitor cannot read: shown instead of an empty list. */
   note: string | null;
@@ -69,10 +73,11 @@ function sessionRow(x: ServerSession, kind: SessionKind, connId: string | null):
   return { id: x.id, kind, connId, user: x.user, application: x.application, state: x.state, waitEvent: x.waitEvent, txSince: x.transactionSince, query: x.query };
 }
 
-/** The Database panel's content, or null before the monitor's first reading. */
+/** The Database panel's content, or null before the monitor's first reading; a reading not taken has only its note. */
 export function serverPanel(s: Snapshot, join: ServerJoin | null): ServerPanel | null {
   const server = s.server;
-  if (!server || !join) return null;
+  if (!server) return null;
+  if (!join) return { t: server.t, unread: true, sessions: [], ours: 0, orphans: 0, others: 0, starting: 0, capacity: null, note: server.note };
   const sessions: SessionRow[] = [];
   for (const [connId, j] of Object.entries(join.byConnection)) if (j.session) sessions.push(sessionRow(j.session, 'ours', connId));
   const ours = sessions.length;
@@ -82,12 +87,15 @@ export function serverPanel(s: Snapshot, join: ServerJoin | null): ServerPanel |
   const monitor = server.sessions.find((x) => x.id === server.monitorId);
   if (monitor) sessions.push(sessionRow(monitor, 'monitor', null));
   for (const x of join.others) sessions.push(sessionRow(x, 'other', null));
+  for (const x of join.starting) sessions.push(sessionRow(x, 'starting', null));
   return {
     t: server.t,
+    unread: false,
     sessions,
     ours,
     orphans: join.orphans.length,
     others: join.others.length,
+    starting: join.starting.length,
     capacity: capacityOf(join.total, server.maxConnections, server.reserved),
     note: server.note,
   };
@@ -120,6 +128,7 @@ export const SESSION_KIND_LABEL: Record<SessionKind, string> = {
   side: "Poolscope's side pool",
   monitor: "Poolscope's monitor",
   other: 'other client',
+  starting: 'connecting, whose not known yet',
 };
 
 /** The server's state as a row has room for it: PostgreSQL's "idle in transaction" is long. */
