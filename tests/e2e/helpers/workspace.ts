@@ -23,6 +23,15 @@ export async function screenshot(page: Page, file: string, width = 1280, height 
   await page.evaluate('window.scrollTo(0, 0)');
   // Two frames: the charts redraw at the new width on the first.
   await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
-  await page.screenshot({ path: file });
+  await still(page, file);
   if (before) await page.setViewportSize(before);
+}
+
+/**
+ * The page as it is, with its motion run to its end: a still caught mid-glide showed waiting
+ * tokens on top of each other and tiles in their old state's colour, which the screen shows
+ * only for an instant. (The GIF films the motion.)
+ */
+export async function still(page: Page, file: string): Promise<void> {
+  await page.screenshot({ path: file, animations: 'disabled' });
 }
