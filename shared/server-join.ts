@@ -13,7 +13,7 @@ export interface ServerJoin {
   opening: ServerSession[];
   /** Sessions of Poolscope's side pools that no connection of the snapshot knows (mid-handshake, just closed): never orphans. */
   sides: ServerSession[];
-  /** Per pool, the sessions it has on the server that none of its connections knows by id yet (or any more): a side pool's by its name, the inspected pool's opening ones. */
+  /** Per pool, the sessions it has on the server that none of its open connections has: a side pool's by its name while they open, the inspected pool's opening ones, and any pool's just closed. */
   unjoinedByPool: Record<string, number>;
   /** Sessions in their handshake, whose client the server does not name yet (see isStarting): not counted as anyone's. */
   starting: ServerSession[];
@@ -97,13 +97,19 @@ export function joinServerView(s: Snapshot): ServerJoin | null {
     else if (session?.inTransaction && conn.state === 'idle') disagreement = 'in a transaction on the server, idle in the pool';
     byConnection[conn.id] = { session, disagreement };
   }
-  // A connection the pool just closed is still listed by a reading taken around its close
-  // (the server ends the session a moment later): closing, not an orphan.
-  for (const conn of s.closed) if (conn.serverId !== null && server.t - conn.stateSince < GRACE_MS) known.add(conn.serverId);
-  const unknownOurs: ServerSession[] = [];
-  const sides: ServerSession[] = [];
   const unjoinedByPool: Record<string, number> = idRecord();
   const count = (poolId: string) => (unjoinedByPool[poolId] = (unjoinedByPool[poolId] ?? 0) + 1);
+  // A connection the pool just closed is still listed by a reading taken around its close
+  // (the server ends the session a moment later): closing, not an orphan, and still its pool's
+  // on the server (a per-request lane read "0 on the server" beside a database line counting
+  // three of its sessions).
+  for (const conn of s.closed) {
+    if (conn.serverId === null || server.t - conn.stateSince >= GRACE_MS || known.has(conn.serverId)) continue;
+    known.add(conn.serverId);
+    if (byId.has(conn.serverId)) count(conn.poolId);
+  }
+  const unknownOurs: ServerSession[] = [];
+  const sides: ServerSession[] = [];
   const starting: ServerSession[] = [];
   const others: ServerSession[] = [];
   for (const x of server.sessions) {

@@ -120,6 +120,8 @@ describe('the database panel', () => {
     reduce(s, ev({ type: 'connection.closed', connId: 'p1.c2', reason: 'idle timeout', error: null }, 19_800));
     reduce(s, observed([session(101), session(102)], 20_000));
     expect(joinServerView(s)?.orphans).toEqual([]);
+    // Still its pool's on the server: the lane counts it with the open connection's.
+    expect(buildPicture(s).lanes[0]?.serverSessions).toBe(2);
     reduce(s, observed([session(101), session(102)], 25_000));
     expect(joinServerView(s)?.orphans.map((x) => x.id)).toEqual([102]);
   });
