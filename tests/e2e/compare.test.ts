@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { formatCount, formatMs } from '../../renderer/src/lib/format';
-import { type SmoothedPatternSide, formatRatio, smoothPatternSide, smoothSide, throughputRatio, waterfallSegments } from '../../renderer/src/lib/compare/smoothing';
+import { formatCount, formatDuration, formatMs } from '../../renderer/src/lib/format';
+import { type SmoothedPatternSide, formatRatio, smoothPatternSide, smoothSide, throughputRatio, waterfallSegments, windowMs } from '../../renderer/src/lib/compare/smoothing';
 import type { EventOf } from '../../shared/events';
 import { SMOOTH_INTERVALS } from '../../shared/snapshot';
 import { type App, SHOTS, openApp } from './helpers/app';
@@ -87,11 +87,13 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
           ...(pooled.failed > 0 || perRequest.failed > 0 ? [['failed', String(pooled.failed), String(perRequest.failed)]] : []),
         ],
         ratio: formatRatio(throughputRatio(pooled.perSecond, perRequest.perSecond)),
+        window: `, over the last ${formatDuration(windowMs(last))}`,
         handshake: latest && [`opening a connection: ${formatMs(latest.totalMs)} (median of this interval's)`, ...waterfallSegments(latest).map((x) => `${x.label} ${formatMs(x.ms)}`)],
       };
       const shown = {
         rows: await page.locator('table.figures tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((x) => x.textContent?.trim() ?? ''))),
         ratio: await page.getByTestId('compare-ratio').textContent({ timeout: 5_000 }),
+        window: (await page.getByTestId('compare-window').textContent({ timeout: 5_000 }))?.replace(/\s+/g, ' '),
         handshake: [(await waterfall.locator('.caption').textContent({ timeout: 5_000 }))?.trim(), ...(await waterfall.locator('.legend li').allTextContents()).map((t) => t.trim())],
       };
       return { shown, engine };
@@ -129,10 +131,16 @@ describe.skipIf(!chromiumAvailable)('per-request connections and the transaction
         ['p99', formatMs(s.p99Ms)],
         ...(s.failed > 0 ? [['failed', String(s.failed)]] : []),
       ];
-      const engine = (['inTransaction', 'afterCommit'] as const).map((k) => one(smoothPatternSide(last.map((x) => ({ intervalMs: x.intervalMs, side: x[k] })))));
-      const shown = await page.locator('[data-testid="pattern-in-transaction"], [data-testid="pattern-after-commit"]').evaluateAll((sides) =>
-        sides.map((side) => [...side.querySelectorAll(':scope > div:not(.title)')].map((d) => [d.querySelector('dt')?.textContent?.trim() ?? '', d.querySelector('dd')?.textContent?.trim() ?? ''])),
-      );
+      const engine = {
+        sides: (['inTransaction', 'afterCommit'] as const).map((k) => one(smoothPatternSide(last.map((x) => ({ intervalMs: x.intervalMs, side: x[k] }))))),
+        window: `over the last ${formatDuration(windowMs(last))}; held and waiting are averages`,
+      };
+      const shown = {
+        sides: await page.locator('[data-testid="pattern-in-transaction"], [data-testid="pattern-after-commit"]').evaluateAll((sides) =>
+          sides.map((side) => [...side.querySelectorAll(':scope > div:not(.title)')].map((d) => [d.querySelector('dt')?.textContent?.trim() ?? '', d.querySelector('dd')?.textContent?.trim() ?? ''])),
+        ),
+        window: (await page.getByTestId('pattern-window').textContent({ timeout: 5_000 }))?.trim(),
+      };
       return { shown, engine };
     };
     await expectShownAsMeasured(asMeasured, { timeout: 10_000, ready: () => intervals.length >= SMOOTH_INTERVALS });

@@ -289,6 +289,10 @@ describe.skipIf(!chromiumAvailable)('the pool picture at 1280x720 in Chromium', 
     // The slide fills the screen: at 1280x720's size on this screen, the picture ended above its middle.
     const picture = await page.getByTestId('pool-picture').boundingBox();
     expect((picture?.y ?? 0) + (picture?.height ?? 0)).toBeGreaterThan(540);
+    // Held at the note, both patterns go on serving: within a few intervals each side's req/s is
+    // counted (the note's first frame read 0 req/s and no p50 on both).
+    const perSecond = () => Promise.all(['pattern-in-transaction', 'pattern-after-commit'].map(async (id) => Number(await page.getByTestId(id).first().getAttribute('data-per-second', { timeout: 5_000 }))));
+    await expect.poll(async () => (await perSecond()).every((x) => x > 0), { timeout: 10_000 }).toBe(true);
     await still(page, path.join(SHOTS, 'presenter-1920x1080.png'));
     expect((await service.handle('scenario.close', undefined)).ok).toBe(true);
   }, 120_000);

@@ -55,6 +55,11 @@ export function smoothPatternSide(samples: { intervalMs: number; side: PatternSi
   };
 }
 
+/** The time the panels' figures cover: the window's intervals together (a run's first ones cover less). */
+export function windowMs(samples: { intervalMs: number }[]): number {
+  return samples.reduce((sum, s) => sum + s.intervalMs, 0);
+}
+
 /** How many times the pool's throughput the per-request side's is; null when either is unknown or the divisor is 0. */
 export function throughputRatio(pooled: number | null, perRequest: number | null): number | null {
   if (pooled === null || perRequest === null || !Number.isFinite(pooled) || !Number.isFinite(perRequest)) return null;
