@@ -64,7 +64,7 @@ function isStarting(x: ServerSession): boolean {
  * even the monitor's own, which every reading taken lists): it says nothing of the sessions. Joined,
  * it made every connection "session gone" and the picture "Database: 0 sessions".
  */
-export function unreadable(server: NonNullable<Snapshot['server']>): boolean {
+function unreadable(server: NonNullable<Snapshot['server']>): boolean {
   return server.monitorId === null;
 }
 
