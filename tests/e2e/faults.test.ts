@@ -180,6 +180,10 @@ describe.skipIf(!chromiumAvailable)('the database, faults and app instances in C
       return { shown, engine };
     };
     await expectShownAsMeasured(unreadAsMeasured, { timeout: 15_000, ready: (engine) => engine.database.includes('cannot be read now') });
+    // The outage as it stands, with what was done, words apart.
+    await expect
+      .poll(() => page.getByTestId('outage-open').first().textContent({ timeout: 5_000 }), { timeout: 5_000 })
+      .toMatch(/^\s*outage: database restart for \d+(\.\d)? (ms|s)(: lifted .* ago, waiting for the pool to serve)? \(embedded PostgreSQL stopped for 2000 ms, then started\)\s*$/);
     const row = page.locator('[data-testid="recovery-row"][data-kind="restart"][data-recovered="true"]');
     await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1);
     expect(await row.getByTestId('recovery-time').textContent()).toMatch(/^\d+(\.\d)? (ms|s)$/);
