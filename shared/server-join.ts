@@ -11,7 +11,7 @@ export interface ServerJoin {
   orphans: ServerSession[];
   /** Sessions tagged as ours taken as the inspected pool's connections still opening (see joinServerView). */
   opening: ServerSession[];
-  /** Sessions of Poolscope's side pools that no connection of the snapshot knows (mid-handshake, just closed): never orphans. */
+  /** Sessions of Poolscope's side pools that no connection of the snapshot knows (mid-handshake, or closed over 1 s before): never orphans. */
   sides: ServerSession[];
   /** Per pool, the sessions it has on the server that none of its open connections has: a side pool's by its name while they open, the inspected pool's opening ones, and any pool's just closed. */
   unjoinedByPool: Record<string, number>;

@@ -124,8 +124,6 @@ describe.each(ENGINES)("the database's own view on $engine", ({ engine, skip }) 
     }
     try {
       await rec.waitFor('server.observed', () => (joinServerView(service!.engine.log.live)?.starting.length ?? 0) === 1);
-      // No session in its handshake is left among other clients'.
-      expect(joinServerView(service.engine.log.live)?.others.some((x) => x.state === 'starting' || x.user === 'unauthenticated user')).toBe(false);
     } finally {
       stuck.end();
     }

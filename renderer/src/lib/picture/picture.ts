@@ -74,20 +74,22 @@ export interface Lane {
   /** Held past the leak threshold, and held by requests that never release. */
   pastThreshold: number;
   leaked: number;
-  /** Sessions the server lists for this pool: its connections', and those still opening (a side pool's also just closed, by their name) (null before the monitor reads). */
+  /** Sessions the server lists for this pool: its open connections', those of connections closed just before the reading, and those still opening (null before the monitor reads, or when it could not). */
   serverSessions: number | null;
 }
 
-export interface DatabaseSide {
-  /** False when the monitor's last reading could not be taken: then nothing below is known. */
-  read: boolean;
-  /** Every session the server lists (ours, the monitor's, other clients'). */
-  sessions: number;
-  /** Of those, the ones in their handshake, whose the server does not say yet (no lane counts them). */
-  starting: number;
-  /** Against max_connections; null when the server does not say. */
-  capacity: Capacity | null;
-}
+/** The monitor's last reading; `read: false` when it could not be taken, and then nothing else is known. */
+export type DatabaseSide =
+  | { read: false }
+  | {
+      read: true;
+      /** Every session the server lists (ours, the monitor's, other clients'). */
+      sessions: number;
+      /** Of those, the ones in their handshake, whose the server does not say yet (no lane counts them). */
+      starting: number;
+      /** Against max_connections; null when the server does not say. */
+      capacity: Capacity | null;
+    };
 
 export interface Picture {
   lanes: Lane[];
@@ -228,6 +230,6 @@ export function buildPicture(s: Snapshot, join: ServerJoin | null = joinServerVi
   }
   lanes.sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || (instanceIndex.get(a.poolId) ?? 0) - (instanceIndex.get(b.poolId) ?? 0));
   const server = s.server;
-  const database = !server ? null : join ? { read: true, sessions: join.total, starting: join.starting.length, capacity: capacityOf(join.total, server.maxConnections, server.reserved) } : { read: false, sessions: 0, starting: 0, capacity: null };
+  const database: DatabaseSide | null = !server ? null : join ? { read: true, sessions: join.total, starting: join.starting.length, capacity: capacityOf(join.total, server.maxConnections, server.reserved) } : { read: false };
   return { lanes, database, holdScaleMs: s.leakThresholdMs > 0 ? s.leakThresholdMs : DEFAULT_HOLD_SCALE_MS, compact };
 }
